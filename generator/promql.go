@@ -1,0 +1,196 @@
+package generator
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/burnrate/burnrate/slo"
+)
+
+// PromQL is built as parser ASTs, never by gluing strings, so label values are
+// always quoted and escaped. Every expression is printed, parsed again and
+// pretty-printed before it is written (see format).
+
+// sel is a list of label matchers that selects series of some metric.
+type sel []*labels.Matcher
+
+// and returns a new selector with the matchers of s followed by more.
+func (s sel) and(more ...*labels.Matcher) sel {
+	out := make(sel, 0, len(s)+len(more))
+	return append(append(out, s...), more...)
+}
+
+// vec selects metric with the matchers.
+func vec(metric string, ms sel) *parser.VectorSelector {
+	all := make([]*labels.Matcher, 0, len(ms)+1)
+	all = append(all, labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, metric))
+	all = append(all, ms...)
+	return &parser.VectorSelector{Name: metric, LabelMatchers: all}
+}
+
+// rng makes a range selector over v.
+func rng(v *parser.VectorSelector, d time.Duration) *parser.MatrixSelector {
+	return &parser.MatrixSelector{VectorSelector: v, Range: d}
+}
+
+func call(fn string, args ...parser.Expr) *parser.Call {
+	return &parser.Call{Func: parser.MustGetFunction(fn), Args: args}
+}
+
+func sumBy(by []string, e parser.Expr) *parser.AggregateExpr {
+	return &parser.AggregateExpr{Op: parser.SUM, Expr: e, Grouping: by}
+}
+
+func bin(op parser.ItemType, l, r parser.Expr) *parser.BinaryExpr {
+	return &parser.BinaryExpr{Op: op, LHS: l, RHS: r}
+}
+
+// andOn is `l and on(labels) r`.
+func andOn(l, r parser.Expr, on []string) *parser.BinaryExpr {
+	return &parser.BinaryExpr{Op: parser.LAND, LHS: l, RHS: r, VectorMatching: &parser.VectorMatching{
+		Card: parser.CardManyToMany, On: true, MatchingLabels: on,
+	}}
+}
+
+func paren(e parser.Expr) *parser.ParenExpr { return &parser.ParenExpr{Expr: e} }
+
+func num(v float64) *parser.NumberLiteral { return &parser.NumberLiteral{Val: v} }
+
+// orZero is `e or vector(0)`.
+func orZero(e parser.Expr) parser.Expr { return bin(parser.LOR, e, call("vector", num(0))) }
+
+// sumOf adds terms left to right.
+func sumOf(terms ...parser.Expr) parser.Expr {
+	out := terms[0]
+	for _, t := range terms[1:] {
+		out = bin(parser.ADD, out, t)
+	}
+	return out
+}
+
+func eq(name, value string) *labels.Matcher {
+	return labels.MustNewMatcher(labels.MatchEqual, name, value)
+}
+
+func re(name, pattern string) *labels.Matcher {
+	return labels.MustNewMatcher(labels.MatchRegexp, name, pattern)
+}
+
+// oneOf matches any of values: name="v" for one value, name=~"a|b" for more,
+// with the values regexp-quoted.
+func oneOf(name string, values []string) *labels.Matcher {
+	if len(values) == 1 {
+		return eq(name, values[0])
+	}
+	q := make([]string, len(values))
+	for i, v := range values {
+		q[i] = regexpQuote(v)
+	}
+	return re(name, strings.Join(q, "|"))
+}
+
+// le matches the histogram bucket with upper bound seconds, in both spellings
+// of a whole number: le="1" (Prometheus 2) and le="1.0" (Prometheus 3).
+func le(seconds float64) *labels.Matcher {
+	s := strconv.FormatFloat(seconds, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		return re("le", s+`(\.0)?`)
+	}
+	return eq("le", s)
+}
+
+// regexpQuote escapes the characters RE2 treats specially.
+func regexpQuote(s string) string {
+	const special = `\.+*?()|[]{}^$`
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(special, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// matchers parses a selector from a validated spec.
+func matchers(field, s string) (sel, error) {
+	ms, err := slo.Matchers(s)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", field, err)
+	}
+	return ms, nil
+}
+
+// format prints e, checks that the text parses back to the same expression,
+// and returns it laid out for reading.
+func format(e parser.Expr) (string, error) {
+	p := parser.NewParser(parser.Options{})
+	text := e.String()
+	parsed, err := p.ParseExpr(text)
+	if err != nil {
+		return "", fmt.Errorf("generated PromQL does not parse: %w\n%s", err, text)
+	}
+	out := layout(parsed, 0)
+	again, err := p.ParseExpr(out)
+	if err != nil || again.String() != parsed.String() {
+		return "", fmt.Errorf("laying out PromQL changed its meaning (%v):\n%s", err, out)
+	}
+	return out, nil
+}
+
+// lineWidth is the width up to which an expression stays on one line.
+const lineWidth = 100
+
+// layout prints e like Expr.String, but breaks expressions wider than
+// lineWidth: binary operators on a line of their own between their operands,
+// the bodies of parentheses, aggregations and calls indented by two spaces.
+// Binary expressions print no parentheses of their own (the parser kept them
+// as ParenExpr nodes), so the text parses back to the same tree.
+func layout(e parser.Expr, indent int) string {
+	flat := e.String()
+	if indent+len(flat) <= lineWidth {
+		return flat
+	}
+	pad := strings.Repeat("  ", indent/2+1)
+	in := indent + 2
+	switch n := e.(type) {
+	case *parser.BinaryExpr:
+		op := strings.TrimPrefix(strings.TrimSuffix(binaryOp(n), " "), " ")
+		l, r := layout(n.LHS, indent), layout(n.RHS, indent)
+		if isNumber(n.LHS) || isNumber(n.RHS) {
+			return l + " " + op + " " + r
+		}
+		cur := strings.Repeat("  ", indent/2)
+		return l + "\n" + cur + op + "\n" + cur + r
+	case *parser.ParenExpr:
+		return "(\n" + pad + layout(n.Expr, in) + "\n" + strings.Repeat("  ", indent/2) + ")"
+	case *parser.AggregateExpr:
+		head := strings.TrimSuffix(n.ShortString(), " ")
+		return head + " (\n" + pad + layout(n.Expr, in) + "\n" + strings.Repeat("  ", indent/2) + ")"
+	case *parser.Call:
+		args := make([]string, len(n.Args))
+		for i, a := range n.Args {
+			args[i] = pad + layout(a, in)
+		}
+		return n.Func.Name + "(\n" + strings.Join(args, ",\n") + "\n" + strings.Repeat("  ", indent/2) + ")"
+	default:
+		return flat
+	}
+}
+
+func isNumber(e parser.Expr) bool {
+	_, ok := e.(*parser.NumberLiteral)
+	return ok
+}
+
+// binaryOp prints the operator of n with its modifiers, e.g. "and on (cluster)".
+func binaryOp(n *parser.BinaryExpr) string {
+	full := (&parser.BinaryExpr{Op: n.Op, LHS: &parser.NumberLiteral{}, RHS: &parser.NumberLiteral{},
+		VectorMatching: n.VectorMatching, ReturnBool: n.ReturnBool}).String()
+	return strings.TrimSuffix(strings.TrimPrefix(full, "0 "), " 0")
+}

@@ -1,0 +1,144 @@
+// Package slo holds the burnrate spec: the types a spec file decodes into,
+// loading with file:line errors, validation, and the embedded kube-apiserver
+// default.
+//
+// A spec describes one service with one or more SLIs that share a request
+// counter, a latency histogram, an objective and an alert policy:
+//
+//	SLI   = bad events / total events
+//	bad   = errors (the request counter filtered by requests.errors)
+//	      + slow   (requests slower than the SLI's threshold, read from the
+//	                histogram, optionally one threshold per partition label value)
+//	total = the request counter
+package slo
+
+import (
+	"fmt"
+
+	"github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
+)
+
+// Spec is one spec file. Every field is required unless its comment says
+// otherwise; the embedded kube-apiserver spec (Default) shows all of them.
+type Spec struct {
+	// Name names the output files (<name>.rules.yaml); lower-case letters,
+	// digits and dashes.
+	Name string `yaml:"name"`
+	// Selector holds the label matchers that pick the service's series, as
+	// written between braces in PromQL. Mixin: kubeApiserverSelector.
+	Selector string `yaml:"selector"`
+	// ClusterLabel is the label the rules aggregate by. Mixin: clusterLabel.
+	ClusterLabel string `yaml:"clusterLabel"`
+	// ShowMultiCluster names the cluster in alert descriptions.
+	// Mixin: showMultiCluster. Optional, default false.
+	ShowMultiCluster bool `yaml:"showMultiCluster"`
+	// SLILabel is the label whose value tells the SLIs apart in recorded series
+	// and alerts (the mixin uses verb="read" and verb="write").
+	SLILabel string `yaml:"sliLabel"`
+	// Objective is the share of good events to reach, strictly between 0 and 1.
+	// Mixin: SLOs.apiserver.target.
+	Objective float64 `yaml:"objective"`
+	// Period is the SLO period, the window the error budget is measured over.
+	// Mixin: SLOs.apiserver.days.
+	Period Duration `yaml:"period"`
+	// Requests describes the request counter.
+	Requests Requests `yaml:"requests"`
+	// Latency describes the latency histogram.
+	Latency Latency `yaml:"latency"`
+	// SLOs lists the SLIs, each with its own request selector and thresholds.
+	SLOs []SLO `yaml:"slos"`
+	// Alert is the multiwindow, multi-burn-rate alert policy.
+	Alert Alert `yaml:"alert"`
+}
+
+// Requests describes the counter of all requests.
+type Requests struct {
+	// Metric is the counter's metric name, e.g. apiserver_request_total.
+	Metric string `yaml:"metric"`
+	// Errors holds the matchers that make a request an error, e.g. code=~"5..".
+	Errors string `yaml:"errors"`
+}
+
+// Latency describes the histogram that decides whether a request was slow.
+type Latency struct {
+	// Metric is the histogram's base name (without _bucket or _count).
+	Metric string `yaml:"metric"`
+	// Selector holds extra matchers for the latency term only, e.g. the
+	// exclusion of streaming subresources. Mixin: kubeApiserverNonStreamingSelector.
+	// Optional.
+	Selector string `yaml:"selector"`
+	// PartitionLabel is the histogram label whose values get their own
+	// threshold (scope for the apiserver). Optional when no SLI partitions.
+	PartitionLabel string `yaml:"partitionLabel"`
+}
+
+// SLO is one SLI with its request selector and latency thresholds.
+type SLO struct {
+	// Name is the SLI's value of the spec's SLILabel, e.g. read.
+	Name string `yaml:"name"`
+	// Selector holds the matchers that pick this SLI's requests.
+	// Mixin: kubeApiserverReadSelector, kubeApiserverWriteSelector.
+	Selector string `yaml:"selector"`
+	// Latency lists the thresholds. Either one threshold without partition,
+	// or one per group of partition label values.
+	Latency []Threshold `yaml:"latency"`
+}
+
+// Threshold is the latency a request may take before it counts as slow.
+type Threshold struct {
+	// Partition lists the values of Latency.PartitionLabel this threshold
+	// applies to ("" matches requests without the label). Empty means all.
+	Partition []string `yaml:"partition"`
+	// Seconds is the threshold. It must be the upper bound of a histogram
+	// bucket; it matches both le="1" and Prometheus 3's le="1.0".
+	// Mixin: kubeApiserverReadResourceLatency and friends.
+	Seconds float64 `yaml:"seconds"`
+}
+
+// Alert is the alert policy shared by all SLIs of the spec.
+type Alert struct {
+	// Name is the alert name, e.g. KubeAPIErrorBudgetBurn.
+	Name string `yaml:"name"`
+	// Summary and Description are the alert's annotations.
+	Summary     string `yaml:"summary"`
+	Description string `yaml:"description"`
+	// RunbookURLPattern is the runbook_url annotation; %s is replaced by the
+	// lower-cased alert name. Mixin: runbookURLPattern.
+	RunbookURLPattern string `yaml:"runbookURLPattern"`
+	// Windows lists the window pairs. Mixin: SLOs.apiserver.windows.
+	Windows []Window `yaml:"windows"`
+}
+
+// Window is one pair of the multiwindow, multi-burn-rate policy: the alert
+// fires when both windows burn faster than Factor times the budget rate.
+type Window struct {
+	Long     Duration `yaml:"long"`
+	Short    Duration `yaml:"short"`
+	Factor   float64  `yaml:"factor"`
+	Severity string   `yaml:"severity"`
+	For      Duration `yaml:"for"`
+}
+
+// Duration is a Prometheus duration (5m, 1h, 30d) that decodes with the line
+// of the offending value in its error.
+type Duration model.Duration
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: want a duration such as 5m or 1h", n.Line)
+	}
+	v, err := model.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a Prometheus duration (use a number and a unit: 5m, 1h, 3d)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// String prints the duration the way Prometheus does (1h, 1d, 30d).
+func (d Duration) String() string { return model.Duration(d).String() }

@@ -1,0 +1,152 @@
+package slo
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+)
+
+// FieldError is a validation problem at a path in the spec.
+type FieldError struct {
+	Path Path
+	Msg  string
+}
+
+var (
+	nameRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	alertNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+)
+
+// Validate checks everything the generators rely on and returns every
+// problem found, each at the path of the offending field.
+func (s *Spec) Validate() []FieldError {
+	var v validator
+	v.check(nameRE.MatchString(s.Name), Path{"name"}, "want lower-case letters, digits and dashes, e.g. kube-apiserver (it names the output files)")
+	v.selector(Path{"selector"}, s.Selector, true)
+	v.labelName(Path{"clusterLabel"}, s.ClusterLabel)
+	v.labelName(Path{"sliLabel"}, s.SLILabel)
+	v.check(s.Objective > 0 && s.Objective < 1, Path{"objective"},
+		fmt.Sprintf("%v is outside (0, 1); write the target as a ratio, e.g. 0.99 for 99%%", s.Objective))
+	v.check(s.Period > 0, Path{"period"}, "must be a positive duration, e.g. 30d")
+
+	v.metricName(Path{"requests", "metric"}, s.Requests.Metric)
+	v.selector(Path{"requests", "errors"}, s.Requests.Errors, true)
+	v.metricName(Path{"latency", "metric"}, s.Latency.Metric)
+	v.selector(Path{"latency", "selector"}, s.Latency.Selector, false)
+
+	v.check(len(s.SLOs) > 0, Path{"slos"}, "list at least one SLO")
+	seen := map[string]int{}
+	partitioned := false
+	for i, o := range s.SLOs {
+		p := Path{"slos", i}
+		if j, dup := seen[o.Name]; dup {
+			v.add(append(p, "name"), fmt.Sprintf("SLO name %q is already used by slos[%d]; each SLO needs its own name", o.Name, j))
+		}
+		seen[o.Name] = i
+		v.check(o.Name != "" && model.LabelValue(o.Name).IsValid(), append(p, "name"), "want a non-empty label value, e.g. read")
+		v.selector(append(p, "selector"), o.Selector, true)
+		v.check(len(o.Latency) > 0, append(p, "latency"), "list at least one latency threshold")
+		values := map[string]bool{}
+		for j, t := range o.Latency {
+			tp := append(append(Path{}, p...), "latency", j)
+			v.check(t.Seconds > 0 && !math.IsInf(t.Seconds, 0) && !math.IsNaN(t.Seconds), append(tp, "seconds"),
+				"must be a positive number of seconds, the upper bound of a histogram bucket")
+			if len(o.Latency) > 1 {
+				v.check(len(t.Partition) > 0, append(tp, "partition"),
+					"with several thresholds each needs the partition label values it applies to")
+			}
+			for _, val := range t.Partition {
+				if values[val] {
+					v.add(append(tp, "partition"), fmt.Sprintf("value %q already has a threshold", val))
+				}
+				values[val] = true
+				partitioned = true
+			}
+		}
+	}
+	if partitioned {
+		v.labelName(Path{"latency", "partitionLabel"}, s.Latency.PartitionLabel)
+	}
+
+	a := s.Alert
+	v.check(alertNameRE.MatchString(a.Name), Path{"alert", "name"}, "want an alert name such as KubeAPIErrorBudgetBurn")
+	v.check(a.Summary != "", Path{"alert", "summary"}, "write a one-line summary")
+	v.check(a.Description != "", Path{"alert", "description"}, "write a description")
+	v.check(strings.Count(a.RunbookURLPattern, "%s") == 1 && strings.Count(a.RunbookURLPattern, "%") == 1,
+		Path{"alert", "runbookURLPattern"}, "must contain %s exactly once (replaced by the lower-cased alert name) and no other %")
+	v.check(len(a.Windows) > 0, Path{"alert", "windows"}, "list at least one window pair")
+	pairs := map[[2]Duration]int{}
+	for i, w := range a.Windows {
+		p := Path{"alert", "windows", i}
+		v.check(w.Long > 0, append(p, "long"), "must be a positive duration")
+		v.check(w.Short > 0, append(p, "short"), "must be a positive duration")
+		if w.Long > 0 && w.Short > 0 {
+			v.check(w.Short < w.Long, append(p, "short"),
+				fmt.Sprintf("the short window %s must be shorter than the long window %s", w.Short, w.Long))
+		}
+		v.check(w.Factor > 0 && !math.IsInf(w.Factor, 0), append(p, "factor"),
+			fmt.Sprintf("%v: the burn-rate factor must be a positive number, e.g. 14.4", w.Factor))
+		v.check(w.Severity != "" && model.LabelValue(w.Severity).IsValid(), append(p, "severity"), "want a severity such as critical or warning")
+		v.check(w.For >= 0, append(p, "for"), "must not be negative")
+		k := [2]Duration{w.Long, w.Short}
+		if j, dup := pairs[k]; dup {
+			v.add(p, fmt.Sprintf("the pair %s/%s is already alert.windows[%d]", w.Long, w.Short, j))
+		}
+		pairs[k] = i
+	}
+	return v.errs
+}
+
+// Matchers parses a selector field of the spec ("" gives none).
+func Matchers(sel string) ([]*labels.Matcher, error) {
+	if strings.TrimSpace(sel) == "" {
+		return nil, nil
+	}
+	ms, err := parser.NewParser(parser.Options{}).ParseMetricSelector("{" + sel + "}")
+	if err != nil {
+		return nil, err
+	}
+	return ms, nil
+}
+
+// PeriodDays is the SLO period in whole days, and whether it is whole.
+func (s *Spec) PeriodDays() (int, bool) {
+	d := time.Duration(s.Period)
+	return int(d / (24 * time.Hour)), d%(24*time.Hour) == 0
+}
+
+type validator struct{ errs []FieldError }
+
+func (v *validator) add(p Path, msg string) {
+	v.errs = append(v.errs, FieldError{Path: append(Path{}, p...), Msg: msg})
+}
+
+func (v *validator) check(ok bool, p Path, msg string) {
+	if !ok {
+		v.add(p, msg)
+	}
+}
+
+func (v *validator) selector(p Path, sel string, required bool) {
+	if strings.TrimSpace(sel) == "" {
+		v.check(!required, p, `must not be empty; write label matchers as between braces, e.g. job="kube-apiserver"`)
+		return
+	}
+	if _, err := Matchers(sel); err != nil {
+		v.add(p, fmt.Sprintf("%q does not parse as PromQL label matchers (%v); write them as between braces, e.g. job=\"kube-apiserver\"", sel, err))
+	}
+}
+
+func (v *validator) labelName(p Path, name string) {
+	v.check(model.LegacyValidation.IsValidLabelName(name), p, fmt.Sprintf("%q is not a label name; want letters, digits and underscores, e.g. cluster", name))
+}
+
+func (v *validator) metricName(p Path, name string) {
+	v.check(model.LegacyValidation.IsValidMetricName(name), p, fmt.Sprintf("%q is not a metric name", name))
+}
