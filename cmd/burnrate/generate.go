@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/burnrate/burnrate/generator"
@@ -46,6 +47,10 @@ Flags:
 		return exitUsage
 	}
 
+	if !slices.Contains(generator.Profiles, f.profile) {
+		fmt.Fprintf(stderr, "burnrate generate: unknown profile %q; choose one of %s\n", f.profile, strings.Join(generator.Profiles, ", "))
+		return exitUsage
+	}
 	files, err := render(specs, f.profile, f.out)
 	if err != nil {
 		fmt.Fprintf(stderr, "burnrate generate: %v\n", err)

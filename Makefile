@@ -1,0 +1,57 @@
+# burnrate: `make rules` regenerates the committed rule files, `make test`
+# runs every check. Both need only Go; promtool v0.316.0 comes from the
+# `tool` directive in go.mod and is built on first use.
+
+GO       ?= go
+BIN      := bin/burnrate
+PROMTOOL := $(GO) tool promtool
+
+# Each output: profile and directory. The generate lines of `rules` and the
+# --check lines of `check-generated` both come from this list.
+OUTPUTS := kubernetes-mixin:rules/kubernetes-mixin
+
+# The mixin profile keeps the mixin's four identical
+# code_verb:apiserver_request_total:increase1h rules (one per code class),
+# which promtool's duplicate-rules lint reports. That one finding is expected;
+# any other lint finding fails.
+MIXIN_RULES    := rules/kubernetes-mixin/kube-apiserver.rules.yaml
+MIXIN_EXPECTED := code_verb:apiserver_request_total:increase1h
+
+.PHONY: all build rules test vet unit check-rules check-generated
+
+all: rules
+
+build:
+	$(GO) build -o $(BIN) ./cmd/burnrate
+
+rules: build
+	@set -e; for o in $(OUTPUTS); do \
+		$(BIN) generate --profile "$${o%%:*}" --out "$${o#*:}"; \
+	done
+
+test: vet unit check-rules check-generated
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt would change the files above"; exit 1; }
+
+unit:
+	$(GO) test ./...
+
+# promtool check rules with every lint fatal, on every generated rule file.
+check-rules:
+	@set -e; for f in $$(find rules -name '*.rules.yaml' | sort); do \
+		if [ "$$f" = "$(MIXIN_RULES)" ]; then continue; fi; \
+		$(PROMTOOL) check rules --lint=all --lint-fatal "$$f"; \
+	done
+	@out=$$($(PROMTOOL) check rules --lint=all --lint-fatal $(MIXIN_RULES) 2>&1); code=$$?; \
+	if [ $$code -ne 3 ] || [ "$$(printf '%s\n' "$$out" | grep -c '^Metric: ')" -ne 1 ] \
+		|| ! printf '%s\n' "$$out" | grep -qx 'Metric: $(MIXIN_EXPECTED)'; then \
+		printf '%s\n' "$$out"; echo "promtool: want exactly the known duplicate-rules finding ($(MIXIN_EXPECTED)), exit 3; got exit $$code"; exit 1; \
+	fi; echo "$(MIXIN_RULES): only the known duplicate-rules finding ($(MIXIN_EXPECTED))"
+
+# Fails when `make rules` would change a committed file.
+check-generated: build
+	@set -e; for o in $(OUTPUTS); do \
+		$(BIN) generate --check --profile "$${o%%:*}" --out "$${o#*:}"; \
+	done

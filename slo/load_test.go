@@ -1,0 +1,128 @@
+package slo
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultIsValid(t *testing.T) {
+	s := Default()
+	if got := len(s.SLOs); got != 2 {
+		t.Errorf("default spec has %d SLOs, want read and write", got)
+	}
+	if got := time.Duration(s.Period); got != 30*24*time.Hour {
+		t.Errorf("period = %v, want 30d", got)
+	}
+	if got := len(s.Alert.Windows); got != 4 {
+		t.Errorf("default spec has %d window pairs, want 4", got)
+	}
+}
+
+// lineWith returns the 1-based number of the first line of text containing s.
+func lineWith(t *testing.T, text, s string) int {
+	t.Helper()
+	for i, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, s) {
+			return i + 1
+		}
+	}
+	t.Fatalf("no line contains %q", s)
+	return 0
+}
+
+// TestBadSpecs edits the default spec one way each and expects exactly one
+// error, at the line of the edit, saying what is wrong.
+func TestBadSpecs(t *testing.T) {
+	base := string(DefaultYAML())
+	tests := []struct {
+		name     string
+		old, new string // the edit
+		at       string // text on the line the error must name; default: the edit's first line
+		want     string // fragment of the message
+	}{
+		{"invalid YAML", "slos:\n", "slos: [\n", "slos: [", "invalid YAML"},
+		{"unknown field", "objective: 0.99\n", "objective: 0.99\ncolour: blue\n", "colour: blue", `unknown field "colour"`},
+		{"objective above 1", "objective: 0.99", "objective: 1.2", "", "outside (0, 1)"},
+		{"objective of 1", "objective: 0.99", "objective: 1", "", "outside (0, 1)"},
+		{"window that is not a duration", "long: 1h,", "long: 1hour,", "", `"1hour" is not a Prometheus duration`},
+		{"short window not shorter", "short: 5m,", "short: 1h,", "", "must be shorter than the long window"},
+		{"factor zero", "factor: 14.4", "factor: 0", "", "factor must be a positive number"},
+		{"negative factor", "factor: 6,", "factor: -6,", "", "factor must be a positive number"},
+		{"selector not PromQL", `selector: 'job="kube-apiserver"'`, `selector: 'job=kube-apiserver'`, "", "does not parse as PromQL"},
+		{"errors selector not PromQL", `errors: 'code=~"5.."'`, `errors: 'code=~"5..'`, "", "does not parse as PromQL"},
+		{"threshold not a number", "seconds: 5", "seconds: five", "", `"five" is not a number`},
+		{"duplicate SLO name", "- name: write", "- name: read", "", `SLO name "read" is already used`},
+		{"runbook pattern without %s", "#alert-name-%s", "#alert-name", "runbookURLPattern", "must contain %s"},
+		{"duplicate window pair", "{long: 6h, short: 30m,", "{long: 1h, short: 5m,", "{long: 1h, short: 5m, factor: 6", "already alert.windows[0]"},
+		{"bad cluster label", "clusterLabel: cluster", "clusterLabel: k8s-cluster", "", "not a label name"},
+		{"threshold without partition", "      - partition: [namespace]\n", "      - partition: []\n", "partition: []", "needs the partition label values"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if !strings.Contains(base, tc.old) {
+				t.Fatalf("default spec has no %q", tc.old)
+			}
+			text := strings.Replace(base, tc.old, tc.new, 1)
+			line := strings.Count(base[:strings.Index(base, tc.old)], "\n") + 1 // where the edit starts
+			if tc.at != "" {
+				line = lineWith(t, text, tc.at)
+			}
+			_, err := Parse("bad.yaml", []byte(text))
+			if err == nil {
+				t.Fatal("Parse accepted the spec")
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(lines) != 1 {
+				t.Fatalf("want exactly one error, got %d:\n%v", len(lines), err)
+			}
+			prefix := fmt.Sprintf("bad.yaml:%d: ", line)
+			if !strings.HasPrefix(err.Error(), prefix) {
+				t.Errorf("error %q does not start with %q", err, prefix)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not say %q", err, tc.want)
+			}
+			var se *Error
+			if !errors.As(err, &se) {
+				t.Errorf("error is %T, want *slo.Error", err)
+			}
+		})
+	}
+}
+
+func TestEmptySpec(t *testing.T) {
+	_, err := Parse("empty.yaml", []byte("# nothing\n"))
+	if err == nil || !strings.HasPrefix(err.Error(), "empty.yaml:1: ") {
+		t.Fatalf("got %v, want an error at empty.yaml:1", err)
+	}
+}
+
+func TestSeveralProblemsAreAllReported(t *testing.T) {
+	text := strings.NewReplacer("objective: 0.99", "objective: 2", "factor: 14.4", "factor: 0").Replace(string(DefaultYAML()))
+	_, err := Parse("two.yaml", []byte(text))
+	if err == nil {
+		t.Fatal("Parse accepted the spec")
+	}
+	if n := len(strings.Split(err.Error(), "\n")); n != 2 {
+		t.Errorf("want 2 errors, got %d:\n%v", n, err)
+	}
+}
+
+func TestPathString(t *testing.T) {
+	tests := []struct {
+		p    Path
+		want string
+	}{
+		{Path{"alert", "windows", 2, "factor"}, "alert.windows[2].factor"},
+		{Path{"slos", 0}, "slos[0]"},
+		{Path{"name"}, "name"},
+	}
+	for _, tc := range tests {
+		if got := tc.p.String(); got != tc.want {
+			t.Errorf("%#v.String() = %q, want %q", tc.p, got, tc.want)
+		}
+	}
+}
