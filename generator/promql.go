@@ -162,7 +162,7 @@ func layout(e parser.Expr, indent int) string {
 	case *parser.BinaryExpr:
 		op := strings.TrimPrefix(strings.TrimSuffix(binaryOp(n), " "), " ")
 		l, r := layout(n.LHS, indent), layout(n.RHS, indent)
-		if isNumber(n.LHS) || isNumber(n.RHS) {
+		if (isNumber(n.LHS) && !isBinary(n.RHS)) || (isNumber(n.RHS) && !isBinary(n.LHS)) {
 			return l + " " + op + " " + r
 		}
 		cur := strings.Repeat("  ", indent/2)
@@ -185,6 +185,11 @@ func layout(e parser.Expr, indent int) string {
 
 func isNumber(e parser.Expr) bool {
 	_, ok := e.(*parser.NumberLiteral)
+	return ok
+}
+
+func isBinary(e parser.Expr) bool {
+	_, ok := e.(*parser.BinaryExpr)
 	return ok
 }
 

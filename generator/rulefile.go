@@ -17,7 +17,7 @@ import (
 )
 
 // Profiles lists the rule profiles, the default first.
-var Profiles = []string{ProfileMixin}
+var Profiles = []string{ProfileOptimized, ProfileMixin}
 
 // ProfileMixin reproduces the kubernetes-mixin's apiserver SLO rules.
 const ProfileMixin = "kubernetes-mixin"
@@ -48,6 +48,8 @@ type Rule struct {
 // Rules renders the rule file of spec s in the named profile.
 func Rules(s *slo.Spec, profile string) (*RuleFile, error) {
 	switch profile {
+	case ProfileOptimized:
+		return optimizedRules(s)
 	case ProfileMixin:
 		return mixinRules(s)
 	default:

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -53,7 +54,7 @@ func Parse(file string, data []byte) (*Spec, error) {
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	var s Spec
+	s := Spec{BaseWindow: Duration(5 * time.Minute), Fixes: DefaultFixes()}
 	if err := dec.Decode(&s); err != nil {
 		return nil, yamlError(file, err)
 	}

@@ -50,6 +50,52 @@ type Spec struct {
 	SLOs []SLO `yaml:"slos"`
 	// Alert is the multiwindow, multi-burn-rate alert policy.
 	Alert Alert `yaml:"alert"`
+	// BaseWindow is the window of the recorded rates every longer window is
+	// built from (optimized profile). It must not be longer than the shortest
+	// short window, and every window must be a multiple of it. Default 5m.
+	BaseWindow Duration `yaml:"baseWindow"`
+	// Fixes switches the optimized profile's fixes of known mixin problems.
+	// Each defaults to on; the kubernetes-mixin profile applies none.
+	Fixes Fixes `yaml:"fixes"`
+}
+
+// Fixes are the optimized profile's departures from the mixin, each a fix of
+// a problem users hit. They default to on (see DefaultFixes).
+type Fixes struct {
+	// AbsentAsZero makes a missing 5xx series, a missing bucket series or a
+	// missing histogram count as zero instead of emptying the burn rate
+	// (kubernetes-mixin#690, #416).
+	AbsentAsZero bool `yaml:"absentAsZero"`
+	// AlertPerSLI fires one alert per SLI, keeping the SLI label, instead of
+	// adding the SLIs' burn rates.
+	AlertPerSLI bool `yaml:"alertPerSLI"`
+	// LatencySelectorEverywhere applies latency.selector (no streaming
+	// subresources) to the errors and total terms too (kubernetes-mixin#1273).
+	LatencySelectorEverywhere bool `yaml:"latencySelectorEverywhere"`
+	// ExtraVerbs adds verbs to the verb=~ matcher of the named SLOs. When
+	// absent, server-side apply (APPLY) and DELETECOLLECTION are added to the
+	// SLO named write, if there is one; {} adds nothing.
+	ExtraVerbs map[string][]string `yaml:"extraVerbs"`
+}
+
+// defaultExtraVerbs applies when fixes.extraVerbs is absent.
+var defaultExtraVerbs = map[string][]string{"write": {"APPLY", "DELETECOLLECTION"}}
+
+// extraVerbs returns the verbs to add to the SLO named name.
+func (f Fixes) extraVerbs(name string) []string {
+	if f.ExtraVerbs == nil {
+		return defaultExtraVerbs[name]
+	}
+	return f.ExtraVerbs[name]
+}
+
+// DefaultFixes returns every fix switched on.
+func DefaultFixes() Fixes {
+	return Fixes{
+		AbsentAsZero:              true,
+		AlertPerSLI:               true,
+		LatencySelectorEverywhere: true,
+	}
 }
 
 // Requests describes the counter of all requests.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -100,7 +101,79 @@ func (s *Spec) Validate() []FieldError {
 		}
 		pairs[k] = i
 	}
+	v.check(s.BaseWindow > 0, Path{"baseWindow"}, "must be a positive duration, e.g. 5m")
+	if s.BaseWindow > 0 {
+		for i, w := range a.Windows {
+			for _, f := range []struct {
+				name string
+				d    Duration
+			}{{"short", w.Short}, {"long", w.Long}} {
+				if f.d <= 0 {
+					continue
+				}
+				p := Path{"alert", "windows", i, f.name}
+				if f.d < s.BaseWindow {
+					v.add(Path{"baseWindow"}, fmt.Sprintf("the base window %s is longer than alert.windows[%d].%s (%s); every window is built from base-window rates, so make it %s or shorter", s.BaseWindow, i, f.name, f.d, f.d))
+				} else if f.d%s.BaseWindow != 0 {
+					v.add(p, fmt.Sprintf("%s is not a multiple of the base window %s; use a multiple or change baseWindow", f.d, s.BaseWindow))
+				}
+			}
+		}
+	}
+	for name, verbs := range s.Fixes.ExtraVerbs {
+		p := Path{"fixes", "extraVerbs", name}
+		if _, ok := seen[name]; !ok {
+			v.add(p, fmt.Sprintf("there is no SLO named %q to add verbs to", name))
+			continue
+		}
+		for _, verb := range verbs {
+			v.check(verb != "" && !strings.ContainsAny(verb, `|()[]{}.*+?^$\`), p, fmt.Sprintf("%q is not a verb", verb))
+		}
+		if len(verbs) > 0 && verbMatcher(s.SLOs[seen[name]].Selector) == nil {
+			v.add(p, fmt.Sprintf(`slos[%d].selector has no verb=~"…" matcher to add verbs to`, seen[name]))
+		}
+	}
 	return v.errs
+}
+
+// verbMatcher returns the selector's verb=~ matcher, if it has one.
+func verbMatcher(sel string) *labels.Matcher {
+	ms, _ := Matchers(sel)
+	for _, m := range ms {
+		if m.Name == "verb" && m.Type == labels.MatchRegexp {
+			return m
+		}
+	}
+	return nil
+}
+
+// SLOSelector is the selector of SLO i with the optimized profile's extra
+// verbs added to its verb matcher.
+func (s *Spec) SLOSelector(i int) ([]*labels.Matcher, error) {
+	ms, err := Matchers(s.SLOs[i].Selector)
+	if err != nil {
+		return nil, err
+	}
+	extra := s.Fixes.extraVerbs(s.SLOs[i].Name)
+	if len(extra) == 0 {
+		return ms, nil
+	}
+	out := make([]*labels.Matcher, len(ms))
+	for j, m := range ms {
+		out[j] = m
+		if m.Name == "verb" && m.Type == labels.MatchRegexp {
+			re := m.Value
+			for _, verb := range extra {
+				if !slices.Contains(strings.Split(re, "|"), verb) {
+					re += "|" + verb
+				}
+			}
+			if out[j], err = labels.NewMatcher(labels.MatchRegexp, "verb", re); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
 }
 
 // Matchers parses a selector field of the spec ("" gives none).
