@@ -8,7 +8,8 @@ PROMTOOL := $(GO) tool promtool
 
 # Each output: profile and directory. The generate lines of `rules` and the
 # --check lines of `check-generated` both come from this list.
-OUTPUTS := kubernetes-mixin:rules/kubernetes-mixin
+OUTPUTS := optimized:rules kubernetes-mixin:rules/kubernetes-mixin
+TESTS    = $(sort $(wildcard rules/*.test.yaml rules/kubernetes-mixin/*.test.yaml))
 
 # The mixin profile keeps the mixin's four identical
 # code_verb:apiserver_request_total:increase1h rules (one per code class),
@@ -17,7 +18,7 @@ OUTPUTS := kubernetes-mixin:rules/kubernetes-mixin
 MIXIN_RULES    := rules/kubernetes-mixin/kube-apiserver.rules.yaml
 MIXIN_EXPECTED := code_verb:apiserver_request_total:increase1h
 
-.PHONY: all build rules test vet unit check-rules check-generated
+.PHONY: all build rules test vet unit check-rules check-generated rule-tests
 
 all: rules
 
@@ -29,7 +30,7 @@ rules: build
 		$(BIN) generate --profile "$${o%%:*}" --out "$${o#*:}"; \
 	done
 
-test: vet unit check-rules check-generated
+test: vet unit check-rules check-generated rule-tests
 
 vet:
 	$(GO) vet ./...
@@ -49,6 +50,11 @@ check-rules:
 		|| ! printf '%s\n' "$$out" | grep -qx 'Metric: $(MIXIN_EXPECTED)'; then \
 		printf '%s\n' "$$out"; echo "promtool: want exactly the known duplicate-rules finding ($(MIXIN_EXPECTED)), exit 3; got exit $$code"; exit 1; \
 	fi; echo "$(MIXIN_RULES): only the known duplicate-rules finding ($(MIXIN_EXPECTED))"
+
+# The generated rule unit tests, under promtool and under burnrate test.
+rule-tests: build
+	$(PROMTOOL) test rules $(TESTS)
+	$(BIN) test $(TESTS)
 
 # Fails when `make rules` would change a committed file.
 check-generated: build

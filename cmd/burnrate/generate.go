@@ -32,7 +32,9 @@ func runGenerate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(fs.Output(), `Usage: burnrate generate [flags] [SPEC...]
 
 Writes <out>/<name>.rules.yaml for each spec file, or for the embedded
-kube-apiserver spec when none is given. Every spec is loaded and rendered
+kube-apiserver spec when none is given, and beside it promtool unit tests:
+<name>.records.test.yaml pins the recorded burn rates, and one
+<name>.<long>-<short>.test.yaml per alert window pair tests the alert. Every spec is loaded and rendered
 before anything is written, so a bad spec leaves all files as they were.
 
 Flags:
@@ -122,6 +124,17 @@ func render(specs []string, profile, out string) ([]outFile, error) {
 			return nil, fmt.Errorf("%s: %w", src.name, err)
 		}
 		files = append(files, outFile{path, data})
+		tests, err := generator.Tests(src.spec, profile, filepath.Base(path))
+		if err != nil {
+			return nil, fmt.Errorf("%s: tests: %w", src.name, err)
+		}
+		for _, tf := range tests {
+			data, err := tf.File.Marshal(header)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", src.name, err)
+			}
+			files = append(files, outFile{filepath.Join(out, tf.Name), data})
+		}
 	}
 	return files, nil
 }

@@ -1,0 +1,802 @@
+package generator
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"gopkg.in/yaml.v3"
+
+	"github.com/burnrate/burnrate/slo"
+)
+
+// The promtool unit-test files burnrate writes next to each rule file. The
+// tests are computed from the spec and the profile's documented semantics:
+// input series are synthetic traffic with a known share of errors and slow
+// requests, and the expected burn rates and alert states follow from those
+// shares, not from evaluating the rules.
+
+// TestFile is a promtool rule unit-test file.
+type TestFile struct {
+	RuleFiles          []string    `yaml:"rule_files"`
+	EvaluationInterval string      `yaml:"evaluation_interval"`
+	GroupEvalOrder     []string    `yaml:"group_eval_order"`
+	Tests              []TestGroup `yaml:"tests"`
+}
+
+// TestGroup is one test: input series and assertions on them.
+type TestGroup struct {
+	Name            string        `yaml:"name"`
+	Interval        string        `yaml:"interval"`
+	InputSeries     []InputSeries `yaml:"input_series"`
+	AlertRuleTests  []AlertTest   `yaml:"alert_rule_test,omitempty"`
+	PromQLExprTests []ExprTest    `yaml:"promql_expr_test,omitempty"`
+}
+
+// InputSeries is a series and its values in promtool's expanding notation.
+type InputSeries struct {
+	Series string `yaml:"series"`
+	Values string `yaml:"values"`
+}
+
+// AlertTest expects exactly ExpAlerts to be firing at EvalTime.
+type AlertTest struct {
+	EvalTime  string     `yaml:"eval_time"`
+	Alertname string     `yaml:"alertname"`
+	ExpAlerts []ExpAlert `yaml:"exp_alerts"`
+}
+
+// ExpAlert is one expected firing alert.
+type ExpAlert struct {
+	ExpLabels      map[string]string `yaml:"exp_labels"`
+	ExpAnnotations map[string]string `yaml:"exp_annotations"`
+}
+
+// ExprTest expects the query Expr to return ExpSamples at EvalTime.
+type ExprTest struct {
+	Expr       string      `yaml:"expr"`
+	EvalTime   string      `yaml:"eval_time"`
+	ExpSamples []ExpSample `yaml:"exp_samples"`
+}
+
+// ExpSample is one expected sample.
+type ExpSample struct {
+	Labels string  `yaml:"labels"`
+	Value  float64 `yaml:"value"`
+}
+
+// NamedTestFile is a test file and the name it is written under, relative to
+// the rule file's directory.
+type NamedTestFile struct {
+	Name string
+	File *TestFile
+}
+
+// Marshal writes the test file as YAML under a comment header.
+func (f *TestFile) Marshal(header string) ([]byte, error) {
+	var b bytes.Buffer
+	for _, l := range strings.Split(strings.TrimRight(header, "\n"), "\n") {
+		b.WriteString("# " + l + "\n")
+	}
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(f); err != nil {
+		return nil, fmt.Errorf("encode test file: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("encode test file: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// Tests renders the unit tests of spec s's rule file ruleFile (a name
+// relative to the test files) in the named profile: one file pinning the
+// recorded burn rates, and one per alert window pair.
+func Tests(s *slo.Spec, profile, ruleFile string) ([]NamedTestFile, error) {
+	rf, err := Rules(s, profile)
+	if err != nil {
+		return nil, err
+	}
+	t, err := newTester(s, profile, rf, ruleFile)
+	if err != nil {
+		return nil, err
+	}
+	out := []NamedTestFile{{Name: s.Name + ".records.test.yaml", File: t.recordTests()}}
+	for _, w := range s.Alert.Windows {
+		f, err := t.windowTests(w)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, NamedTestFile{Name: fmt.Sprintf("%s.%s-%s.test.yaml", s.Name, w.Long, w.Short), File: f})
+	}
+	return out, nil
+}
+
+// testCluster is the value of the cluster label on every input series.
+const testCluster = "c1"
+
+// tester builds test groups for one spec and profile.
+type tester struct {
+	*slo.Spec
+	profile  string
+	ruleFile string
+	groups   []string
+	api      map[string]string   // labels satisfying the service selector
+	slos     []map[string]string // per SLO, labels satisfying its selector
+	okCode   string
+	errCode  string
+	stream   string // a subresource the latency selector excludes; "" if none
+	base     string
+}
+
+func newTester(s *slo.Spec, profile string, rf *RuleFile, ruleFile string) (*tester, error) {
+	t := &tester{Spec: s, profile: profile, ruleFile: ruleFile, base: strings.TrimSuffix(s.Requests.Metric, "_total")}
+	for _, g := range rf.Groups {
+		t.groups = append(t.groups, g.Name)
+	}
+	var err error
+	if t.api, err = satisfy("selector", s.Selector, nil); err != nil {
+		return nil, err
+	}
+	latency, err := satisfy("latency.selector", s.Latency.Selector, nil)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(t.api, latency)
+	for i, o := range s.SLOs {
+		ls, err := satisfy(fmt.Sprintf("slos[%d].selector", i), o.Selector, nil)
+		if err != nil {
+			return nil, err
+		}
+		t.slos = append(t.slos, ls)
+	}
+	errs, err := slo.Matchers(s.Requests.Errors)
+	if err != nil {
+		return nil, err
+	}
+	if len(errs) != 1 {
+		return nil, fmt.Errorf("requests.errors: tests need a single matcher, e.g. code=~\"5..\"")
+	}
+	m := errs[0]
+	for _, c := range []string{"500", "503", "504", "502"} {
+		if m.Matches(c) && t.errCode == "" {
+			t.errCode = c
+		}
+	}
+	for _, c := range []string{"200", "201", "204", "404"} {
+		if !m.Matches(c) && t.okCode == "" {
+			t.okCode = c
+		}
+	}
+	if t.errCode == "" || t.okCode == "" || m.Name != "code" {
+		return nil, fmt.Errorf("requests.errors %q: tests need a code matcher that 500 matches and 200 does not", s.Requests.Errors)
+	}
+	lat, _ := slo.Matchers(s.Latency.Selector)
+	for _, sub := range []string{"log", "exec", "proxy", "attach", "portforward"} {
+		ok := true
+		for _, m := range lat {
+			if m.Name == "subresource" && m.Matches(sub) {
+				ok = false
+			}
+		}
+		if !ok || len(lat) == 0 {
+			continue
+		}
+		t.stream = sub
+		break
+	}
+	return t, nil
+}
+
+// satisfy picks label values that the selector's matchers match, trying
+// the alternatives of each regular expression and the empty value.
+func satisfy(field, selector string, _ []string) (map[string]string, error) {
+	ms, err := slo.Matchers(selector)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", field, err)
+	}
+	out := map[string]string{}
+	for _, m := range ms {
+		var candidates []string
+		switch m.Type {
+		case labels.MatchEqual:
+			candidates = []string{m.Value}
+		case labels.MatchRegexp:
+			candidates = strings.Split(m.Value, "|")
+		}
+		candidates = append(candidates, "", "x")
+		found := false
+		for _, c := range candidates {
+			if m.Matches(c) {
+				if c != "" {
+					out[m.Name] = c
+				}
+				found = true
+				break
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("%s: cannot find a value of %s that %s matches, for the tests' input series", field, m.Name, m)
+		}
+	}
+	return out, nil
+}
+
+// load is what one SLO serves per minute during a phase.
+type load struct {
+	// per threshold of the SLO: requests, and of those errors and slow ones
+	parts []partLoad
+	// requests to a streaming subresource, all slower than any threshold
+	streaming float64
+}
+
+type partLoad struct{ requests, errors, slow float64 }
+
+// phase is a stretch of constant load, per SLO index.
+type phase struct {
+	minutes int
+	loads   map[int]load
+}
+
+// steady is a load on the first partition with the given shares.
+func steady(requests, errRatio, slowRatio float64, parts int) load {
+	l := load{parts: make([]partLoad, parts)}
+	l.parts[0] = partLoad{requests: requests, errors: requests * errRatio, slow: requests * slowRatio}
+	return l
+}
+
+// scenario describes the input of one test group.
+type scenario struct {
+	phases []phase
+	// noErrorSeries leaves out the error-code series (a fresh apiserver).
+	noErrorSeries bool
+	// le10 writes whole-number bucket bounds as Prometheus 3 does ("1.0").
+	le10 bool
+}
+
+func (sc scenario) minutes() int {
+	n := 0
+	for _, p := range sc.phases {
+		n += p.minutes
+	}
+	return n
+}
+
+// counter accumulates per-minute increments into promtool notation.
+type counter struct {
+	value  float64
+	values []string
+	used   bool
+}
+
+func (c *counter) add(perMinute float64, minutes int) {
+	if perMinute != 0 {
+		c.used = true
+	}
+	if len(c.values) == 0 {
+		c.values = append(c.values, "0")
+		c.step(perMinute, minutes)
+		return
+	}
+	c.step(perMinute, minutes)
+}
+
+func (c *counter) step(inc float64, n int) {
+	if n <= 0 {
+		return
+	}
+	c.value += inc
+	start := c.value
+	c.value += inc * float64(n-1)
+	if n == 1 {
+		c.values = append(c.values, num64(start))
+		return
+	}
+	c.values = append(c.values, fmt.Sprintf("%s+%sx%d", num64(start), num64(inc), n-1))
+}
+
+func num64(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// seriesKey orders input series deterministically.
+type seriesBuilder struct {
+	order []string
+	byKey map[string]*counter
+}
+
+func (b *seriesBuilder) get(metric string, ls map[string]string) *counter {
+	key := metric + labels.FromMap(ls).String()
+	if b.byKey == nil {
+		b.byKey = map[string]*counter{}
+	}
+	c, ok := b.byKey[key]
+	if !ok {
+		c = &counter{}
+		b.byKey[key] = c
+		b.order = append(b.order, key)
+	}
+	return c
+}
+
+func (t *tester) partitionValue(i, j int) (string, bool) {
+	th := t.SLOs[i].Latency[j]
+	if len(th.Partition) == 0 {
+		return "", false
+	}
+	return th.Partition[0], true
+}
+
+func (t *tester) leValue(seconds float64, le10 bool) string {
+	s := num64(seconds)
+	if le10 && !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+// input renders the scenario's series: per SLO and threshold the request
+// counter (success and error codes) and the latency histogram's count, the
+// threshold bucket, a wider bucket and +Inf.
+func (t *tester) input(sc scenario) []InputSeries {
+	var b seriesBuilder
+	active := map[int]bool{}
+	for _, p := range sc.phases {
+		for i := range p.loads {
+			active[i] = true
+		}
+	}
+	for _, p := range sc.phases {
+		for i := range t.SLOs {
+			if !active[i] {
+				continue
+			}
+			l := p.loads[i]
+			for j, th := range t.SLOs[i].Latency {
+				var pl partLoad
+				if j < len(l.parts) {
+					pl = l.parts[j]
+				}
+				ls := t.seriesLabels(i)
+				if v, ok := t.partitionValue(i, j); ok {
+					ls[t.Latency.PartitionLabel] = v
+				}
+				ok := maps.Clone(ls)
+				ok["code"] = t.okCode
+				b.get(t.Requests.Metric, ok).add(pl.requests-pl.errors, p.minutes)
+				if !sc.noErrorSeries {
+					bad := maps.Clone(ls)
+					bad["code"] = t.errCode
+					b.get(t.Requests.Metric, bad).add(pl.errors, p.minutes)
+				}
+				b.get(t.Latency.Metric+"_count", ls).add(pl.requests, p.minutes)
+				for _, le := range []struct {
+					bound  string
+					within float64
+				}{
+					{t.leValue(th.Seconds, sc.le10), pl.requests - pl.slow},
+					{t.leValue(th.Seconds*2, sc.le10), pl.requests},
+					{"+Inf", pl.requests},
+				} {
+					bl := maps.Clone(ls)
+					bl["le"] = le.bound
+					b.get(t.Latency.Metric+"_bucket", bl).add(le.within, p.minutes)
+				}
+			}
+			if t.stream != "" && t.hasStreaming(sc, i) {
+				ls := t.seriesLabels(i)
+				ls["subresource"] = t.stream
+				if v, ok := t.partitionValue(i, 0); ok {
+					ls[t.Latency.PartitionLabel] = v
+				}
+				ok := maps.Clone(ls)
+				ok["code"] = t.okCode
+				b.get(t.Requests.Metric, ok).add(l.streaming, p.minutes)
+				b.get(t.Latency.Metric+"_count", ls).add(l.streaming, p.minutes)
+				inf := maps.Clone(ls)
+				inf["le"] = "+Inf"
+				b.get(t.Latency.Metric+"_bucket", inf).add(l.streaming, p.minutes)
+			}
+		}
+	}
+	out := make([]InputSeries, 0, len(b.order))
+	for _, key := range b.order {
+		out = append(out, InputSeries{Series: key, Values: strings.Join(b.byKey[key].values, " ")})
+	}
+	return out
+}
+
+func (t *tester) hasStreaming(sc scenario, i int) bool {
+	for _, p := range sc.phases {
+		if p.loads[i].streaming > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *tester) seriesLabels(i int) map[string]string {
+	ls := maps.Clone(t.api)
+	maps.Copy(ls, t.slos[i])
+	ls[t.ClusterLabel] = testCluster
+	return ls
+}
+
+// ratio is the burn rate (bad over all events) of load l for SLO i as the
+// profile defines it: the mixin counts streaming requests in the total but
+// not in the latency term; the optimized profile leaves them out of both
+// (fixes.latencySelectorEverywhere).
+func (t *tester) ratio(l load) (float64, bool) {
+	var total, bad float64
+	for _, p := range l.parts {
+		total += p.requests
+		bad += p.errors + p.slow
+	}
+	if t.profile == ProfileMixin || !t.Fixes.LatencySelectorEverywhere {
+		total += l.streaming
+	}
+	if total == 0 {
+		return 0, false
+	}
+	return bad / total, true
+}
+
+func dur(d time.Duration) string { return model.Duration(d).String() }
+
+func minutes(d time.Duration) int { return int(d / time.Minute) }
+
+// threshold is the alert threshold of window pair w as the profile writes it.
+func (t *tester) threshold(w slo.Window) float64 {
+	if t.profile == ProfileMixin {
+		return roundTo(w.Factor, 2) * roundTo(1-t.Objective, 5)
+	}
+	return w.Factor * errorBudget(t.Objective)
+}
+
+// alertLabels are the labels of the alert of pair w for SLO i.
+func (t *tester) expAlert(w slo.Window, i int) ExpAlert {
+	ls := map[string]string{t.ClusterLabel: testCluster, "severity": w.Severity, "long": w.Long.String(), "short": w.Short.String()}
+	if t.perSLIAlerts() {
+		ls[t.SLILabel] = t.SLOs[i].Name
+	}
+	description := t.Alert.Description
+	if t.ShowMultiCluster {
+		description = strings.TrimSuffix(description, ".") + " on cluster " + testCluster + "."
+	}
+	return ExpAlert{ExpLabels: ls, ExpAnnotations: map[string]string{
+		"summary":     t.Alert.Summary,
+		"description": description,
+		"runbook_url": runbookURL(t.Alert.RunbookURLPattern, t.Alert.Name),
+	}}
+}
+
+func (t *tester) perSLIAlerts() bool { return t.profile == ProfileOptimized && t.Fixes.AlertPerSLI }
+
+func (t *tester) file(interval time.Duration, groups []TestGroup) *TestFile {
+	return &TestFile{RuleFiles: []string{t.ruleFile}, EvaluationInterval: dur(interval), GroupEvalOrder: t.groups, Tests: groups}
+}
+
+// evalInterval picks the coarsest evaluation interval that keeps the tests
+// of pair w exact: it divides the short window and `for`, and the short
+// window spans at least five of it.
+func evalInterval(w slo.Window) time.Duration {
+	for _, c := range []time.Duration{time.Hour, 30 * time.Minute, 15 * time.Minute, 10 * time.Minute, 5 * time.Minute} {
+		s, f := time.Duration(w.Short), time.Duration(w.For)
+		if s%c == 0 && f%c == 0 && s/c >= 5 && (f == 0 || f/c >= 2) {
+			return c
+		}
+	}
+	return time.Minute
+}
+
+const testRequests = 10000 // requests per minute in alert tests
+
+func (t *tester) parts(i int) int { return len(t.SLOs[i].Latency) }
+
+// windowTests renders the tests of window pair w for every SLO.
+//
+// Every window pair's alert has the same name, so an alert_rule_test sees
+// the other pairs' alerts too. Groups with steady traffic therefore expect
+// the full set the steady model predicts (steadyAlerts); groups whose
+// traffic changes assert on this pair's ALERTS series only.
+func (t *tester) windowTests(w slo.Window) (*TestFile, error) {
+	ei := evalInterval(w)
+	long, short, hold := time.Duration(w.Long), time.Duration(w.Short), time.Duration(w.For)
+	theta := t.threshold(w)
+	pair := fmt.Sprintf("%s/%s", w.Long, w.Short)
+	var groups []TestGroup
+	alertsAt := func(at time.Duration, rates map[int]float64) (AlertTest, error) {
+		exp, err := t.steadyAlerts(rates, at, ei)
+		return AlertTest{EvalTime: dur(at), Alertname: t.Alert.Name, ExpAlerts: exp}, err
+	}
+	quiet := func(at time.Duration) ExprTest {
+		return ExprTest{
+			Expr: fmt.Sprintf("ALERTS{alertname=%q, long=%q, short=%q}", t.Alert.Name, w.Long, w.Short), EvalTime: dur(at),
+			ExpSamples: []ExpSample{},
+		}
+	}
+	above := func(win slo.Duration, i int, at time.Duration, want bool) ExprTest {
+		v := 0.0
+		if want {
+			v = 1
+		}
+		sel := fmt.Sprintf("%s{%s=%q}", t.base+":burnrate"+win.String(), t.SLILabel, t.SLOs[i].Name)
+		return ExprTest{
+			Expr: fmt.Sprintf("%s > bool %s", sel, num64(theta)), EvalTime: dur(at),
+			ExpSamples: []ExpSample{{Labels: fmt.Sprintf("{%s=%q, %s=%q}", t.ClusterLabel, testCluster, t.SLILabel, t.SLOs[i].Name), Value: v}},
+		}
+	}
+	var errs []error
+	steadyGroup := func(name string, sc scenario, rates map[int]float64, at ...time.Duration) {
+		g := TestGroup{Name: name, Interval: "1m", InputSeries: t.input(sc)}
+		for _, a := range at {
+			test, err := alertsAt(a, rates)
+			errs = append(errs, err)
+			g.AlertRuleTests = append(g.AlertRuleTests, test)
+		}
+		groups = append(groups, g)
+	}
+	end := long + hold + ei
+	if theta >= 1 {
+		for i, o := range t.SLOs {
+			steadyGroup(fmt.Sprintf("%s %s: the threshold %s is above 100%% errors, so the alert cannot fire", o.Name, pair, num64(theta)),
+				scenario{phases: []phase{{minutes(end), map[int]load{i: steady(testRequests, 1, 0, t.parts(i))}}}},
+				map[int]float64{i: 1}, end)
+		}
+		return t.file(ei, groups), errors.Join(errs...)
+	}
+	fire := t.clearOf(2*theta, theta)
+	for i, o := range t.SLOs {
+		at := func(r float64) map[int]load { return map[int]load{i: steady(testRequests, r, 0, t.parts(i))} }
+		// Steady burn above the threshold: pending from the first
+		// evaluation with data (ei), firing `for` later.
+		steadyGroup(fmt.Sprintf("%s %s: both windows at %.3gx the threshold fire after %s", o.Name, pair, fire/theta, w.For),
+			scenario{phases: []phase{{minutes(end), at(fire)}}}, map[int]float64{i: fire}, hold, ei+hold, end)
+		for _, factor := range []float64{0.9, 1.1} {
+			r := factor * theta
+			if r > 1 {
+				continue
+			}
+			verb := "stays silent"
+			if factor > 1 {
+				verb = "fires"
+			}
+			steadyGroup(fmt.Sprintf("%s %s: a steady %gx the threshold %s", o.Name, pair, factor, verb),
+				scenario{phases: []phase{{minutes(end), at(r)}}}, map[int]float64{i: r}, end)
+		}
+		// Only the short window above: a clean long window, then a burst
+		// that lifts the short window to the firing ratio and the long one
+		// to a fraction of it.
+		burst := (short / 2).Truncate(ei)
+		if burst < ei {
+			burst = ei
+		}
+		rb := min(1, fire*float64(short)/float64(burst))
+		burstEnd := long + burst
+		groups = append(groups, TestGroup{
+			Name:     fmt.Sprintf("%s %s: only the short window above the threshold stays silent", o.Name, pair),
+			Interval: "1m",
+			InputSeries: t.input(scenario{phases: []phase{
+				{minutes(long), at(0)}, {minutes(burst), at(rb)},
+			}}),
+			PromQLExprTests: []ExprTest{above(w.Short, i, burstEnd, true), above(w.Long, i, burstEnd, false), quiet(burstEnd)},
+		})
+		// The burn stops: the alert resolves once the short window is clean,
+		// while the long window is still above the threshold.
+		stop := end
+		after := stop + short + 2*ei
+		firingAtStop, err := alertsAt(stop, map[int]float64{i: fire})
+		errs = append(errs, err)
+		groups = append(groups, TestGroup{
+			Name:     fmt.Sprintf("%s %s: when the burn stops the alert resolves though the long window is still above", o.Name, pair),
+			Interval: "1m",
+			InputSeries: t.input(scenario{phases: []phase{
+				{minutes(stop), at(fire)}, {minutes(after - stop), at(0)},
+			}}),
+			AlertRuleTests:  []AlertTest{firingAtStop},
+			PromQLExprTests: []ExprTest{above(w.Long, i, after, true), above(w.Short, i, after, false), quiet(after)},
+		})
+	}
+	// Every SLI burning at 0.6x: the mixin adds the SLIs' burn rates and
+	// fires; one alert per SLI stays silent.
+	if len(t.SLOs) > 1 {
+		loads, rates := map[int]load{}, map[int]float64{}
+		for i := range t.SLOs {
+			loads[i] = steady(testRequests, 0.6*theta, 0, t.parts(i))
+			rates[i] = 0.6 * theta
+		}
+		verb := "no single SLI fires"
+		if !t.perSLIAlerts() {
+			verb = "the summed burn rates fire"
+		}
+		steadyGroup(fmt.Sprintf("every SLI at 0.6x the threshold of %s: %s", pair, verb),
+			scenario{phases: []phase{{minutes(end), loads}}}, rates, end)
+	}
+	// Slow requests and no 5xx series yet: the mixin's burn rate is empty,
+	// so it cannot fire; with fixes.absentAsZero the slow requests count.
+	rates := map[int]float64{}
+	verb := "leave the burn rate empty and the alert silent"
+	if t.profile == ProfileOptimized && t.Fixes.AbsentAsZero {
+		rates[0] = fire
+		verb = "fire"
+	}
+	steadyGroup(fmt.Sprintf("%s %s: slow requests and no 5xx series %s", t.SLOs[0].Name, pair, verb),
+		scenario{noErrorSeries: true, phases: []phase{{minutes(end), map[int]load{0: steady(testRequests, 0, fire, t.parts(0))}}}},
+		rates, end)
+	return t.file(ei, groups), errors.Join(errs...)
+}
+
+// clearOf returns ratio r, or a nearby one, that no window pair's threshold
+// is within 10% of, so that the steady model's predictions hold with room.
+func (t *tester) clearOf(r, theta float64) float64 {
+	for _, f := range []float64{1, 0.85, 1.25, 1.5, 0.75} {
+		c := min(r*f, 1)
+		if c <= theta*1.05 {
+			continue
+		}
+		ok := true
+		for _, q := range t.Alert.Windows {
+			if x := c / t.threshold(q); x > 0.9 && x < 1.1 {
+				ok = false
+			}
+		}
+		if ok {
+			return c
+		}
+	}
+	return min(r, 1)
+}
+
+// steadyAlerts predicts the firing alerts at time at when SLO i burns at
+// rates[i] from the start: every window's ratio is then rates[i] as soon as
+// there is data (the first evaluation, at ei), so pair q's condition holds
+// from ei and fires at the first evaluation at least q's `for` later. With
+// one alert per SLI each SLO is compared on its own; otherwise (the mixin)
+// the rates are added first. A rate within 1% of a threshold is an error:
+// the prediction would be a coin toss.
+func (t *tester) steadyAlerts(rates map[int]float64, at, ei time.Duration) ([]ExpAlert, error) {
+	exp := []ExpAlert{}
+	for _, q := range t.Alert.Windows {
+		theta := t.threshold(q)
+		hold := time.Duration(q.For)
+		steps := (hold + ei - 1) / ei
+		if at < ei+steps*ei {
+			continue
+		}
+		check := func(r float64) (bool, error) {
+			if x := r / theta; x > 0.99 && x < 1.01 {
+				return false, fmt.Errorf("pair %s/%s: a test's burn rate %g is within 1%% of the threshold %g", q.Long, q.Short, r, theta)
+			}
+			return r > theta, nil
+		}
+		if t.perSLIAlerts() {
+			for i := range t.SLOs {
+				r, ok := rates[i]
+				if !ok {
+					continue
+				}
+				fires, err := check(r)
+				if err != nil {
+					return nil, err
+				}
+				if fires {
+					exp = append(exp, t.expAlert(q, i))
+				}
+			}
+			continue
+		}
+		if len(rates) == 0 {
+			continue
+		}
+		sum := 0.0
+		for _, r := range rates {
+			sum += r
+		}
+		fires, err := check(sum)
+		if err != nil {
+			return nil, err
+		}
+		if fires {
+			exp = append(exp, t.expAlert(q, 0))
+		}
+	}
+	return exp, nil
+}
+
+// recordTests pins the recorded burn rates of every window on inputs whose
+// ratio of bad to all events is known, evaluated once every window holds
+// only steady traffic (so every window's ratio is the same).
+func (t *tester) recordTests() *TestFile {
+	const at = 10 * time.Minute
+	var windows []slo.Duration
+	seen := map[slo.Duration]bool{}
+	for _, w := range t.Alert.Windows {
+		for _, d := range []slo.Duration{w.Short, w.Long} {
+			if !seen[d] {
+				seen[d] = true
+				windows = append(windows, d)
+			}
+		}
+	}
+	slices.Sort(windows)
+	// pin expects ratio want[i] for SLO i on every window; a missing entry
+	// expects no series at all.
+	pin := func(loads map[int]load, absent map[int]bool) []ExprTest {
+		var tests []ExprTest
+		for _, d := range windows {
+			et := ExprTest{Expr: fmt.Sprintf("round(%s:burnrate%s, 0.0001)", t.base, d), EvalTime: dur(at), ExpSamples: []ExpSample{}}
+			for i := range t.SLOs {
+				l, ok := loads[i]
+				if !ok || absent[i] {
+					continue
+				}
+				r, ok := t.ratio(l)
+				if !ok {
+					continue
+				}
+				et.ExpSamples = append(et.ExpSamples, ExpSample{
+					Labels: fmt.Sprintf("{%s=%q, %s=%q}", t.ClusterLabel, testCluster, t.SLILabel, t.SLOs[i].Name),
+					Value:  roundTo(r, 4),
+				})
+			}
+			tests = append(tests, et)
+		}
+		return tests
+	}
+	group := func(name string, sc scenario, absent map[int]bool) TestGroup {
+		return TestGroup{Name: name, Interval: "1m", InputSeries: t.input(sc), PromQLExprTests: pin(sc.phases[0].loads, absent)}
+	}
+	var groups []TestGroup
+	// Errors only, a different share per SLO.
+	loads := map[int]load{}
+	for i := range t.SLOs {
+		loads[i] = steady(1000, 0.25/float64(int(1)<<i), 0, t.parts(i))
+	}
+	groups = append(groups, group("errors only: each SLI's burn rate is its share of 5xx responses", scenario{phases: []phase{{minutes(at), loads}}}, nil))
+	// Slow requests in every partition, at each partition's own threshold;
+	// a wider bucket holds them all, so a rule reading the wrong bound fails.
+	for _, le10 := range []bool{false, true} {
+		loads := map[int]load{}
+		for i := range t.SLOs {
+			l := load{}
+			for j := range t.SLOs[i].Latency {
+				l.parts = append(l.parts, partLoad{requests: 1000, slow: float64(100 * (j + 1))})
+			}
+			loads[i] = l
+		}
+		style := `le="1"`
+		if le10 {
+			style = `le="1.0"`
+		}
+		groups = append(groups, group(fmt.Sprintf("slow requests per partition at each threshold, buckets written %s", style),
+			scenario{le10: le10, phases: []phase{{minutes(at), loads}}}, nil))
+	}
+	if t.stream != "" {
+		l := steady(1000, 0, 0.1, t.parts(0))
+		l.streaming = 1000
+		name := "streaming requests (subresource " + t.stream + ") are not slow; "
+		if t.profile == ProfileMixin || !t.Fixes.LatencySelectorEverywhere {
+			name += "the mixin still counts them in the total"
+		} else {
+			name += "they are left out of the total too"
+		}
+		groups = append(groups, group(name, scenario{phases: []phase{{minutes(at), map[int]load{0: l}}}}, nil))
+	}
+	// No 5xx series yet.
+	counts := t.profile == ProfileOptimized && t.Fixes.AbsentAsZero
+	name := "no 5xx series yet: "
+	absent := map[int]bool{0: true}
+	if counts {
+		name += "the burn rate is the share of slow requests"
+		absent = nil
+	} else {
+		name += "the mixin records no burn rate at all"
+	}
+	groups = append(groups, group(name, scenario{noErrorSeries: true, phases: []phase{{minutes(at), map[int]load{0: steady(1000, 0, 0.1, t.parts(0))}}}}, absent))
+	return t.file(time.Minute, groups)
+}
