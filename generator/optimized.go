@@ -218,7 +218,7 @@ func (o *optSpec) alertRule(w slo.Window) Rule {
 		Annotations: map[string]string{
 			"description": description,
 			"summary":     o.Alert.Summary,
-			"runbook_url": runbookURL(o.Alert.RunbookURLPattern, o.Alert.Name),
+			"runbook_url": runbookURL(o.Runbook.URLPattern, o.Alert.Name),
 		},
 	}
 }

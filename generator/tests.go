@@ -471,8 +471,15 @@ func (t *tester) expAlert(w slo.Window, i int) ExpAlert {
 	return ExpAlert{ExpLabels: ls, ExpAnnotations: map[string]string{
 		"summary":     t.Alert.Summary,
 		"description": description,
-		"runbook_url": runbookURL(t.Alert.RunbookURLPattern, t.Alert.Name),
+		"runbook_url": t.runbookURL(),
 	}}
+}
+
+func (t *tester) runbookURL() string {
+	if t.profile == ProfileMixin {
+		return runbookURL(t.Alert.RunbookURLPattern, t.Alert.Name)
+	}
+	return runbookURL(t.Runbook.URLPattern, t.Alert.Name)
 }
 
 func (t *tester) perSLIAlerts() bool { return t.profile == ProfileOptimized && t.Fixes.AlertPerSLI }

@@ -54,9 +54,12 @@ func Parse(file string, data []byte) (*Spec, error) {
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	s := Spec{BaseWindow: Duration(5 * time.Minute), Fixes: DefaultFixes()}
+	s := Spec{BaseWindow: Duration(5 * time.Minute), Fixes: DefaultFixes(), Runbook: Runbook{Component: "kubernetes"}}
 	if err := dec.Decode(&s); err != nil {
 		return nil, yamlError(file, err)
+	}
+	if s.Runbook.URLPattern == "" {
+		s.Runbook.URLPattern = "https://runbooks.prometheus-operator.dev/runbooks/" + s.Runbook.Component + "/%s"
 	}
 	var errs []error
 	for _, fe := range s.Validate() {

@@ -55,7 +55,7 @@ func TestBadSpecs(t *testing.T) {
 		{"errors selector not PromQL", `errors: 'code=~"5.."'`, `errors: 'code=~"5..'`, "", "does not parse as PromQL"},
 		{"threshold not a number", "seconds: 5", "seconds: five", "", `"five" is not a number`},
 		{"duplicate SLO name", "- name: write", "- name: read", "", `SLO name "read" is already used`},
-		{"runbook pattern without %s", "#alert-name-%s", "#alert-name", "runbookURLPattern", "must contain %s"},
+		{"runbook pattern without %s", "#alert-name-%s", "#alert-name", "runbookURLPattern: https", "must contain %s"},
 		{"duplicate window pair", "{long: 6h, short: 30m,", "{long: 1h, short: 5m,", "{long: 1h, short: 5m, factor: 6", "already alert.windows[0]"},
 		{"bad cluster label", "clusterLabel: cluster", "clusterLabel: k8s-cluster", "", "not a label name"},
 		{"threshold without partition", "      - partition: [namespace]\n", "      - partition: []\n", "partition: []", "needs the partition label values"},

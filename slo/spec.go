@@ -57,6 +57,21 @@ type Spec struct {
 	// Fixes switches the optimized profile's fixes of known mixin problems.
 	// Each defaults to on; the kubernetes-mixin profile applies none.
 	Fixes Fixes `yaml:"fixes"`
+	// Runbook places the generated runbook (optimized profile). Optional.
+	Runbook Runbook `yaml:"runbook"`
+}
+
+// Runbook says where the generated runbook lives, in the
+// prometheus-operator/runbooks layout: runbooks/<component>/<Alert>.md.
+type Runbook struct {
+	// Component is the runbook's folder, e.g. kubernetes. Default kubernetes.
+	Component string `yaml:"component"`
+	// URLPattern is the optimized profile's runbook_url annotation; %s is
+	// replaced by the lower-cased alert name. Default: the
+	// prometheus-operator runbooks site,
+	// https://runbooks.prometheus-operator.dev/runbooks/<component>/%s.
+	// (The kubernetes-mixin profile uses alert.runbookURLPattern.)
+	URLPattern string `yaml:"urlPattern"`
 }
 
 // Fixes are the optimized profile's departures from the mixin, each a fix of
