@@ -58,6 +58,9 @@ func TestBadSpecs(t *testing.T) {
 		{"runbook pattern without %s", "#alert-name-%s", "#alert-name", "runbookURLPattern: https", "must contain %s"},
 		{"duplicate window pair", "{long: 6h, short: 30m,", "{long: 1h, short: 5m,", "{long: 1h, short: 5m, factor: 6", "already alert.windows[0]"},
 		{"bad cluster label", "clusterLabel: cluster", "clusterLabel: k8s-cluster", "", "not a label name"},
+		{"base window longer than a short window", "baseWindow: 5m", "baseWindow: 10m", "", "the base window 10m is longer than alert.windows[0].short (5m)"},
+		{"window not a multiple of the base window", "baseWindow: 5m", "baseWindow: 2m", "{long: 1h, short: 5m,", "5m is not a multiple of the base window 2m"},
+		{"extra verbs for a missing SLO", "fixes:\n", "fixes:\n  extraVerbs: {delete: [DELETECOLLECTION]}\n", "extraVerbs", `no SLO named "delete"`},
 		{"threshold without partition", "      - partition: [namespace]\n", "      - partition: []\n", "partition: []", "needs the partition label values"},
 	}
 	for _, tc := range tests {
