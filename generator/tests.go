@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -142,16 +143,16 @@ func newTester(s *slo.Spec, profile string, rf *RuleFile, ruleFile string) (*tes
 		t.groups = append(t.groups, g.Name)
 	}
 	var err error
-	if t.api, err = satisfy("selector", s.Selector, nil); err != nil {
+	if t.api, err = satisfy("selector", s.Selector); err != nil {
 		return nil, err
 	}
-	latency, err := satisfy("latency.selector", s.Latency.Selector, nil)
+	latency, err := satisfy("latency.selector", s.Latency.Selector)
 	if err != nil {
 		return nil, err
 	}
 	maps.Copy(t.api, latency)
 	for i, o := range s.SLOs {
-		ls, err := satisfy(fmt.Sprintf("slos[%d].selector", i), o.Selector, nil)
+		ls, err := satisfy(fmt.Sprintf("slos[%d].selector", i), o.Selector)
 		if err != nil {
 			return nil, err
 		}
@@ -197,7 +198,7 @@ func newTester(s *slo.Spec, profile string, rf *RuleFile, ruleFile string) (*tes
 
 // satisfy picks label values that the selector's matchers match, trying
 // the alternatives of each regular expression and the empty value.
-func satisfy(field, selector string, _ []string) (map[string]string, error) {
+func satisfy(field, selector string) (map[string]string, error) {
 	ms, err := slo.Matchers(selector)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", field, err)
@@ -245,10 +246,11 @@ type phase struct {
 	loads   map[int]load
 }
 
-// steady is a load on the first partition with the given shares.
+// steady is a load on the first partition with the given shares, rounded
+// to whole requests.
 func steady(requests, errRatio, slowRatio float64, parts int) load {
 	l := load{parts: make([]partLoad, parts)}
-	l.parts[0] = partLoad{requests: requests, errors: requests * errRatio, slow: requests * slowRatio}
+	l.parts[0] = partLoad{requests: requests, errors: math.Round(requests * errRatio), slow: math.Round(requests * slowRatio)}
 	return l
 }
 
@@ -269,42 +271,36 @@ func (sc scenario) minutes() int {
 	return n
 }
 
-// counter accumulates per-minute increments into promtool notation.
+// counter renders a counter that grows by a constant whole amount per
+// minute in phases, in promtool's expanding notation ("0 1+1x9 12+2x4").
+// Whole amounts keep promtool's repeated additions exact, so a phase never
+// starts below where the previous one ended (a counter reset).
 type counter struct {
 	value  float64
 	values []string
-	used   bool
 }
 
+// add appends one sample per minute for minutes minutes, each perMinute above
+// the one before; the first call also writes the initial 0.
 func (c *counter) add(perMinute float64, minutes int) {
-	if perMinute != 0 {
-		c.used = true
+	if c.values == nil {
+		c.values = []string{"0"}
 	}
-	if len(c.values) == 0 {
-		c.values = append(c.values, "0")
-		c.step(perMinute, minutes)
+	if minutes <= 0 {
 		return
 	}
-	c.step(perMinute, minutes)
-}
-
-func (c *counter) step(inc float64, n int) {
-	if n <= 0 {
+	first := c.value + perMinute
+	c.value += perMinute * float64(minutes)
+	if minutes == 1 {
+		c.values = append(c.values, num64(first))
 		return
 	}
-	c.value += inc
-	start := c.value
-	c.value += inc * float64(n-1)
-	if n == 1 {
-		c.values = append(c.values, num64(start))
-		return
-	}
-	c.values = append(c.values, fmt.Sprintf("%s+%sx%d", num64(start), num64(inc), n-1))
+	c.values = append(c.values, fmt.Sprintf("%s+%sx%d", num64(first), num64(perMinute), minutes-1))
 }
 
 func num64(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
-// seriesKey orders input series deterministically.
+// seriesBuilder collects input series in the order they are first used.
 type seriesBuilder struct {
 	order []string
 	byKey map[string]*counter
