@@ -171,7 +171,11 @@ func layout(e parser.Expr, indent int) string {
 		return "(\n" + pad + layout(n.Expr, in) + "\n" + strings.Repeat("  ", indent/2) + ")"
 	case *parser.AggregateExpr:
 		head := strings.TrimSuffix(n.ShortString(), " ")
-		return head + " (\n" + pad + layout(n.Expr, in) + "\n" + strings.Repeat("  ", indent/2) + ")"
+		body := pad + layout(n.Expr, in)
+		if n.Param != nil { // topk(k, …), quantile(q, …), count_values("l", …)
+			body = pad + layout(n.Param, in) + ",\n" + body
+		}
+		return head + " (\n" + body + "\n" + strings.Repeat("  ", indent/2) + ")"
 	case *parser.Call:
 		args := make([]string, len(n.Args))
 		for i, a := range n.Args {

@@ -1,0 +1,42 @@
+package generator
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/prometheus/prometheus/promql/parser"
+)
+
+// TestLayoutKeepsMeaning lays out expressions wider than a line, including
+// aggregations with a parameter, and parses them back.
+func TestLayoutKeepsMeaning(t *testing.T) {
+	long := `some_rather_long_metric_name_for_layout{job="kube-apiserver",verb=~"LIST|GET|POST|PUT|PATCH|DELETE"}`
+	tests := []string{
+		`topk(3, sum by (cluster, resource) (rate(` + long + `[5m])))`,
+		`quantile(0.99, rate(` + long + `[5m]))`,
+		`count_values("value", ` + long + `)`,
+		`1 - (sum by (cluster) (rate(` + long + `[1h])) / sum by (cluster) (rate(` + long + `[1h])))`,
+		`sum by (cluster) (rate(` + long + `[1h])) > (14.4 * 0.01) and on (cluster, verb) sum by (cluster) (rate(` + long + `[5m])) > (14.4 * 0.01)`,
+		`histogram_quantile(0.99, sum by (cluster, le) (rate(` + long + `[5m]))) > 0`,
+	}
+	p := parser.NewParser(parser.Options{})
+	for _, in := range tests {
+		e, err := p.ParseExpr(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := format(e)
+		if err != nil {
+			t.Errorf("format(%s): %v", in, err)
+			continue
+		}
+		if !strings.Contains(out, "\n") {
+			t.Errorf("%s: want a multi-line layout, got %s", in, out)
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if len(line) > lineWidth && !strings.Contains(line, long) {
+				t.Errorf("line wider than %d: %q", lineWidth, line)
+			}
+		}
+	}
+}
