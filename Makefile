@@ -1,4 +1,4 @@
-# burnrate: `make rules` regenerates the committed rule files, `make test`
+# burnrate: `make rules` regenerates the committed rule files and runbooks, `make test`
 # runs every check. Both need only Go; promtool v0.316.0 comes from the
 # `tool` directive in go.mod and is built on first use.
 
@@ -61,3 +61,13 @@ check-generated: build
 	@set -e; for o in $(OUTPUTS); do \
 		$(BIN) generate --check --profile "$${o%%:*}" --out "$${o#*:}"; \
 	done
+
+# Times `promtool test rules` and `burnrate test` on the generated unit tests
+# of each profile, one after the other, and prints both wall times and their
+# ratio (see BenchmarkRuleTests in cmd/burnrate/bench_test.go). Needs the
+# generated test files (make rules). More runs: make bench-test-runner BENCHTIME=3x
+BENCHTIME ?= 1x
+
+.PHONY: bench-test-runner
+bench-test-runner:
+	$(GO) test -run '^$$' -bench '^BenchmarkRuleTests$$' -benchtime $(BENCHTIME) ./cmd/burnrate

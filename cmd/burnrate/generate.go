@@ -19,6 +19,8 @@ type generateFlags struct {
 	profile string
 	out     string
 	check   bool
+	// runbooks is the runbooks tree; "" means runbooks beside out.
+	runbooks string
 }
 
 func runGenerate(args []string, stdout, stderr io.Writer) int {
@@ -28,14 +30,19 @@ func runGenerate(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.profile, "profile", generator.Profiles[0], "rule profile: "+strings.Join(generator.Profiles, ", "))
 	fs.StringVar(&f.out, "out", "rules", "output directory")
 	fs.BoolVar(&f.check, "check", false, "write nothing; exit 1 naming every file that would change")
+	fs.StringVar(&f.runbooks, "runbooks", "", "runbooks directory (optimized profile), written as <dir>/<component>/<Alert>.md (default: runbooks beside --out, i.e. runbooks for --out rules)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: burnrate generate [flags] [SPEC...]
 
 Writes <out>/<name>.rules.yaml for each spec file, or for the embedded
 kube-apiserver spec when none is given, and beside it promtool unit tests:
 <name>.records.test.yaml pins the recorded burn rates, and one
-<name>.<long>-<short>.test.yaml per alert window pair tests the alert. Every spec is loaded and rendered
-before anything is written, so a bad spec leaves all files as they were.
+<name>.<long>-<short>.test.yaml per alert window pair tests the alert. With
+the optimized profile it also writes the alert's runbook,
+<runbooks>/<component>/<Alert>.md, and <name>.incidents.test.yaml, which
+replays synthetic incidents and proves the runbook's queries on them. Every
+spec is loaded and rendered before anything is written, so a bad spec
+leaves all files as they were.
 
 Flags:
 `)
@@ -53,7 +60,10 @@ Flags:
 		fmt.Fprintf(stderr, "burnrate generate: unknown profile %q; choose one of %s\n", f.profile, strings.Join(generator.Profiles, ", "))
 		return exitUsage
 	}
-	files, err := render(specs, f.profile, f.out)
+	if f.runbooks == "" {
+		f.runbooks = filepath.Join(filepath.Dir(filepath.Clean(f.out)), "runbooks")
+	}
+	files, err := render(specs, f.profile, f.out, f.runbooks)
 	if err != nil {
 		fmt.Fprintf(stderr, "burnrate generate: %v\n", err)
 		return exitFail
@@ -90,7 +100,7 @@ type outFile struct {
 }
 
 // render loads every spec and renders its files in memory.
-func render(specs []string, profile, out string) ([]outFile, error) {
+func render(specs []string, profile, out, runbooks string) ([]outFile, error) {
 	type source struct {
 		name string
 		spec *slo.Spec
@@ -135,8 +145,43 @@ func render(specs []string, profile, out string) ([]outFile, error) {
 			}
 			files = append(files, outFile{filepath.Join(out, tf.Name), data})
 		}
+		if profile == generator.ProfileOptimized {
+			more, err := renderRunbook(src.spec, src.name, header, filepath.Base(path), out, runbooks, seen)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", src.name, err)
+			}
+			files = append(files, more...)
+		}
 	}
 	return files, nil
+}
+
+// renderRunbook renders the runbook of the spec's alert and the incident
+// tests that prove its queries. A spec the incident scenarios do not fit
+// gets the runbook only.
+func renderRunbook(spec *slo.Spec, name, header, ruleFile, out, runbooks string, seen map[string]string) ([]outFile, error) {
+	page, err := generator.Runbook(spec)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(runbooks, filepath.FromSlash(page.Path))
+	if other, dup := seen[path]; dup {
+		return nil, fmt.Errorf("%s and %s both have alert %s and would write %s; give each its own alert name or runbook component", other, name, spec.Alert.Name, path)
+	}
+	seen[path] = name
+	files := []outFile{{path, page.Markdown}}
+	tf, err := generator.IncidentTests(spec, ruleFile)
+	if errors.Is(err, generator.ErrIncidentsDoNotFit) {
+		return files, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("incident tests: %w", err)
+	}
+	data, err := tf.File.Marshal(header)
+	if err != nil {
+		return nil, err
+	}
+	return append(files, outFile{filepath.Join(out, tf.Name), data}), nil
 }
 
 // writeAll writes every file through a temporary file in the same directory

@@ -1,0 +1,295 @@
+package generator
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/slo"
+)
+
+// The promtool test file that replays the incident scenarios (package
+// incident) against the optimized profile's rules and proves the runbook's
+// drill-down queries on them: per scenario, the alert fires with the
+// expected window pairs, the burn-rate terms add up to the burn rate, each
+// step the scenario names a culprit for ranks it first, and the steps that
+// should find nothing return nothing, at the end and on the healthy cluster
+// before the fault.
+
+// incidentCluster is the cluster label's value in the scenarios.
+const incidentCluster = "prod-1"
+
+// incidentEvalInterval is the evaluation interval of the incident tests.
+// Every `for` and window of the embedded spec is a multiple of it or
+// shorter than the scenarios' margins (10 minutes).
+const incidentEvalInterval = 5 * time.Minute
+
+// ErrIncidentsDoNotFit is returned (wrapped) by IncidentTests for a spec the
+// scenario library is not calibrated for.
+var ErrIncidentsDoNotFit = errors.New("the incident scenarios do not fit this spec")
+
+// IncidentFits reports why the scenario library does not fit spec s, or
+// nil. The scenarios' burn rates and timings are calibrated for the
+// embedded spec's SLIs, objective, windows and fixes; a spec may change
+// its selector, cluster and SLI label, names and annotations.
+func IncidentFits(s *slo.Spec) error {
+	def := slo.Default()
+	for _, f := range []struct {
+		field    string
+		got, def any
+	}{
+		{"objective", s.Objective, def.Objective},
+		{"period", s.Period, def.Period},
+		{"requests", s.Requests, def.Requests},
+		{"latency", s.Latency, def.Latency},
+		{"slos", s.SLOs, def.SLOs},
+		{"alert.windows", s.Alert.Windows, def.Alert.Windows},
+		{"baseWindow", s.BaseWindow, def.BaseWindow},
+		{"fixes", s.Fixes, def.Fixes},
+	} {
+		if !reflect.DeepEqual(f.got, f.def) {
+			return fmt.Errorf("%w: %s differs from the embedded kube-apiserver spec's, which the scenarios are calibrated for", ErrIncidentsDoNotFit, f.field)
+		}
+	}
+	return nil
+}
+
+// IncidentTests renders the incident test file of spec s against the
+// optimized profile's rule file ruleFile (a name relative to the test
+// file). A spec the scenarios do not fit gives an error wrapping
+// ErrIncidentsDoNotFit.
+func IncidentTests(s *slo.Spec, ruleFile string) (*NamedTestFile, error) {
+	if err := IncidentFits(s); err != nil {
+		return nil, err
+	}
+	d, err := newDrill(s)
+	if err != nil {
+		return nil, err
+	}
+	rf, err := Rules(s, ProfileOptimized)
+	if err != nil {
+		return nil, err
+	}
+	env, err := incidentEnv(s)
+	if err != nil {
+		return nil, err
+	}
+	scs, err := incident.Library(env)
+	if err != nil {
+		return nil, err
+	}
+	f := &TestFile{RuleFiles: []string{ruleFile}, EvaluationInterval: dur(incidentEvalInterval)}
+	for _, g := range rf.Groups {
+		f.GroupEvalOrder = append(f.GroupEvalOrder, g.Name)
+	}
+	for i := range scs {
+		g, err := d.incidentGroup(&scs[i])
+		if err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", scs[i].Name, err)
+		}
+		f.Tests = append(f.Tests, g)
+	}
+	return &NamedTestFile{Name: s.Name + ".incidents.test.yaml", File: f}, nil
+}
+
+func incidentEnv(s *slo.Spec) (incident.Env, error) {
+	api, err := satisfy("selector", s.Selector)
+	if err != nil {
+		return incident.Env{}, err
+	}
+	return incident.Env{ClusterLabel: s.ClusterLabel, Cluster: incidentCluster, SLILabel: s.SLILabel, APIServer: api}, nil
+}
+
+// incidentGroup renders one scenario's test group.
+func (d *drill) incidentGroup(sc *incident.Scenario) (TestGroup, error) {
+	qs, err := d.queries(sc.Window())
+	if err != nil {
+		return TestGroup{}, err
+	}
+	byStep := map[incident.Step]RunbookQuery{}
+	for _, q := range qs {
+		byStep[q.Step] = q
+	}
+	// healthy is the last sample before the fault.
+	healthy, end := sc.HealthyUntil()-incident.ScrapeInterval, sc.Duration()
+	g := TestGroup{
+		Name:     fmt.Sprintf("%s: %s", sc.Name, sc.Title),
+		Interval: dur(incident.ScrapeInterval),
+	}
+	for _, s := range sc.Series {
+		g.InputSeries = append(g.InputSeries, InputSeries{Series: s.Name + labels.FromMap(s.Labels).String(), Values: promtoolValues(sc, s)})
+	}
+	exp, err := d.expectedAlerts(sc)
+	if err != nil {
+		return TestGroup{}, err
+	}
+	g.AlertRuleTests = []AlertTest{
+		{EvalTime: dur(healthy), Alertname: d.Alert.Name, ExpAlerts: []ExpAlert{}},
+		{EvalTime: dur(end), Alertname: d.Alert.Name, ExpAlerts: exp},
+	}
+	expr := func(e string, at time.Duration, samples ...ExpSample) {
+		if samples == nil {
+			samples = []ExpSample{}
+		}
+		g.PromQLExprTests = append(g.PromQLExprTests, ExprTest{Expr: e, EvalTime: dur(at), ExpSamples: samples})
+	}
+	one := func(ls map[string]string) ExpSample { return ExpSample{Labels: labels.FromMap(ls).String(), Value: 1} }
+	cl := map[string]string{d.ClusterLabel: incidentCluster}
+	with := func(extra map[string]string) map[string]string {
+		out := maps.Clone(cl)
+		maps.Copy(out, extra)
+		return out
+	}
+
+	// On the healthy cluster, every query that finds faults finds nothing.
+	for _, q := range qs {
+		if q.Finder {
+			expr(q.PromQL, healthy)
+		}
+	}
+	// The probe counts the series of every metric the steps read.
+	expr(byStep[incident.StepProbe].PromQL, end, d.probeCounts(sc)...)
+	// Step 1: the culprit SLI burns fastest over every window.
+	if c, ok := sc.Culprits[incident.StepSLI]; ok {
+		var samples []ExpSample
+		for _, w := range d.pairWindows() {
+			samples = append(samples, one(with(map[string]string{d.SLILabel: c[d.SLILabel], "window": dur(w)})))
+		}
+		expr(fmt.Sprintf("topk by (window) (1, %s) > bool 0", byStep[incident.StepSLI].PromQL), end, samples...)
+	}
+	// Step 2: the terms add up to the recorded burn rate of the window.
+	var sums []ExpSample
+	for _, s := range d.SLOs {
+		sums = append(sums, one(with(map[string]string{d.SLILabel: s.Name})))
+	}
+	expr(fmt.Sprintf("abs(sum by (%s, %s) (%s) - %s:burnrate%s / %s) < bool 1e-09", d.ClusterLabel, d.SLILabel,
+		byStep[incident.StepTerms].PromQL, d.base, dur(sc.Window()), num64(d.budget)), end, sums...)
+	// The culprits come first; the quiet steps find nothing.
+	for _, st := range incident.Steps {
+		if st == incident.StepSLI || st == incident.StepProbe {
+			continue
+		}
+		q, ok := byStep[st]
+		if !ok {
+			return TestGroup{}, fmt.Errorf("the runbook has no query for step %s", st)
+		}
+		if c, ok := sc.Culprits[st]; ok {
+			expr(fmt.Sprintf("topk(1, %s) > bool 0", q.PromQL), end, one(c))
+		}
+		if slices.Contains(sc.Quiet, st) {
+			expr(q.PromQL, end)
+		}
+	}
+	return g, nil
+}
+
+// expectedAlerts are the alerts the scenario fires at its end.
+func (d *drill) expectedAlerts(sc *incident.Scenario) ([]ExpAlert, error) {
+	var out []ExpAlert
+	for _, f := range sc.Fires {
+		i := slices.IndexFunc(d.Alert.Windows, func(w slo.Window) bool {
+			return time.Duration(w.Long) == f.Long && time.Duration(w.Short) == f.Short
+		})
+		if i < 0 {
+			return nil, fmt.Errorf("the spec has no window pair %s/%s", dur(f.Long), dur(f.Short))
+		}
+		w := d.Alert.Windows[i]
+		description := d.Alert.Description
+		if d.ShowMultiCluster {
+			description = strings.TrimSuffix(description, ".") + " on cluster " + incidentCluster + "."
+		}
+		out = append(out, ExpAlert{
+			ExpLabels: map[string]string{
+				d.ClusterLabel: incidentCluster, d.SLILabel: f.SLI,
+				"severity": w.Severity, "long": w.Long.String(), "short": w.Short.String(),
+			},
+			ExpAnnotations: map[string]string{
+				"summary": d.Alert.Summary, "description": description,
+				"runbook_url": runbookURL(d.Runbook.URLPattern, d.Alert.Name),
+			},
+		})
+	}
+	return out, nil
+}
+
+// probeCounts is the probe's expected result at the scenario's end: per
+// metric it reads, the number of series the spec's selector matches.
+func (d *drill) probeCounts(sc *incident.Scenario) []ExpSample {
+	var probe *labels.Matcher
+	for _, m := range d.probeMatchers() {
+		if m.Name == labels.MetricName {
+			probe = m
+		}
+	}
+	counts := map[string]int{}
+	for _, s := range sc.Series {
+		if math.IsNaN(s.Values[len(s.Values)-1]) || !probe.Matches(s.Name) {
+			continue
+		}
+		ok := true
+		for _, m := range d.api {
+			if !m.Matches(s.Labels[m.Name]) {
+				ok = false
+			}
+		}
+		if ok {
+			counts[s.Name]++
+		}
+	}
+	var out []ExpSample
+	for _, name := range slices.Sorted(maps.Keys(counts)) {
+		out = append(out, ExpSample{Labels: labels.FromStrings(labels.MetricName, name).String(), Value: float64(counts[name])})
+	}
+	return out
+}
+
+// promtoolValues renders a series' samples in promtool's expanding
+// notation: counters through counter (see tests.go), gauges as runs.
+func promtoolValues(sc *incident.Scenario, s incident.Series) string {
+	steps := sc.Steps()
+	steps[len(steps)-1]++ // the last phase also holds the sample at the end
+	var parts []string
+	if !s.Counts() {
+		for p, v := range s.Values {
+			n := steps[p]
+			switch {
+			case math.IsNaN(v):
+				parts = append(parts, fmt.Sprintf("_x%d", n))
+			case n == 1:
+				parts = append(parts, num64(v))
+			default:
+				parts = append(parts, fmt.Sprintf("%sx%d", num64(v), n-1))
+			}
+		}
+		return strings.Join(parts, " ")
+	}
+	steps[len(steps)-1]-- // a counter's first present sample starts it; each phase adds its steps
+	var c *counter
+	blanks := 0
+	for p, v := range s.Values {
+		if math.IsNaN(v) {
+			blanks += steps[p]
+			continue
+		}
+		if c == nil {
+			// counter.add writes the first sample, 0, unless values holds it.
+			c = &counter{}
+			if s.Start != 0 {
+				c = &counter{value: s.Start, values: []string{num64(s.Start)}}
+			}
+		}
+		c.add(roundTo(v*incident.ScrapeInterval.Seconds(), 9), steps[p])
+	}
+	if blanks > 0 {
+		parts = append(parts, fmt.Sprintf("_x%d", blanks))
+	}
+	return strings.Join(append(parts, c.values...), " ")
+}

@@ -1,0 +1,274 @@
+// Package incident is a library of synthetic kube-apiserver incidents: the
+// series of a healthy cluster, and scenarios that each inject one fault into
+// it (an unreachable aggregated API, a failing admission webhook, slow etcd,
+// an expensive LIST client, one bad apiserver instance, a fresh apiserver
+// with no 5xx series yet).
+//
+// A scenario is data. Its time runs in phases (healthy first, then the
+// fault); every series holds one value per phase: the increase per second of
+// a counter, or the value of a gauge. Samples are taken every
+// ScrapeInterval (see Scenario.Samples), and the same samples can be written
+// as promtool input series (the generator does that) or as OpenMetrics text
+// for `promtool tsdb create-blocks-from openmetrics` (WriteOpenMetrics).
+//
+// Each scenario also says what the runbook's drill-down steps must find: the
+// labels of the first row of a step's query (Culprits), the steps that must
+// find nothing (Quiet), and the alerts that fire at the end (Fires).
+package incident
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// ScrapeInterval is the time between two samples of a series.
+const ScrapeInterval = time.Minute
+
+// Type is the type of a series' metric family.
+type Type string
+
+// The metric family types. A histogram series is one of its _bucket,
+// _count or _sum series; it counts like a counter.
+const (
+	Counter   Type = "counter"
+	Gauge     Type = "gauge"
+	Histogram Type = "histogram"
+)
+
+// Series is one time series of a scenario.
+type Series struct {
+	// Name is the metric name, e.g. apiserver_request_total.
+	Name string
+	// Family is the metric family the series belongs to: the counter's name
+	// without _total, the histogram's base name, the gauge's name.
+	Family string
+	Type   Type
+	// Labels are the series' labels, without __name__.
+	Labels map[string]string
+	// Values holds one value per phase: the increase per second of a counter
+	// or histogram series, the value of a gauge. NaN means the series has no
+	// samples in that phase. A counter is absent only before it first
+	// appears; it then starts at Start.
+	Values []float64
+	// Start is a counter's value at its first sample.
+	Start float64
+}
+
+// Counts reports whether the series is a counter or a histogram series.
+func (s Series) Counts() bool { return s.Type != Gauge }
+
+// Phase is a stretch of time with constant rates.
+type Phase struct {
+	Name     string
+	Duration time.Duration
+}
+
+// Firing is an alert expected to fire at the end of a scenario.
+type Firing struct {
+	// SLI is the value of the spec's SLI label (read, write).
+	SLI         string
+	Long, Short time.Duration
+}
+
+// Step names a drill-down query of the runbook; the generator renders one
+// query per step.
+type Step string
+
+// The runbook's drill-down queries.
+const (
+	StepProbe                  Step = "probe"
+	StepSLI                    Step = "sli"
+	StepTerms                  Step = "terms"
+	StepErrors                 Step = "errors"
+	StepSlow                   Step = "slow"
+	StepInstanceErrors         Step = "instance-errors"
+	StepInstanceLatency        Step = "instance-latency"
+	StepAPIServices            Step = "apiservices"
+	StepAPIServiceReasons      Step = "apiservice-reasons"
+	StepAggregatorTerminations Step = "aggregator-terminations"
+	StepWebhookErrors          Step = "webhook-errors"
+	StepWebhookLatency         Step = "webhook-latency"
+	StepEtcdLatency            Step = "etcd-latency"
+	StepListFetched            Step = "list-fetched"
+	StepListFiltered           Step = "list-filtered"
+	StepWatchCache             Step = "watch-cache"
+	StepTerminations           Step = "terminations"
+	StepAPFRejections          Step = "apf-rejections"
+	StepAPFWork                Step = "apf-work"
+	StepClientErrors           Step = "client-errors"
+)
+
+// Steps lists every step in runbook order.
+var Steps = []Step{
+	StepProbe, StepSLI, StepTerms, StepErrors, StepSlow, StepInstanceErrors, StepInstanceLatency,
+	StepAPIServices, StepAPIServiceReasons, StepAggregatorTerminations, StepWebhookErrors, StepWebhookLatency,
+	StepEtcdLatency, StepListFetched, StepListFiltered, StepWatchCache, StepTerminations,
+	StepAPFRejections, StepAPFWork, StepClientErrors,
+}
+
+// Scenario is a healthy cluster with one injected fault.
+type Scenario struct {
+	// Name identifies the scenario, e.g. aggregated-api-unreachable.
+	Name string
+	// Title says in a line what goes wrong.
+	Title string
+	// Phases run in order; the first is healthy, the fault starts with the
+	// second.
+	Phases []Phase
+	// Series holds every series, in a fixed order.
+	Series []Series
+	// Fires lists the alerts firing at the end of the last phase. The first
+	// names the pair whose long window the drill-down queries read.
+	Fires []Firing
+	// Culprits gives, per step, the labels of the row the step's query must
+	// rank first at the end (with the cluster label).
+	Culprits map[Step]map[string]string
+	// Quiet lists the steps whose query must return nothing at the end.
+	Quiet []Step
+}
+
+// Duration is the scenario's length: the time of its last sample.
+func (sc *Scenario) Duration() time.Duration {
+	var d time.Duration
+	for _, p := range sc.Phases {
+		d += p.Duration
+	}
+	return d
+}
+
+// HealthyUntil is the end of the first (healthy) phase.
+func (sc *Scenario) HealthyUntil() time.Duration { return sc.Phases[0].Duration }
+
+// Window is the range the drill-down queries read: the long window of the
+// first expected alert.
+func (sc *Scenario) Window() time.Duration { return sc.Fires[0].Long }
+
+// Steps returns the number of scrape intervals in each phase.
+func (sc *Scenario) Steps() []int {
+	out := make([]int, len(sc.Phases))
+	for i, p := range sc.Phases {
+		out[i] = int(p.Duration / ScrapeInterval)
+	}
+	return out
+}
+
+// Samples returns the series' value at every scrape, from time 0 to
+// Duration; NaN where it has no sample. The sample at time t belongs to the
+// phase that contains t (the last sample to the last phase); a counter's
+// increase from t-ScrapeInterval to t follows the rate of the phase that
+// contains t-ScrapeInterval.
+func (sc *Scenario) Samples(s Series) []float64 {
+	steps := sc.Steps()
+	n := 0
+	for _, k := range steps {
+		n += k
+	}
+	phaseAt := make([]int, n+1) // phase of the sample at k * ScrapeInterval
+	k := 0
+	for p, c := range steps {
+		for range c {
+			phaseAt[k] = p
+			k++
+		}
+	}
+	phaseAt[n] = len(steps) - 1
+	out := make([]float64, n+1)
+	iv := ScrapeInterval.Seconds()
+	for k := range out {
+		v := s.Values[phaseAt[k]]
+		switch {
+		case math.IsNaN(v):
+			out[k] = math.NaN()
+		case !s.Counts():
+			out[k] = v
+		case k == 0 || math.IsNaN(out[k-1]):
+			out[k] = s.Start
+		default:
+			out[k] = out[k-1] + s.Values[phaseAt[k-1]]*iv
+		}
+	}
+	return out
+}
+
+// Validate checks the scenario's shape: phases that are whole scrape
+// intervals, one value per phase, counters that never disappear, unique
+// series, and expectations that name known steps.
+func (sc *Scenario) Validate() error {
+	if len(sc.Phases) < 2 {
+		return fmt.Errorf("scenario %s: want a healthy phase and a fault phase", sc.Name)
+	}
+	for _, p := range sc.Phases {
+		if p.Duration <= 0 || p.Duration%ScrapeInterval != 0 {
+			return fmt.Errorf("scenario %s: phase %s lasts %s, not a positive multiple of %s", sc.Name, p.Name, p.Duration, ScrapeInterval)
+		}
+	}
+	seen := map[string]bool{}
+	for _, s := range sc.Series {
+		key := s.Key()
+		if seen[key] {
+			return fmt.Errorf("scenario %s: series %s defined twice", sc.Name, key)
+		}
+		seen[key] = true
+		if len(s.Values) != len(sc.Phases) {
+			return fmt.Errorf("scenario %s: series %s has %d values for %d phases", sc.Name, key, len(s.Values), len(sc.Phases))
+		}
+		present := false
+		for _, v := range s.Values {
+			if math.IsNaN(v) {
+				if present && s.Counts() {
+					return fmt.Errorf("scenario %s: counter %s disappears", sc.Name, key)
+				}
+				continue
+			}
+			present = true
+			if s.Counts() && v < 0 {
+				return fmt.Errorf("scenario %s: counter %s decreases", sc.Name, key)
+			}
+		}
+	}
+	if len(sc.Fires) == 0 {
+		return fmt.Errorf("scenario %s: name the alerts that fire", sc.Name)
+	}
+	known := map[Step]bool{}
+	for _, st := range Steps {
+		known[st] = true
+	}
+	for st := range sc.Culprits {
+		if !known[st] {
+			return fmt.Errorf("scenario %s: culprit for unknown step %q", sc.Name, st)
+		}
+	}
+	for _, st := range sc.Quiet {
+		if !known[st] {
+			return fmt.Errorf("scenario %s: unknown quiet step %q", sc.Name, st)
+		}
+		if _, both := sc.Culprits[st]; both {
+			return fmt.Errorf("scenario %s: step %q both has a culprit and finds nothing", sc.Name, st)
+		}
+	}
+	return nil
+}
+
+// Key is the series' name and labels in PromQL notation, e.g.
+// up{job="x"}; label values are quoted with strconv.Quote.
+func (s Series) Key() string {
+	return s.Name + labelString(s.Labels)
+}
+
+func labelString(ls map[string]string) string {
+	names := slices.Sorted(maps.Keys(ls))
+	b := []byte{'{'}
+	for i, n := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, n...)
+		b = append(b, '=')
+		b = strconv.AppendQuote(b, ls[n])
+	}
+	return string(append(b, '}'))
+}
