@@ -32,8 +32,8 @@ type agreePair struct {
 var agreePairs = []agreePair{
 	{long: time.Hour, short: 5 * time.Minute, scrape: time.Minute, eval: time.Minute, maxLag: 3 * time.Minute},
 	{long: 6 * time.Hour, short: 30 * time.Minute, scrape: time.Minute, eval: 5 * time.Minute, maxLag: 5 * time.Minute},
-	{long: 24 * time.Hour, short: 2 * time.Hour, scrape: 2 * time.Minute, eval: 10 * time.Minute, maxLag: 10 * time.Minute},
-	{long: 72 * time.Hour, short: 6 * time.Hour, scrape: 2 * time.Minute, eval: 15 * time.Minute, maxLag: 15 * time.Minute},
+	{long: 24 * time.Hour, short: 2 * time.Hour, scrape: 2 * time.Minute, eval: 15 * time.Minute, maxLag: 15 * time.Minute},
+	{long: 72 * time.Hour, short: 6 * time.Hour, scrape: 2 * time.Minute, eval: 30 * time.Minute, maxLag: 30 * time.Minute},
 }
 
 // agreeBase is a small, steady cluster without errors or slow requests of
@@ -133,7 +133,7 @@ func TestOptimizedAgreesWithMixin(t *testing.T) {
 	for i, w := range s.Alert.Windows {
 		for _, k := range []float64{0.5, 0.9, 1.1, 2, 10} {
 			scenarios = append(scenarios, scenario{
-				name: fmt.Sprintf("steady %gx of %s/%s", k, w.Long, w.Short), pair: i, span: 1.5, steady: k,
+				name: fmt.Sprintf("steady %gx of %s/%s", k, w.Long, w.Short), pair: i, span: 1.25, steady: k,
 				cluster: func(c synth.Cluster, p agreePair, theta float64) synth.Cluster {
 					c.Faults = append(c.Faults, readErrors(k*theta, 0, 0))
 					return c
