@@ -590,19 +590,60 @@ func (t *tester) windowTests(w slo.Window) (*TestFile, error) {
 			PromQLExprTests: []ExprTest{above(w.Short, i, burstEnd, true), above(w.Long, i, burstEnd, false), quiet(burstEnd)},
 		})
 		// The burn stops: the alert resolves once the short window is clean,
-		// while the long window is still above the threshold.
+		// while the long window is still above the threshold. After a stop,
+		// a window of length d reads fire·(d-x)/d at x after the stop, so it
+		// crosses the threshold at x* = d·(1-θ/fire); checking it above a
+		// little before and below a little after pins the window's length.
 		stop := end
 		after := stop + short + 2*ei
 		firingAtStop, err := alertsAt(stop, map[int]float64{i: fire})
 		errs = append(errs, err)
+		checks := []ExprTest{above(w.Long, i, after, true), above(w.Short, i, after, false), quiet(after)}
+		last := after
+		for _, win := range []slo.Duration{w.Short, w.Long} {
+			d := time.Duration(win)
+			cross := time.Duration(float64(d) * (1 - theta/fire))
+			margin := max(d/6, ei)
+			lo := (cross - margin).Truncate(ei)
+			hi := (cross + margin + ei - 1).Truncate(ei)
+			if lo < ei || hi >= d {
+				continue
+			}
+			checks = append(checks, above(win, i, stop+lo, true), above(win, i, stop+hi, false))
+			last = max(last, stop+hi)
+		}
 		groups = append(groups, TestGroup{
 			Name:     fmt.Sprintf("%s %s: when the burn stops the alert resolves though the long window is still above", o.Name, pair),
 			Interval: "1m",
 			InputSeries: t.input(scenario{phases: []phase{
-				{minutes(stop), at(fire)}, {minutes(after - stop), at(0)},
+				{minutes(stop), at(fire)}, {minutes(last - stop), at(0)},
 			}}),
 			AlertRuleTests:  []AlertTest{firingAtStop},
-			PromQLExprTests: []ExprTest{above(w.Long, i, after, true), above(w.Short, i, after, false), quiet(after)},
+			PromQLExprTests: checks,
+		})
+	}
+	// One SLI above on the long window only, another on the short window
+	// only: alerts per SLI must not join one SLI's long window with another's
+	// short one.
+	if t.perSLIAlerts() && len(t.SLOs) > 1 {
+		burst := (short / 2).Truncate(ei)
+		if burst < ei {
+			burst = ei
+		}
+		rb := min(1, fire*float64(short)/float64(burst))
+		stop := end
+		after := stop + short + 2*ei
+		steadyOf := func(i int, r float64) load { return steady(testRequests, r, 0, t.parts(i)) }
+		groups = append(groups, TestGroup{
+			Name: fmt.Sprintf("%s %s: %s above on the long window only and %s on the short window only stay silent",
+				t.SLOs[0].Name, pair, t.SLOs[0].Name, t.SLOs[1].Name),
+			Interval: "1m",
+			InputSeries: t.input(scenario{phases: []phase{
+				{minutes(stop), map[int]load{0: steadyOf(0, fire), 1: steadyOf(1, 0)}},
+				{minutes(after - burst - stop), map[int]load{0: steadyOf(0, 0), 1: steadyOf(1, 0)}},
+				{minutes(burst), map[int]load{0: steadyOf(0, 0), 1: steadyOf(1, rb)}},
+			}}),
+			PromQLExprTests: []ExprTest{above(w.Long, 0, after, true), above(w.Short, 1, after, true), quiet(after)},
 		})
 	}
 	// Every SLI burning at 0.6x: the mixin adds the SLIs' burn rates and
@@ -711,6 +752,54 @@ func (t *tester) steadyAlerts(rates map[int]float64, at, ei time.Duration) ([]Ex
 	return exp, nil
 }
 
+// availabilityTests pins the availability over the SLO period, per SLI and
+// over all of them, the remaining error budget (optimized profile), and the
+// per-SLI request rates dashboards read, for steady loads without
+// streaming requests.
+func (t *tester) availabilityTests(loads map[int]load, at time.Duration) []ExprTest {
+	sample := func(sli string, v float64) ExpSample {
+		return ExpSample{Labels: fmt.Sprintf("{%s=%q, %s=%q}", t.ClusterLabel, testCluster, t.SLILabel, sli), Value: roundTo(v, 4)}
+	}
+	avail := ExprTest{Expr: fmt.Sprintf("round(%s:availability%s, 0.0001)", t.base, t.Period), EvalTime: dur(at)}
+	budget := ExprTest{Expr: fmt.Sprintf("round(%s:error_budget_remaining%s, 0.0001)", t.base, t.Period), EvalTime: dur(at)}
+	rates := ExprTest{Expr: fmt.Sprintf("round(sum by (%s, %s) (code_resource:%s:rate5m), 0.0001)", t.ClusterLabel, t.SLILabel, t.Requests.Metric), EvalTime: dur(at)}
+	// The mixin's availability group reads the hourly request increases
+	// before it records them (they are its last rules), so its request
+	// totals miss the newest evaluation while its slow-request counts do
+	// not. From a start at 0 with steady traffic and one evaluation a
+	// minute, averages of increases over n and n-1 evaluations differ by
+	// (n+1)/n. Over 30 days of history this is negligible; in a
+	// ten-minute test it is not.
+	slowScale := 1.0
+	if t.profile == ProfileMixin {
+		n := float64(at / time.Minute)
+		slowScale = (n + 1) / n
+	}
+	var bad, total float64
+	for i, o := range t.SLOs {
+		l := loads[i]
+		r, _ := t.ratio(l)
+		var n, errs, slow float64
+		for _, p := range l.parts {
+			n += p.requests
+			errs += p.errors
+			slow += p.slow
+		}
+		bad += errs + slow*slowScale
+		total += n
+		avail.ExpSamples = append(avail.ExpSamples, sample(o.Name, 1-(errs+slow*slowScale)/n))
+		budget.ExpSamples = append(budget.ExpSamples, sample(o.Name, 1-r/errorBudget(t.Objective)))
+		rates.ExpSamples = append(rates.ExpSamples, sample(o.Name, n/60))
+	}
+	avail.ExpSamples = append(avail.ExpSamples, sample(mixinAllSLIs, 1-bad/total))
+	budget.ExpSamples = append(budget.ExpSamples, sample(mixinAllSLIs, 1-(bad/total)/errorBudget(t.Objective)))
+	tests := []ExprTest{avail, rates}
+	if t.profile == ProfileOptimized {
+		tests = append(tests, budget)
+	}
+	return tests
+}
+
 // recordTests pins the recorded burn rates of every window on inputs whose
 // ratio of bad to all events is known, evaluated once every window holds
 // only steady traffic (so every window's ratio is the same).
@@ -760,7 +849,10 @@ func (t *tester) recordTests() *TestFile {
 	for i := range t.SLOs {
 		loads[i] = steady(1000, 0.25/float64(int(1)<<i), 0, t.parts(i))
 	}
-	groups = append(groups, group("errors only: each SLI's burn rate is its share of 5xx responses", scenario{phases: []phase{{minutes(at), loads}}}, nil))
+	errorsOnly := group("errors only: each SLI's burn rate is its share of 5xx responses; availability and request rates follow",
+		scenario{phases: []phase{{minutes(at), loads}}}, nil)
+	errorsOnly.PromQLExprTests = append(errorsOnly.PromQLExprTests, t.availabilityTests(loads, at)...)
+	groups = append(groups, errorsOnly)
 	// Slow requests in every partition, at each partition's own threshold;
 	// a wider bucket holds them all, so a rule reading the wrong bound fails.
 	for _, le10 := range []bool{false, true} {
@@ -776,8 +868,10 @@ func (t *tester) recordTests() *TestFile {
 		if le10 {
 			style = `le="1.0"`
 		}
-		groups = append(groups, group(fmt.Sprintf("slow requests per partition at each threshold, buckets written %s", style),
-			scenario{le10: le10, phases: []phase{{minutes(at), loads}}}, nil))
+		g := group(fmt.Sprintf("slow requests per partition at each threshold, buckets written %s", style),
+			scenario{le10: le10, phases: []phase{{minutes(at), loads}}}, nil)
+		g.PromQLExprTests = append(g.PromQLExprTests, t.availabilityTests(loads, at)...)
+		groups = append(groups, g)
 	}
 	if t.stream != "" {
 		l := steady(1000, 0, 0.1, t.parts(0))

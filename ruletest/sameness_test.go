@@ -632,10 +632,6 @@ var mutants = []mutant{
 			rewriteExprs(t, recordsNamed(t, rgs, "apiserver_request:burnrate30m"), replaceRange(30*time.Minute, 45*time.Minute))
 			return true
 		},
-		survives: map[string]string{
-			"optimized":        windowLengthGap,
-			"kubernetes-mixin": windowLengthGap,
-		},
 	},
 	{
 		name:  "the 1h/5m alert joins the windows on cluster only, not per SLI",
@@ -646,10 +642,6 @@ var mutants = []mutant{
 			}
 			rewriteExprs(t, []*rulefmt.Rule{alertRule(t, rgs, "1h", "5m")}, matchOn("cluster"))
 			return true
-		},
-		survives: map[string]string{
-			"optimized": "no generated test has one SLI above the threshold on the long window only while another " +
-				"is above on the short window only; joined on cluster alone, that fires for the first SLI",
 		},
 	},
 	{
@@ -668,20 +660,8 @@ var mutants = []mutant{
 			}))
 			return true
 		},
-		survives: map[string]string{
-			"optimized":        availabilityGap,
-			"kubernetes-mixin": availabilityGap,
-		},
 	},
 }
-
-const (
-	windowLengthGap = "window lengths are pinned only loosely: the records tests use steady traffic, where every window " +
-		"has the same burn rate, and the 6h/30m tests hold for a 45m short window too (their 15m burst at 2x the firing " +
-		"rate lifts a 45m window above the threshold as well, and 40m after the burn stops a 45m window is below it again)"
-	availabilityGap = "no generated test queries the availability, error-budget, code_resource, increase or histogram " +
-		"records: the tests pin the burn-rate records and the alerts only"
-)
 
 // TestSamenessMutants breaks copies of the generated rule files of both
 // profiles and runs the relevant generated test files against them under
