@@ -18,7 +18,7 @@ TESTS    = $(sort $(wildcard rules/*.test.yaml rules/kubernetes-mixin/*.test.yam
 MIXIN_RULES    := rules/kubernetes-mixin/kube-apiserver.rules.yaml
 MIXIN_EXPECTED := code_verb:apiserver_request_total:increase1h
 
-.PHONY: all build rules test vet unit check-rules check-generated rule-tests
+.PHONY: all build rules test tools vet unit check-rules check-generated rule-tests
 
 all: rules
 
@@ -36,8 +36,15 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt would change the files above"; exit 1; }
 
-unit:
-	$(GO) test ./...
+# The diagnose package's end-to-end tests start a real Prometheus v0.316.0
+# built from the `tool` directive in go.mod; build both tools first so that
+# a cold first build (minutes) does not count against the test timeout.
+tools:
+	$(GO) tool -n prometheus >/dev/null
+	$(GO) tool -n promtool >/dev/null
+
+unit: tools
+	$(GO) test -timeout 20m ./...
 
 # promtool check rules with every lint fatal, on every generated rule file.
 check-rules:
@@ -71,3 +78,9 @@ BENCHTIME ?= 1x
 .PHONY: bench-test-runner
 bench-test-runner:
 	$(GO) test -run '^$$' -bench '^BenchmarkRuleTests$$' -benchtime $(BENCHTIME) ./cmd/burnrate
+
+# Times `burnrate diagnose` per incident scenario against the end-to-end
+# Prometheus server (BenchmarkDiagnose in diagnose/e2e_test.go).
+.PHONY: bench-diagnose
+bench-diagnose: tools
+	$(GO) test -run '^$$' -bench '^BenchmarkDiagnose$$' -benchtime 20x ./diagnose

@@ -26,6 +26,8 @@ func verbs() []verb {
 		{"generate", "write rule files from specs (default: the embedded kube-apiserver spec)", runGenerate},
 		{"test", "run promtool-format rule unit tests in-process", runTest},
 		{"spec", "print the embedded kube-apiserver spec, a starting point for your own", runSpec},
+		{"diagnose", "run the runbook's drill-down queries against a Prometheus and report the culprits", runDiagnose},
+		{"lint", "check that a Prometheus has every series and bucket the spec's rules need", runLint},
 	}
 }
 
@@ -72,7 +74,10 @@ Flags:
   --help     this text; "burnrate <command> --help" explains a command
   --version  print the version
 
-Exit codes: 0 success, 1 failure (bad spec, stale file, failing test), 2 usage error.
+Exit codes: 0 success, 1 failure (bad spec, stale file, failing test, lint
+finding, failed diagnose step), 2 usage error; diagnose and lint: 3 Prometheus
+unreachable, 4 unauthorized (401/403), 5 Prometheus server error (5xx),
+6 Prometheus timed out.
 `)
 }
 

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/burnrate/burnrate/diagnose"
+	"github.com/burnrate/burnrate/slo"
+)
+
+// Exit codes of the verbs that talk to Prometheus (diagnose, lint), beside
+// exitOK, exitFail and exitUsage.
+const (
+	exitUnreachable = 3 // Prometheus is down or unreachable
+	exitAuth        = 4 // Prometheus answered 401 or 403
+	exitServer      = 5 // Prometheus answered 5xx or something that is not its API
+	exitTimeout     = 6 // Prometheus did not answer within --query-timeout
+)
+
+const promExitCodes = `Exit codes: 0 done; 1 a finding or a failed step (see the output); 2 bad
+command line; 3 Prometheus unreachable; 4 Prometheus refused the
+credentials (401/403); 5 Prometheus answered with a server error (5xx);
+6 Prometheus did not answer within --query-timeout.
+`
+
+// promFlags are the flags shared by diagnose and lint.
+type promFlags struct {
+	cfg     diagnose.Config
+	headers headerFlag
+	cluster string
+	at      string
+	output  string
+}
+
+func (f *promFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.cfg.URL, "prometheus", "", "Prometheus base URL, e.g. http://prometheus:9090 (required)")
+	fs.StringVar(&f.cluster, "cluster", "", "only this value of the spec's cluster label (default: every cluster)")
+	fs.StringVar(&f.at, "time", "", "evaluation time, RFC 3339 or Unix seconds (default: now)")
+	fs.StringVar(&f.output, "output", "text", "output format: text or json")
+	fs.DurationVar(&f.cfg.QueryTimeout, "query-timeout", 15*time.Second, "timeout of each query")
+	fs.StringVar(&f.cfg.BearerTokenFile, "bearer-token-file", "", "file holding a bearer token")
+	fs.StringVar(&f.cfg.BasicAuthUser, "basic-auth-user", "", "HTTP basic auth user")
+	fs.StringVar(&f.cfg.BasicAuthPasswordFile, "basic-auth-password-file", "", "file holding the HTTP basic auth password")
+	fs.StringVar(&f.cfg.CAFile, "ca-file", "", "CA certificate file to verify Prometheus' TLS certificate")
+	fs.BoolVar(&f.cfg.InsecureSkipVerify, "insecure-skip-verify", false, "do not verify Prometheus' TLS certificate")
+	fs.Var(&f.headers, "header", `extra HTTP header "Name: value" (repeatable), e.g. "X-Scope-OrgID: team-a"`)
+}
+
+// check validates the flags after parsing; it returns the evaluation time.
+func (f *promFlags) check() (time.Time, error) {
+	if f.cfg.URL == "" {
+		return time.Time{}, errors.New("--prometheus is required")
+	}
+	if f.output != "text" && f.output != "json" {
+		return time.Time{}, fmt.Errorf("--output %q: want text or json", f.output)
+	}
+	f.cfg.Headers = f.headers.m
+	return parseTime(f.at)
+}
+
+// parseTime reads RFC 3339 or Unix seconds; "" is now.
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Now(), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return time.UnixMilli(int64(f * 1000)), nil
+	}
+	return time.Time{}, fmt.Errorf("--time %q: want RFC 3339 (2026-11-27T10:00:00Z) or Unix seconds", s)
+}
+
+type headerFlag struct{ m map[string]string }
+
+func (h *headerFlag) String() string { return "" }
+
+func (h *headerFlag) Set(v string) error {
+	name, value, ok := strings.Cut(v, ":")
+	if !ok || strings.TrimSpace(name) == "" {
+		return fmt.Errorf("want \"Name: value\", got %q", v)
+	}
+	if h.m == nil {
+		h.m = map[string]string{}
+	}
+	h.m[strings.TrimSpace(name)] = strings.TrimSpace(value)
+	return nil
+}
+
+// promExit maps a failure to reach Prometheus to its exit code.
+func promExit(err error) int {
+	var de *diagnose.Error
+	if !errors.As(err, &de) {
+		return exitFail
+	}
+	switch de.Kind {
+	case diagnose.KindUnreachable:
+		return exitUnreachable
+	case diagnose.KindAuth:
+		return exitAuth
+	case diagnose.KindServer:
+		return exitServer
+	case diagnose.KindTimeout:
+		return exitTimeout
+	}
+	return exitFail
+}
+
+// loadSpec loads the spec file, or the embedded spec for "".
+func loadSpec(path string) (*slo.Spec, error) {
+	if path == "" {
+		return slo.Default(), nil
+	}
+	return slo.Load(path)
+}
+
+func runDiagnose(args []string, stdout, stderr io.Writer) int {
+	var f promFlags
+	var window, spec string
+	fs := flag.NewFlagSet("diagnose", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f.register(fs)
+	fs.StringVar(&window, "window", "", "the range the queries read: one of the alert's windows (1h, 6h, 1d, 3d, or a short window); use the alert's long label (default: the fastest pair's long window, 1h)")
+	fs.StringVar(&spec, "spec", "", "spec file (default: the embedded kube-apiserver spec)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: burnrate diagnose --prometheus URL [flags]
+
+Runs the drill-down steps of the KubeAPIErrorBudgetBurn runbook through the
+Prometheus HTTP API and prints what they find: which SLI burns and how
+fast, whether failed or slow requests burn it, and the top culprits of
+every step with their share, the runbook section each points to and its
+fix. Steps run in parallel, each query under --query-timeout; a failed
+step is reported and the others still run. A step whose metric has no
+series says "not scraped: step X skipped". The burn-rate steps read the
+series recorded by burnrate's rules, so load them first.
+
+`+promExitCodes+`
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "burnrate diagnose: unexpected argument %q; the spec goes in --spec\n", pos[0])
+		return exitUsage
+	}
+	at, err := f.check()
+	if err != nil {
+		fmt.Fprintf(stderr, "burnrate diagnose: %v\n", err)
+		return exitUsage
+	}
+	var w time.Duration
+	if window != "" {
+		d, err := model.ParseDuration(window)
+		if err != nil {
+			fmt.Fprintf(stderr, "burnrate diagnose: --window %q: %v\n", window, err)
+			return exitUsage
+		}
+		w = time.Duration(d)
+	}
+	s, err := loadSpec(spec)
+	if err != nil {
+		fmt.Fprintf(stderr, "burnrate diagnose: %v\n", err)
+		return exitFail
+	}
+	plan, err := diagnose.NewPlan(s, w, f.cluster)
+	if err != nil {
+		fmt.Fprintf(stderr, "burnrate diagnose: %v\n", err)
+		return exitUsage
+	}
+	c, err := diagnose.NewClient(f.cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "burnrate diagnose: %v\n", err)
+		return exitUsage
+	}
+	r, err := diagnose.Diagnose(context.Background(), c, plan, diagnose.Options{Time: at})
+	if err != nil {
+		fmt.Fprintf(stderr, "burnrate diagnose: %v\n", err)
+		return promExit(err)
+	}
+	if f.output == "json" {
+		err = r.WriteJSON(stdout)
+	} else {
+		err = r.WriteText(stdout, s.ClusterLabel)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "burnrate diagnose: %v\n", err)
+		return exitFail
+	}
+	if n := r.Failed(); n > 0 {
+		fmt.Fprintf(stderr, "burnrate diagnose: %d of %d steps failed\n", n, len(r.Steps))
+		return exitFail
+	}
+	return exitOK
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/burnrate/burnrate/diagnose/e2eprom"
+)
+
+// TestDiagnoseLintE2E runs the two verbs as a user would, against a real
+// Prometheus holding the incident scenarios.
+func TestDiagnoseLintE2E(t *testing.T) {
+	srv, err := e2eprom.Start()
+	if err != nil {
+		t.Fatalf("e2e Prometheus: %v", err)
+	}
+	t.Cleanup(srv.Stop)
+	at := strconv.FormatInt(srv.End.Unix(), 10)
+
+	t.Run("diagnose aggregated API", func(t *testing.T) {
+		code, stdout, stderr := runCLI("diagnose", "--prometheus", srv.URL, "--cluster", "aggregated-api-unreachable", "--window", "3d", "--time", at)
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		for _, want := range []string{
+			`SLI "read" burns`,
+			"failed requests burn",
+			`1. [errors] {code="503", group="projectcalico.org", resource="networkpolicies", verb="LIST"}`,
+			"runbook: Step 6: Is an aggregated API down? (https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubeapierrorbudgetburn#step-6-is-an-aggregated-api-down)",
+			"fix: if the control plane cannot reach pod IPs",
+			`[apiservices] {name="v3.projectcalico.org"}`,
+		} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("report lacks %q:\n%s", want, stdout)
+			}
+		}
+		if testing.Verbose() {
+			t.Logf("burnrate diagnose output:\n%s", stdout)
+		}
+	})
+	t.Run("diagnose json", func(t *testing.T) {
+		code, stdout, stderr := runCLI("diagnose", "--prometheus", srv.URL, "--cluster", "slow-etcd", "--window", "1d", "--time", at, "--output", "json")
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var r struct {
+			SLI, Term string
+			Culprits  []struct {
+				Step   string
+				Labels map[string]string
+			}
+		}
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+			t.Fatalf("%v\n%s", err, stdout)
+		}
+		if r.SLI != "write" || r.Term != "slow" || len(r.Culprits) < 2 || r.Culprits[1].Step != "etcd-latency" || r.Culprits[1].Labels["operation"] != "update" {
+			t.Errorf("json report: %+v", r)
+		}
+	})
+	t.Run("lint dropped bucket", func(t *testing.T) {
+		code, stdout, stderr := runCLI("lint", "--prometheus", srv.URL, "--cluster", e2eprom.DroppedCluster, "--time", at)
+		if code != exitFail {
+			t.Errorf("exit %d, want %d: %s", code, exitFail, stderr)
+		}
+		if !strings.Contains(stdout, `error [read] bucket: bucket le="30" of apiserver_request_sli_duration_seconds_bucket is missing`) {
+			t.Errorf("lint does not report the dropped bucket:\n%s", stdout)
+		}
+		if testing.Verbose() {
+			t.Logf("burnrate lint output:\n%s", stdout)
+		}
+	})
+	t.Run("lint clean", func(t *testing.T) {
+		code, stdout, stderr := runCLI("lint", "--prometheus", srv.URL, "--cluster", "failing-webhook", "--time", at)
+		if code != exitOK || !strings.HasSuffix(stdout, "no errors\n") {
+			t.Errorf("exit %d: %s\n%s", code, stderr, stdout)
+		}
+	})
+}

@@ -1,0 +1,438 @@
+package diagnose
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/burnrate/burnrate/incident"
+)
+
+// Sample is one row of a query result.
+type Sample struct {
+	Labels map[string]string `json:"labels"`
+	Value  float64           `json:"value"`
+	// Share is the row's part of the step's total, for steps whose rows
+	// add up (rates); 0 for quantiles and ratios.
+	Share float64 `json:"share,omitempty"`
+}
+
+type v1Vector []Sample
+
+func toVector(v model.Value) (v1Vector, error) {
+	switch v := v.(type) {
+	case model.Vector:
+		out := make(v1Vector, 0, len(v))
+		for _, s := range v {
+			ls := map[string]string{}
+			for k, x := range s.Metric {
+				ls[string(k)] = string(x)
+			}
+			out = append(out, Sample{Labels: ls, Value: float64(s.Value)})
+		}
+		return out, nil
+	case *model.Scalar:
+		return v1Vector{{Labels: map[string]string{}, Value: float64(v.Value)}}, nil
+	}
+	return nil, fmt.Errorf("unexpected result type %s", v.Type())
+}
+
+// Status of a step.
+const (
+	StatusFound   = "found"   // rows
+	StatusEmpty   = "empty"   // no rows: nothing found
+	StatusSkipped = "skipped" // a metric it reads is not scraped
+	StatusFailed  = "failed"  // the query failed or timed out
+)
+
+// StepResult is one drill-down step's outcome.
+type StepResult struct {
+	Step    incident.Step `json:"step"`
+	Section Section       `json:"section"`
+	Query   string        `json:"query"`
+	Status  string        `json:"status"`
+	// Reason says why a step was skipped or failed.
+	Reason string `json:"reason,omitempty"`
+	// Rows are the top rows, largest first.
+	Rows []Sample `json:"rows,omitempty"`
+	// Total is the number of rows before the cut.
+	Total   int           `json:"total"`
+	Elapsed time.Duration `json:"elapsed_ns"`
+}
+
+// Burn is one SLI's burn rate over one window, as a factor of the budget.
+type Burn struct {
+	SLI    string  `json:"sli"`
+	Window string  `json:"window"`
+	Factor float64 `json:"factor"`
+}
+
+// Culprit is a finding with the runbook section it points to.
+type Culprit struct {
+	Step   incident.Step     `json:"step"`
+	Labels map[string]string `json:"labels"`
+	Value  float64           `json:"value"`
+	Share  float64           `json:"share,omitempty"`
+	// Section is where the runbook goes on from this finding, with its fix.
+	Section Section `json:"section"`
+}
+
+// Report is the outcome of Diagnose.
+type Report struct {
+	Prometheus string    `json:"prometheus"`
+	Cluster    string    `json:"cluster,omitempty"`
+	Time       time.Time `json:"time"`
+	Window     string    `json:"window"`
+	// Burns holds every SLI's burn factor per window, fastest first.
+	Burns []Burn `json:"burns"`
+	// SLI is the SLI that burns fastest over Window, Term the term that
+	// burns most of it (errors or slow), TermShare its share.
+	SLI       string  `json:"sli,omitempty"`
+	SLIFactor float64 `json:"sli_factor,omitempty"`
+	Term      string  `json:"term,omitempty"`
+	TermShare float64 `json:"term_share,omitempty"`
+	// Culprits come in the runbook's order of reasoning: the failing or
+	// slow requests first, then what each step found.
+	Culprits []Culprit     `json:"culprits"`
+	Steps    []StepResult  `json:"steps"`
+	Elapsed  time.Duration `json:"elapsed_ns"`
+}
+
+// Failed counts the steps that failed.
+func (r *Report) Failed() int {
+	n := 0
+	for _, s := range r.Steps {
+		if s.Status == StatusFailed {
+			n++
+		}
+	}
+	return n
+}
+
+// Step returns the result of step st.
+func (r *Report) Step(st incident.Step) *StepResult {
+	for i := range r.Steps {
+		if r.Steps[i].Step == st {
+			return &r.Steps[i]
+		}
+	}
+	return nil
+}
+
+// Options tune Diagnose.
+type Options struct {
+	// Time is the evaluation time (default now).
+	Time time.Time
+	// Top is the number of rows kept per step (default 3).
+	Top int
+	// Parallel is the number of queries in flight (default 4).
+	Parallel int
+}
+
+// Metrics that exist only once something happened: no series may mean
+// "nothing yet" rather than "not scraped".
+var eventual = []string{
+	"aggregator_unavailable_apiservice_total", "apiserver_request_terminations_total",
+	"apiserver_admission_webhook_rejection_count", "apiserver_flowcontrol_rejected_requests_total",
+	"apiserver_watch_cache_initializations_total", "rest_client_requests_total",
+}
+
+// Steps whose rows are rates that add up; the others are quantiles,
+// ratios or gauges.
+var additive = map[incident.Step]bool{
+	incident.StepErrors: true, incident.StepSlow: true, incident.StepAPIServiceReasons: true,
+	incident.StepAggregatorTerminations: true, incident.StepWebhookErrors: true, incident.StepListFetched: true,
+	incident.StepListFiltered: true, incident.StepWatchCache: true, incident.StepTerminations: true,
+	incident.StepAPFRejections: true, incident.StepAPFWork: true, incident.StepClientErrors: true,
+	incident.StepTerms: true,
+}
+
+// Diagnose checks that Prometheus answers, then runs every step of plan p.
+// A failure to reach Prometheus at all is returned as an *Error; a step
+// that fails is reported in its result and the others still run.
+func Diagnose(ctx context.Context, c *Client, p *Plan, o Options) (*Report, error) {
+	start := time.Now()
+	if o.Time.IsZero() {
+		o.Time = time.Now()
+	}
+	if o.Top <= 0 {
+		o.Top = 3
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 4
+	}
+	if err := c.Ping(ctx); err != nil {
+		return nil, err
+	}
+	r := &Report{Prometheus: c.url, Cluster: p.Cluster, Time: o.Time.UTC(), Window: model.Duration(p.Window).String()}
+
+	// Which metrics exist: one query for every name the steps read.
+	var names []string
+	for _, st := range p.Steps {
+		names = append(names, st.Metrics...)
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	present, probeErr := c.present(ctx, names, p, o.Time)
+
+	r.Steps = make([]StepResult, len(p.Steps))
+	sem := make(chan struct{}, o.Parallel)
+	var wg sync.WaitGroup
+	for i, st := range p.Steps {
+		res := &r.Steps[i]
+		*res = StepResult{Step: st.Step, Section: st.Section, Query: st.Query}
+		if probeErr == nil {
+			var missing []string
+			for _, m := range st.Metrics {
+				if !present[m] {
+					missing = append(missing, m)
+				}
+			}
+			if len(missing) > 0 {
+				res.Status = StatusSkipped
+				res.Reason = notScraped(missing)
+				continue
+			}
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			t := time.Now()
+			rows, err := c.query(ctx, st.Query, o.Time)
+			res.Elapsed = time.Since(t)
+			if err != nil {
+				res.Status, res.Reason = StatusFailed, err.Error()
+				return
+			}
+			res.Total = len(rows)
+			if len(rows) == 0 {
+				res.Status = StatusEmpty
+				return
+			}
+			res.Status = StatusFound
+			res.Rows = top(rows, st.Step, o.Top)
+		}()
+	}
+	wg.Wait()
+	r.explain(p)
+	r.Elapsed = time.Since(start)
+	return r, nil
+}
+
+func notScraped(missing []string) string {
+	var plain, ev []string
+	for _, m := range missing {
+		if slices.Contains(eventual, m) {
+			ev = append(ev, m)
+		} else {
+			plain = append(plain, m)
+		}
+	}
+	var parts []string
+	if len(plain) > 0 {
+		parts = append(parts, "not scraped: "+strings.Join(plain, ", ")+" has no series")
+	}
+	if len(ev) > 0 {
+		parts = append(parts, "not scraped, or nothing happened yet: "+strings.Join(ev, ", ")+" has no series")
+	}
+	return strings.Join(parts, "; ")
+}
+
+// present reports which of names have a series (in the cluster) at ts.
+func (c *Client) present(ctx context.Context, names []string, p *Plan, ts time.Time) (map[string]bool, error) {
+	var alts []string
+	for _, n := range names {
+		alts = append(alts, regexp.QuoteMeta(n))
+	}
+	sel := fmt.Sprintf(`{__name__=~%q`, strings.Join(alts, "|"))
+	if p.Cluster != "" {
+		sel += fmt.Sprintf(`,%s=%q`, p.Spec.ClusterLabel, p.Cluster)
+	}
+	sel += "}"
+	rows, err := c.query(ctx, fmt.Sprintf("count by (__name__) (last_over_time(%s[%s]))", sel, model.Duration(p.Window)), ts)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, r := range rows {
+		out[r.Labels[labels.MetricName]] = true
+	}
+	return out, nil
+}
+
+// top sorts rows by value, largest first, sets shares for additive steps,
+// and keeps n.
+func top(rows v1Vector, st incident.Step, n int) []Sample {
+	sum := 0.0
+	for _, r := range rows {
+		if !math.IsNaN(r.Value) {
+			sum += r.Value
+		}
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, b := rows[i].Value, rows[j].Value
+		if math.IsNaN(a) != math.IsNaN(b) {
+			return !math.IsNaN(a)
+		}
+		if a != b {
+			return a > b
+		}
+		return labels.FromMap(rows[i].Labels).String() < labels.FromMap(rows[j].Labels).String()
+	})
+	if additive[st] && sum > 0 {
+		for i := range rows {
+			rows[i].Share = rows[i].Value / sum
+		}
+	}
+	if len(rows) > n && st != incident.StepSLI && st != incident.StepTerms {
+		rows = rows[:n]
+	}
+	return rows
+}
+
+// explain fills the burn table, the verdict and the culprits.
+func (r *Report) explain(p *Plan) {
+	s := p.Spec
+	sliLabel := s.SLILabel
+	if st := r.Step(incident.StepSLI); st != nil && st.Status == StatusFound {
+		// The SLI and terms steps keep every row (see top).
+		for _, row := range st.Rows {
+			r.Burns = append(r.Burns, Burn{SLI: row.Labels[sliLabel], Window: row.Labels["window"], Factor: row.Value})
+		}
+		slices.SortStableFunc(r.Burns, func(a, b Burn) int {
+			if c := strings.Compare(a.SLI, b.SLI); c != 0 {
+				return c
+			}
+			x, _ := model.ParseDuration(a.Window)
+			y, _ := model.ParseDuration(b.Window)
+			return int(x - y)
+		})
+		for _, b := range r.Burns {
+			if b.Window == r.Window && b.Factor > r.SLIFactor {
+				r.SLI, r.SLIFactor = b.SLI, b.Factor
+			}
+		}
+	}
+	if st := r.Step(incident.StepTerms); st != nil && st.Status == StatusFound && r.SLI != "" {
+		sum := 0.0
+		var best Sample
+		for _, row := range st.Rows {
+			if row.Labels[sliLabel] != r.SLI {
+				continue
+			}
+			sum += row.Value
+			if row.Value > best.Value {
+				best = row
+			}
+		}
+		if sum > 0 {
+			r.Term, r.TermShare = best.Labels["term"], best.Value/sum
+		}
+	}
+	add := func(st incident.Step, to Section) {
+		res := r.Step(st)
+		if res == nil || res.Status != StatusFound {
+			return
+		}
+		row := res.Rows[0]
+		r.Culprits = append(r.Culprits, Culprit{Step: st, Labels: row.Labels, Value: row.Value, Share: row.Share, Section: to})
+	}
+	// The requests first, with the section the runbook sends them to: the
+	// term that burns most, then the other if it burns a fifth or more.
+	first := []incident.Step{incident.StepErrors, incident.StepSlow}
+	if r.Term == "slow" {
+		first = []incident.Step{incident.StepSlow, incident.StepErrors}
+	}
+	routed := map[int]bool{}
+	for i, st := range first {
+		res := r.Step(st)
+		if res == nil || res.Status != StatusFound || (i > 0 && r.TermShare > 0.8) {
+			continue
+		}
+		n := r.route(st, res.Rows[0].Labels)
+		routed[n] = true
+		add(st, p.sections[n])
+	}
+	// Then, in runbook order, every finder that found something (they
+	// find nothing on a healthy cluster), the ranking steps of the sections
+	// the requests lead to, and one apiserver instance that stands out.
+	for _, st := range p.Steps {
+		switch st.Step {
+		case incident.StepProbe, incident.StepSLI, incident.StepTerms, incident.StepErrors, incident.StepSlow:
+			continue
+		case incident.StepInstanceErrors, incident.StepInstanceLatency:
+			if r.standsOut(st.Step) {
+				add(st.Step, st.Section)
+			}
+			continue
+		}
+		if st.Finder || (routed[st.Section.Number] && r.standsOut(st.Step)) {
+			add(st.Step, st.Section)
+		}
+	}
+}
+
+// standsOut reports whether a ranking step's first row is well above the
+// second (twice), so that it names one culprit rather than the usual
+// biggest.
+func (r *Report) standsOut(st incident.Step) bool {
+	res := r.Step(st)
+	if res == nil || res.Status != StatusFound || len(res.Rows) == 0 {
+		return false
+	}
+	if len(res.Rows) == 1 {
+		return true
+	}
+	return res.Rows[0].Value >= 2*res.Rows[1].Value
+}
+
+// route is the runbook section a failing or slow request row points to.
+func (r *Report) route(st incident.Step, ls map[string]string) int {
+	if st == incident.StepSlow {
+		if ls["verb"] == "LIST" {
+			return 9
+		}
+		return 8
+	}
+	code, group, verb := ls["code"], ls["group"], ls["verb"]
+	if (code == "503" || code == "504") && group != "" {
+		if res := r.Step(incident.StepAPIServices); res != nil {
+			for _, row := range res.Rows {
+				if strings.HasSuffix(row.Labels["name"], "."+group) {
+					return 6
+				}
+			}
+		}
+	}
+	switch {
+	case code == "500" && slices.Contains([]string{"POST", "PUT", "PATCH", "DELETE", "APPLY"}, verb):
+		return 7
+	case code == "504":
+		return 10
+	}
+	return 5
+}
+
+// labelsText prints labels without the cluster label, sorted.
+func labelsText(ls map[string]string, drop ...string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(ls)) {
+		if slices.Contains(drop, k) {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s=%q", k, ls[k]))
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}

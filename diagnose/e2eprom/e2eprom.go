@@ -1,0 +1,359 @@
+// Package e2eprom runs a real Prometheus v0.316.0 holding burnrate's
+// incident scenarios and the series its recording rules record, for the
+// end-to-end tests of diagnose and lint. It is test support, not part of
+// the command.
+//
+// Prometheus and promtool are built from the module proxy through the tool
+// directives in go.mod (go tool -n builds and caches them). Every scenario
+// is written as OpenMetrics with its own cluster label value (the
+// scenario's name), all ending at End, and backfilled with promtool tsdb
+// create-blocks-from openmetrics. The optimized profile's recording rules
+// are then backfilled with create-blocks-from rules, one dependency level at
+// a time: that command evaluates each rule against the server's data at its
+// group's interval (--eval-interval only for groups without one), so a rule
+// reading another recorded series needs that series in the server first.
+// The server restarts on the combined data after each level.
+package e2eprom
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/burnrate/burnrate/generator"
+	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/slo"
+)
+
+// End is the end of every scenario: the evaluation time of the tests.
+var End = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+
+// DroppedCluster is a copy of the aggregated-API scenario as kube-prometheus'
+// metricRelabelings leave it: without the le="30" bucket of the SLI
+// histogram (helm-charts#5514) and without etcd_request_duration_seconds.
+const DroppedCluster = "kube-prometheus-drops"
+
+// Server is a running Prometheus with the scenarios.
+type Server struct {
+	// URL is the server's base URL, on 127.0.0.1 and a free port.
+	URL string
+	// Scenarios are the incident scenarios; each one's cluster label value
+	// is its name.
+	Scenarios []incident.Scenario
+	// End is the time every scenario ends.
+	End time.Time
+	srv *promServer
+	dir string
+}
+
+// Stop stops the server and removes its data.
+func (s *Server) Stop() {
+	s.srv.stop()
+	os.RemoveAll(s.dir)
+}
+
+// goTool builds a tool of go.mod's tool directives and returns its path.
+func goTool(name string) (string, error) {
+	out, err := exec.Command("go", "tool", "-n", name).Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		return "", fmt.Errorf("go tool -n %s: %v\n%s", name, err, stderr)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// Start builds Prometheus and promtool, backfills every scenario and the
+// recording rules, and starts the server. Stop it with Server.Stop.
+func Start() (*Server, error) {
+	prom, err := goTool("prometheus")
+	if err != nil {
+		return nil, err
+	}
+	promtool, err := goTool("promtool")
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "burnrate-e2e-")
+	if err != nil {
+		return nil, err
+	}
+	env := &Server{dir: dir, End: End}
+	fail := func(err error) (*Server, error) {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	data := filepath.Join(dir, "data")
+
+	// The scenarios, one cluster each, plus the dropped-metrics copy.
+	library := func(cluster string) ([]incident.Scenario, error) {
+		return incident.Library(incident.Env{ClusterLabel: "cluster", Cluster: cluster, SLILabel: "verb", APIServer: map[string]string{"job": "kube-apiserver"}})
+	}
+	scs, err := library(DroppedCluster)
+	if err != nil {
+		return fail(err)
+	}
+	for i, sc := range scs {
+		own, err := library(sc.Name)
+		if err != nil {
+			return fail(err)
+		}
+		env.Scenarios = append(env.Scenarios, own[i])
+	}
+	dropped := scs[0]
+	dropped.Series = slices.DeleteFunc(slices.Clone(dropped.Series), func(s incident.Series) bool {
+		return (s.Name == incident.MetricSLI+"_bucket" && s.Labels["le"] == "30") || s.Family == "etcd_request_duration_seconds"
+	})
+
+	// Backfill the raw series, one OpenMetrics file per cluster, in parallel.
+	var begin time.Time
+	all := append(slices.Clone(env.Scenarios), dropped)
+	errs := make([]error, len(all))
+	var wg sync.WaitGroup
+	for i, sc := range all {
+		start := End.Add(-sc.Duration())
+		if begin.IsZero() || start.Before(begin) {
+			begin = start
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var b bytes.Buffer
+			if err := sc.WriteOpenMetrics(&b, start); err != nil {
+				errs[i] = err
+				return
+			}
+			f := filepath.Join(dir, fmt.Sprintf("scenario-%d.om", i))
+			if err := os.WriteFile(f, b.Bytes(), 0o644); err != nil {
+				errs[i] = err
+				return
+			}
+			errs[i] = run(promtool, "tsdb", "create-blocks-from", "openmetrics", f, data)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return fail(fmt.Errorf("backfill %s: %w", all[i].Name, err))
+		}
+	}
+
+	// The recording rules, one dependency level at a time.
+	levels, err := ruleLevels()
+	if err != nil {
+		return fail(err)
+	}
+	config := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(config, []byte("global:\n  evaluation_interval: 1m\n"), 0o644); err != nil {
+		return fail(err)
+	}
+	srv, err := startProm(prom, config, data, dir)
+	if err != nil {
+		return fail(err)
+	}
+	for i, lv := range levels {
+		rf := filepath.Join(dir, fmt.Sprintf("rules-%d.yaml", i))
+		b, err := lv.Marshal("")
+		if err != nil {
+			srv.stop()
+			return fail(err)
+		}
+		if err := os.WriteFile(rf, b, 0o644); err != nil {
+			srv.stop()
+			return fail(err)
+		}
+		out := filepath.Join(dir, fmt.Sprintf("rules-%d", i))
+		err = run(promtool, "tsdb", "create-blocks-from", "rules",
+			"--start", strconv.FormatInt(begin.Unix(), 10), "--end", strconv.FormatInt(End.Unix(), 10),
+			"--url", srv.url, "--output-dir", out, rf)
+		if err != nil {
+			srv.stop()
+			return fail(fmt.Errorf("backfill rules level %d: %w", i+1, err))
+		}
+		if err := moveBlocks(out, data); err != nil {
+			srv.stop()
+			return fail(err)
+		}
+		srv.stop()
+		if srv, err = startProm(prom, config, data, dir); err != nil {
+			return fail(err)
+		}
+	}
+	env.srv = srv
+	env.URL = srv.url
+	return env, nil
+}
+
+func run(name string, args ...string) error {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// moveBlocks moves every block directory of from into the TSDB dir to.
+func moveBlocks(from, to string) error {
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if err := os.Rename(filepath.Join(from, e.Name()), filepath.Join(to, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ruleLevels splits the optimized profile's recording rules into levels:
+// level 1 reads raw series only, level k reads series recorded at levels
+// below k. Each level keeps the groups' names and intervals.
+func ruleLevels() ([]*generator.RuleFile, error) {
+	rf, err := generator.Rules(slo.Default(), generator.ProfileOptimized)
+	if err != nil {
+		return nil, err
+	}
+	recorded := map[string]int{}
+	for _, g := range rf.Groups {
+		for _, r := range g.Rules {
+			if r.Record != "" {
+				recorded[r.Record] = 1
+			}
+		}
+	}
+	refs := map[string][]string{}
+	prs := parser.NewParser(parser.Options{})
+	for _, g := range rf.Groups {
+		for _, r := range g.Rules {
+			if r.Record == "" {
+				continue
+			}
+			e, err := prs.ParseExpr(r.Expr)
+			if err != nil {
+				return nil, err
+			}
+			parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+				if vs, ok := n.(*parser.VectorSelector); ok && vs.Name != "" {
+					if _, ok := recorded[vs.Name]; ok && vs.Name != r.Record {
+						refs[r.Record] = append(refs[r.Record], vs.Name)
+					}
+				}
+				return nil
+			})
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for name, deps := range refs {
+			for _, d := range deps {
+				if recorded[d]+1 > recorded[name] {
+					recorded[name] = recorded[d] + 1
+					changed = true
+				}
+			}
+		}
+		if slices.Max(slices.Collect(maps.Values(recorded))) > len(recorded) {
+			return nil, fmt.Errorf("recording rules depend on each other in a cycle")
+		}
+	}
+	n := slices.Max(slices.Collect(maps.Values(recorded)))
+	out := make([]*generator.RuleFile, n)
+	for i := range out {
+		out[i] = &generator.RuleFile{}
+		for _, g := range rf.Groups {
+			ng := generator.Group{Name: g.Name, Interval: g.Interval}
+			for _, r := range g.Rules {
+				if r.Record != "" && recorded[r.Record] == i+1 {
+					ng.Rules = append(ng.Rules, r)
+				}
+			}
+			if len(ng.Rules) > 0 {
+				out[i].Groups = append(out[i].Groups, ng)
+			}
+		}
+	}
+	return out, nil
+}
+
+// promServer is a running Prometheus.
+type promServer struct {
+	cmd  *exec.Cmd
+	url  string
+	done chan error
+	log  string
+}
+
+// startProm starts Prometheus on a free port of 127.0.0.1 with the TSDB in
+// data and waits until it is ready.
+func startProm(bin, config, data, dir string) (*promServer, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	logPath := filepath.Join(dir, "prometheus.log")
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin,
+		"--config.file="+config, "--storage.tsdb.path="+data, "--storage.tsdb.retention.time=100y",
+		"--web.listen-address="+addr, "--log.level=warn")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	killWithParent(cmd)
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, err
+	}
+	s := &promServer{cmd: cmd, url: "http://" + addr, done: make(chan error, 1), log: logPath}
+	go func() { s.done <- cmd.Wait(); logf.Close() }()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-s.done:
+			b, _ := os.ReadFile(logPath)
+			return nil, fmt.Errorf("prometheus exited before it was ready: %v\n%s", err, b)
+		default:
+		}
+		resp, err := http.Get(s.url + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.stop()
+	return nil, fmt.Errorf("prometheus on %s not ready after 60s; log in %s", addr, logPath)
+}
+
+func (s *promServer) stop() {
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(20 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+}
