@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -189,7 +190,7 @@ func (l *linter) series(ctx context.Context) error {
 			if len(t.Partition) > 0 {
 				var alts []string
 				for _, v := range t.Partition {
-					alts = append(alts, regexpQuote(v))
+					alts = append(alts, regexp.QuoteMeta(v))
 				}
 				tm = append(slices.Clone(hist), labels.MustNewMatcher(labels.MatchRegexp, part, strings.Join(alts, "|")))
 				what += fmt.Sprintf(" %s=~%q", part, strings.Join(t.Partition, "|"))
@@ -280,18 +281,6 @@ func (l *linter) rules(ctx context.Context) error {
 func (l *linter) sloOf(ls map[string]string) string { return ls[l.s.SLILabel] }
 
 func fmtSeconds(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
-
-func regexpQuote(s string) string {
-	const special = `\.+*?()|[]{}^$`
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(special, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
 
 // WriteJSON writes the report as indented JSON.
 func (r *LintReport) WriteJSON(w io.Writer) error {

@@ -3,8 +3,6 @@ package generator
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -94,26 +92,9 @@ func firingTransitions(tr *synth.Trace, s *slo.Spec) map[string][]transition {
 	return out
 }
 
-func writeProfile(t *testing.T, dir, profile string) string {
-	t.Helper()
-	f, err := Rules(slo.Default(), profile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := f.Marshal("agreement test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, profile+".rules.yaml")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func TestOptimizedAgreesWithMixin(t *testing.T) {
 	dir := t.TempDir()
-	optimized, mixin := writeProfile(t, dir, ProfileOptimized), writeProfile(t, dir, ProfileMixin)
+	optimized, mixin := writeRules(t, dir, ProfileOptimized), writeRules(t, dir, ProfileMixin)
 	s := slo.Default()
 	type scenario struct {
 		name string

@@ -84,24 +84,12 @@ func mixinRules(s *slo.Spec) (*RuleFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	groups := []struct {
-		name, interval string
-		build          func() ([]Rule, error)
-	}{
+	return buildGroups([]groupBuilder{
 		{"kube-apiserver-availability.rules", "3m", m.availability},
 		{"kube-apiserver-burnrate.rules", "", m.burnrates},
 		{"kube-apiserver-histogram.rules", "", m.histograms},
 		{"kube-apiserver-slos", "", m.alerts},
-	}
-	f := &RuleFile{}
-	for _, g := range groups {
-		rules, err := g.build()
-		if err != nil {
-			return nil, fmt.Errorf("group %s: %w", g.name, err)
-		}
-		f.Groups = append(f.Groups, Group{Name: g.name, Interval: g.interval, Rules: rules})
-	}
-	return f, nil
+	})
 }
 
 func (m *mixinSpec) sli(name string) map[string]string { return map[string]string{m.SLILabel: name} }

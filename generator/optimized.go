@@ -85,23 +85,11 @@ func optimizedRules(s *slo.Spec) (*RuleFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	groups := []struct {
-		name, interval string
-		build          func() ([]Rule, error)
-	}{
+	return buildGroups([]groupBuilder{
 		{"kube-apiserver-burnrate.rules", optimizedBurnInterval, o.burnrates},
 		{"kube-apiserver-availability.rules", optimizedAvailabilityInterval, o.availability},
 		{"kube-apiserver-histogram.rules", "", o.histograms},
-	}
-	f := &RuleFile{}
-	for _, g := range groups {
-		rules, err := g.build()
-		if err != nil {
-			return nil, fmt.Errorf("group %s: %w", g.name, err)
-		}
-		f.Groups = append(f.Groups, Group{Name: g.name, Interval: g.interval, Rules: rules})
-	}
-	return f, nil
+	})
 }
 
 func (o *optSpec) sli(name string) map[string]string { return map[string]string{o.SLILabel: name} }

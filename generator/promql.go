@@ -2,6 +2,7 @@ package generator
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -89,7 +90,7 @@ func oneOf(name string, values []string) *labels.Matcher {
 	}
 	q := make([]string, len(values))
 	for i, v := range values {
-		q[i] = regexpQuote(v)
+		q[i] = regexp.QuoteMeta(v)
 	}
 	return re(name, strings.Join(q, "|"))
 }
@@ -102,19 +103,6 @@ func le(seconds float64) *labels.Matcher {
 		return re("le", s+`(\.0)?`)
 	}
 	return eq("le", s)
-}
-
-// regexpQuote escapes the characters RE2 treats specially.
-func regexpQuote(s string) string {
-	const special = `\.+*?()|[]{}^$`
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(special, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // matchers parses a selector from a validated spec.

@@ -60,23 +60,51 @@ func Rules(s *slo.Spec, profile string) (*RuleFile, error) {
 // Marshal writes the rule file as YAML under a comment header and checks the
 // result with rulefmt, the parser Prometheus itself uses to load rule files.
 func (f *RuleFile) Marshal(header string) ([]byte, error) {
+	out, err := marshalWithHeader(header, f)
+	if err != nil {
+		return nil, fmt.Errorf("encode rule file: %w", err)
+	}
+	if _, errs := rulefmt.Parse(out, false, model.UTF8Validation, parser.NewParser(parser.Options{}), promslog.NewNopLogger()); len(errs) > 0 {
+		return nil, fmt.Errorf("generated rule file does not load in Prometheus: %w", errs[0])
+	}
+	return out, nil
+}
+
+// groupBuilder names a rule group and builds its rules.
+type groupBuilder struct {
+	name, interval string
+	build          func() ([]Rule, error)
+}
+
+// buildGroups builds a rule file from its groups, in order.
+func buildGroups(groups []groupBuilder) (*RuleFile, error) {
+	f := &RuleFile{}
+	for _, g := range groups {
+		rules, err := g.build()
+		if err != nil {
+			return nil, fmt.Errorf("group %s: %w", g.name, err)
+		}
+		f.Groups = append(f.Groups, Group{Name: g.name, Interval: g.interval, Rules: rules})
+	}
+	return f, nil
+}
+
+// marshalWithHeader writes v as YAML (two-space indent) under a comment
+// header.
+func marshalWithHeader(header string, v any) ([]byte, error) {
 	var b bytes.Buffer
 	for _, l := range strings.Split(strings.TrimRight(header, "\n"), "\n") {
 		b.WriteString("# " + l + "\n")
 	}
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
-	if err := enc.Encode(f); err != nil {
-		return nil, fmt.Errorf("encode rule file: %w", err)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
 	}
 	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("encode rule file: %w", err)
+		return nil, err
 	}
-	out := b.Bytes()
-	if _, errs := rulefmt.Parse(out, false, model.UTF8Validation, parser.NewParser(parser.Options{}), promslog.NewNopLogger()); len(errs) > 0 {
-		return nil, fmt.Errorf("generated rule file does not load in Prometheus: %w", errs[0])
-	}
-	return out, nil
+	return b.Bytes(), nil
 }
 
 // record makes a recording rule.

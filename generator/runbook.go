@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -274,7 +275,7 @@ func (d *drill) probeMatchers() sel {
 		"apiserver_watch_cache_initializations_total", "apiserver_flowcontrol_rejected_requests_total",
 		"apiserver_flowcontrol_request_execution_seconds_count",
 	} {
-		names = append(names, regexpQuote(n))
+		names = append(names, regexp.QuoteMeta(n))
 	}
 	return append(sel{re(labels.MetricName, strings.Join(names, "|"))}, d.api...)
 }
@@ -332,7 +333,7 @@ func mergeSels(ss []sel) []sel {
 		name = m.Name
 		switch m.Type {
 		case labels.MatchEqual:
-			alts = append(alts, regexpQuote(m.Value))
+			alts = append(alts, regexp.QuoteMeta(m.Value))
 		case labels.MatchRegexp:
 			alts = append(alts, m.Value)
 		default:

@@ -1,7 +1,6 @@
 package generator
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
-	"gopkg.in/yaml.v3"
 
 	"github.com/burnrate/burnrate/slo"
 )
@@ -82,19 +80,11 @@ type NamedTestFile struct {
 
 // Marshal writes the test file as YAML under a comment header.
 func (f *TestFile) Marshal(header string) ([]byte, error) {
-	var b bytes.Buffer
-	for _, l := range strings.Split(strings.TrimRight(header, "\n"), "\n") {
-		b.WriteString("# " + l + "\n")
-	}
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(f); err != nil {
+	out, err := marshalWithHeader(header, f)
+	if err != nil {
 		return nil, fmt.Errorf("encode test file: %w", err)
 	}
-	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("encode test file: %w", err)
-	}
-	return b.Bytes(), nil
+	return out, nil
 }
 
 // Tests renders the unit tests of spec s's rule file ruleFile (a name
