@@ -169,8 +169,7 @@ func decodeTestFile(path string, content []byte) (*testFile, error) {
 			// no line; find the offending value in the document instead.
 			if v, err := strconv.Unquote(m[len(m)-1][0]); err == nil {
 				if loc == nil {
-					l := newLocator(content)
-					loc = &l
+					loc = newLocator(content)
 				}
 				ie.Line = loc.scalarLine(v)
 			}
@@ -197,25 +196,49 @@ func typeDescription(name string) string {
 }
 
 // locator finds the line of a value in a YAML document, for error messages
-// about things the YAML decoder itself accepted.
+// about things the YAML decoder itself accepted. It parses the document on
+// first use, so that files without errors are never parsed twice.
 type locator struct {
-	root *yaml.Node
+	content []byte
+	parsed  bool
+	root    *yaml.Node
 }
 
-func newLocator(content []byte) locator {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(content, &doc); err != nil {
-		return locator{}
-	}
-	return locator{root: &doc}
+func newLocator(content []byte) *locator {
+	return &locator{content: content}
 }
+
+func (l *locator) doc() *yaml.Node {
+	if !l.parsed {
+		l.parsed = true
+		var doc yaml.Node
+		if err := yaml.Unmarshal(l.content, &doc); err == nil {
+			l.root = &doc
+		}
+	}
+	return l.root
+}
+
+// position is the place of a value in the document, turned into a line only
+// when an error message needs it.
+type position struct {
+	loc  *locator
+	path []any
+}
+
+// at returns the position of the node at path; see line.
+func (l *locator) at(path ...any) position {
+	return position{loc: l, path: path}
+}
+
+func (p position) line() int { return p.loc.line(p.path...) }
 
 // line returns the line of the node at path, where a string steps into a
 // mapping key and an int into a sequence index. If the path does not resolve
 // completely, the line of the deepest node reached is returned; 0 means
 // nothing is known.
-func (l locator) line(path ...any) int {
-	n := l.root
+func (l *locator) line(path ...any) int {
+	n := l.doc()
 	if n == nil {
 		return 0
 	}
@@ -253,7 +276,7 @@ func (l locator) line(path ...any) int {
 }
 
 // scalarLine returns the line of the first scalar whose value is v, or 0.
-func (l locator) scalarLine(v string) int {
+func (l *locator) scalarLine(v string) int {
 	var find func(n *yaml.Node) int
 	find = func(n *yaml.Node) int {
 		if n == nil {
@@ -269,5 +292,5 @@ func (l locator) scalarLine(v string) int {
 		}
 		return 0
 	}
-	return find(l.root)
+	return find(l.doc())
 }

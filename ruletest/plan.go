@@ -29,6 +29,7 @@ type suite struct {
 	ruleFiles    []string // resolved and globbed, in rule_files order
 	evalInterval time.Duration
 	fuzzy        bool
+	nRules       int            // rules in all rule files
 	evalOrder    map[string]int // group_eval_order: group name → position
 	loadRank     map[string]int // rules.GroupKey → position in load order
 	groups       []*groupPlan   // the test groups selected by Options.Run
@@ -90,13 +91,13 @@ func loadSuite(path string, run *regexp.Regexp) (*suite, error) {
 		s.evalInterval = defaultEvaluationInterval
 	}
 	var errs []error
-	fail := func(line int, format string, args ...any) {
-		errs = append(errs, &inputError{File: path, Line: line, Err: fmt.Errorf(format, args...)})
+	fail := func(pos position, format string, args ...any) {
+		errs = append(errs, &inputError{File: path, Line: pos.line(), Err: fmt.Errorf(format, args...)})
 	}
 
 	for i, name := range tf.GroupEvalOrder {
 		if _, dup := s.evalOrder[name]; dup {
-			fail(loc.line("group_eval_order", i), "group_eval_order: group %q is listed twice", name)
+			fail(loc.at("group_eval_order", i), "group_eval_order: group %q is listed twice", name)
 			continue
 		}
 		s.evalOrder[name] = i
@@ -107,9 +108,9 @@ func loadSuite(path string, run *regexp.Regexp) (*suite, error) {
 	var loaded []string // rule group names in load order
 	baseDir := filepath.Dir(path)
 	for i, pattern := range tf.RuleFiles {
-		line := loc.line("rule_files", i)
+		pos := loc.at("rule_files", i)
 		if pattern == "" {
-			fail(line, "rule_files: entry %d is empty", i)
+			fail(pos, "rule_files: entry %d is empty", i)
 			continue
 		}
 		if !filepath.IsAbs(pattern) {
@@ -117,18 +118,18 @@ func loadSuite(path string, run *regexp.Regexp) (*suite, error) {
 		}
 		matches, err := filepath.Glob(pattern)
 		if err != nil {
-			fail(line, "rule_files: pattern %q: %w", pattern, err)
+			fail(pos, "rule_files: pattern %q: %w", pattern, err)
 			continue
 		}
 		if len(matches) == 0 {
-			fail(line, "rule_files: %s: no such file (pattern matches nothing)", pattern)
+			fail(pos, "rule_files: %s: no such file (pattern matches nothing)", pattern)
 			continue
 		}
 		for _, rf := range matches {
 			rgs, rerrs := rulefmt.ParseFile(rf, false, model.UTF8Validation, p, promslog.NewNopLogger())
 			if len(rerrs) > 0 {
 				for _, e := range dedupErrors(rerrs) {
-					fail(line, "invalid rule file: %w", e)
+					fail(pos, "invalid rule file: %w", e)
 				}
 				continue
 			}
@@ -139,6 +140,7 @@ func loadSuite(path string, run *regexp.Regexp) (*suite, error) {
 					loaded = append(loaded, g.Name)
 				}
 				groupNames[g.Name] = true
+				s.nRules += len(g.Rules)
 				for _, r := range g.Rules {
 					if r.Alert != "" {
 						alertNames[r.Alert] = true
@@ -202,11 +204,19 @@ func (s *suite) warnAmbiguousOrder(loaded []string) {
 	}
 }
 
+// cost estimates the work of running the group, for scheduling: every
+// evaluation step runs every rule, and reads more the more input series
+// there are.
+func (g *groupPlan) cost() int64 {
+	steps := int64(g.maxEval/g.suite.evalInterval) + 1
+	return steps * int64(g.suite.nRules+len(g.tg.InputSeries)+1)
+}
+
 // planGroup checks test group i and precomputes what running it needs.
-func (s *suite) planGroup(i int, tg testGroup, loc locator, alertNames map[string]bool) (*groupPlan, []error) {
+func (s *suite) planGroup(i int, tg testGroup, loc *locator, alertNames map[string]bool) (*groupPlan, []error) {
 	var errs []error
-	fail := func(line int, format string, args ...any) {
-		errs = append(errs, &inputError{File: s.path, Line: line, Err: fmt.Errorf(format, args...)})
+	fail := func(pos position, format string, args ...any) {
+		errs = append(errs, &inputError{File: s.path, Line: pos.line(), Err: fmt.Errorf(format, args...)})
 	}
 	name := tg.Name
 	if name == "" {
@@ -230,22 +240,22 @@ func (s *suite) planGroup(i int, tg testGroup, loc locator, alertNames map[strin
 		seen       = map[uint64]int{}
 	)
 	for j, is := range tg.InputSeries {
-		line := loc.line("tests", i, "input_series", j)
+		pos := loc.at("tests", i, "input_series", j)
 		if strings.TrimSpace(is.Series) == "" {
-			fail(line, "%s: input_series[%d]: series is empty", where, j)
+			fail(pos, "%s: input_series[%d]: series is empty", where, j)
 			continue
 		}
 		if strings.ContainsAny(is.Series+is.Values, "\r\n") {
-			fail(line, "%s: input_series[%d]: series and values must each be a single line", where, j)
+			fail(pos, "%s: input_series[%d]: series and values must each be a single line", where, j)
 			continue
 		}
 		metric, vals, err := seriesParser.ParseSeriesDesc(is.Series + " " + is.Values)
 		if err != nil {
-			fail(line, "%s: input_series[%d] %s: bad series or values %q: %w", where, j, is.Series, is.Values, err)
+			fail(pos, "%s: input_series[%d] %s: bad series or values %q: %w", where, j, is.Series, is.Values, err)
 			continue
 		}
 		if prev, dup := seen[metric.Hash()]; dup {
-			fail(line, "%s: input_series[%d]: series %s is already defined by input_series[%d]", where, j, metric, prev)
+			fail(pos, "%s: input_series[%d]: series %s is already defined by input_series[%d]", where, j, metric, prev)
 			continue
 		}
 		seen[metric.Hash()] = j
@@ -256,24 +266,24 @@ func (s *suite) planGroup(i int, tg testGroup, loc locator, alertNames map[strin
 	}
 	g.load = loadCommand(tg)
 
-	checkEvalTime := func(line int, what string, at model.Duration) {
+	checkEvalTime := func(pos position, what string, at model.Duration) {
 		g.maxEval = max(g.maxEval, time.Duration(at))
 		if haveValues && time.Duration(at) > seriesEnd {
-			fail(line, "%s: %s: eval_time %s is after the end of the input series (their last step is at %s); "+
+			fail(pos, "%s: %s: eval_time %s is after the end of the input series (their last step is at %s); "+
 				"extend input_series (for example with _xN) or use an earlier eval_time",
 				where, what, at, model.Duration(seriesEnd))
 		}
 	}
 
 	for j, at := range tg.AlertRuleTests {
-		line := loc.line("tests", i, "alert_rule_test", j)
+		pos := loc.at("tests", i, "alert_rule_test", j)
 		what := fmt.Sprintf("alert_rule_test[%d]", j)
 		if at.Alertname == "" {
-			fail(line, "%s: %s: alertname is missing", where, what)
+			fail(pos, "%s: %s: alertname is missing", where, what)
 			continue
 		}
 		what += " (alertname " + at.Alertname + ")"
-		checkEvalTime(line, what, at.EvalTime)
+		checkEvalTime(pos, what, at.EvalTime)
 		if !alertNames[at.Alertname] && len(s.ruleFiles) > 0 {
 			s.warn("%s: %s: no alerting rule named %q in the rule files, so it can never fire", where, what, at.Alertname)
 		}
@@ -281,16 +291,16 @@ func (s *suite) planGroup(i int, tg testGroup, loc locator, alertNames map[strin
 
 	p := newParser()
 	for j, et := range tg.PromQLExprTests {
-		line := loc.line("tests", i, "promql_expr_test", j)
+		pos := loc.at("tests", i, "promql_expr_test", j)
 		what := fmt.Sprintf("promql_expr_test[%d] (expr %s)", j, et.Expr)
-		checkEvalTime(line, what, et.EvalTime)
+		checkEvalTime(pos, what, et.EvalTime)
 		expr, err := p.ParseExpr(et.Expr)
 		if err != nil {
-			fail(line, "%s: promql_expr_test[%d]: expr %q does not parse: %w", where, j, et.Expr, err)
+			fail(pos, "%s: promql_expr_test[%d]: expr %q does not parse: %w", where, j, et.Expr, err)
 			continue
 		}
 		if t := expr.Type(); t != parser.ValueTypeVector && t != parser.ValueTypeScalar {
-			fail(line, "%s: promql_expr_test[%d]: expr %q evaluates to a %s; it must be an instant vector or a scalar", where, j, et.Expr, t)
+			fail(pos, "%s: promql_expr_test[%d]: expr %q evaluates to a %s; it must be an instant vector or a scalar", where, j, et.Expr, t)
 			continue
 		}
 		pt := preparedExprTest{exprTest: et}
@@ -298,7 +308,7 @@ func (s *suite) planGroup(i int, tg testGroup, loc locator, alertNames map[strin
 		for k, es := range et.ExpSamples {
 			sv, err := parseExpSample(p, es)
 			if err != nil {
-				fail(loc.line("tests", i, "promql_expr_test", j, "exp_samples", k), "%s: %s: exp_samples[%d]: %w", where, what, k, err)
+				fail(loc.at("tests", i, "promql_expr_test", j, "exp_samples", k), "%s: %s: exp_samples[%d]: %w", where, what, k, err)
 				ok = false
 				continue
 			}

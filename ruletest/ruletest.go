@@ -32,7 +32,9 @@ import (
 	"fmt"
 	"regexp"
 	"runtime"
+	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -136,18 +138,20 @@ func (f Failure) String() string {
 // names its file, and its line where known) or when ctx ends; failing tests
 // are not errors, see Report.Failed.
 func RunFiles(ctx context.Context, files []string, opts Options) (*Report, error) {
-	suites := make([]*suite, 0, len(files))
-	var errs []error
-	for _, f := range files {
-		s, err := loadSuite(f, opts.Run)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		suites = append(suites, s)
+	parallel := opts.Parallel
+	if parallel <= 0 {
+		parallel = runtime.GOMAXPROCS(0)
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+
+	// Files are read and checked in parallel; their errors are reported in
+	// file order.
+	suites := make([]*suite, len(files))
+	loadErrs := make([]error, len(files))
+	forEach(len(files), parallel, func(i int) {
+		suites[i], loadErrs[i] = loadSuite(files[i], opts.Run)
+	})
+	if err := errors.Join(loadErrs...); err != nil {
+		return nil, err
 	}
 
 	report := &Report{Files: make([]FileResult, len(suites))}
@@ -167,28 +171,38 @@ func RunFiles(ctx context.Context, files []string, opts Options) (*Report, error
 		}
 	}
 
-	parallel := opts.Parallel
-	if parallel <= 0 {
-		parallel = runtime.GOMAXPROCS(0)
+	// Workers take the test groups longest first (by an estimate of their
+	// cost), so that no long group starts last while the other workers run
+	// out of work. The order in which groups run cannot change any result:
+	// each has its own storage, engine and rule manager.
+	order := make([]int, len(jobs))
+	for i := range order {
+		order[i] = i
 	}
+	sort.SliceStable(order, func(a, b int) bool {
+		return jobs[order[a]].plan.cost() > jobs[order[b]].plan.cost()
+	})
 	var (
-		wg      sync.WaitGroup
 		runErrs = make([]error, len(jobs)) // each job writes only its own slot
-		sem     = make(chan struct{}, parallel)
+		closing sync.WaitGroup
 	)
-	for i, jb := range jobs {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if ctx.Err() != nil {
-				return
-			}
-			start := time.Now()
-			jb.result.Failures, runErrs[i] = jb.plan.safeRun(ctx)
-			jb.result.Elapsed = time.Since(start)
-		})
-	}
-	wg.Wait()
+	forEach(len(order), parallel, func(n int) {
+		if ctx.Err() != nil {
+			return
+		}
+		i := order[n]
+		jb := jobs[i]
+		start := time.Now()
+		var ll loader
+		jb.result.Failures, ll, runErrs[i] = jb.plan.safeRun(ctx)
+		jb.result.Elapsed = time.Since(start)
+		if ll != nil {
+			// Closing a storage mostly waits for the disk (syncing and
+			// removing its files); the worker goes on with the next group.
+			closing.Go(func() { jb.plan.closeLoader(ll, jb.result, &runErrs[i]) })
+		}
+	})
+	closing.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("running rule tests: %w", err)
 	}
@@ -198,13 +212,60 @@ func RunFiles(ctx context.Context, files []string, opts Options) (*Report, error
 	return report, nil
 }
 
-// safeRun is run, with a panic inside the Prometheus libraries turned into an
-// error that names the test group instead of crashing the process.
-func (g *groupPlan) safeRun(ctx context.Context) (failures []Failure, err error) {
+// forEach calls f(0), ..., f(n-1) on at most parallel goroutines, each
+// taking the next index when done with one, and returns when all are done.
+func forEach(n, parallel int, f func(i int)) {
+	var (
+		wg   sync.WaitGroup
+		next atomic.Int64
+	)
+	for range min(parallel, n) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// safeRun opens the group's storage and runs the group, with a panic inside
+// the Prometheus libraries turned into an error that names the test group
+// instead of crashing the process. The caller closes the returned loader, if
+// not nil, with closeLoader.
+func (g *groupPlan) safeRun(ctx context.Context) (failures []Failure, ll loader, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			failures, err = nil, fmt.Errorf("%s: test group %q: internal error: %v", g.suite.path, g.name, r)
+			failures, err = nil, g.internalError(r)
 		}
 	}()
-	return g.run(ctx)
+	p := newParser()
+	ll, err = g.newLoader(newExprCache(p))
+	if err != nil {
+		return nil, nil, &inputError{File: g.suite.path, Err: fmt.Errorf("test group %q: input_series: %w", g.name, err)}
+	}
+	failures, err = g.run(ctx, ll, p)
+	return failures, ll, err
+}
+
+// closeLoader closes the storage of a group that has run, with result and
+// runErr the outcome of safeRun. As in promtool, failing to close it fails
+// the group; a panic is an internal error, as in safeRun.
+func (g *groupPlan) closeLoader(ll loader, result *GroupResult, runErr *error) {
+	defer func() {
+		if r := recover(); r != nil {
+			result.Failures, *runErr = nil, g.internalError(r)
+		}
+	}()
+	if cerr := ll.Close(); cerr != nil && *runErr == nil {
+		result.Failures = append(result.Failures, g.failure(0, "closing the test storage failed: "+cerr.Error()))
+	}
+}
+
+func (g *groupPlan) internalError(r any) error {
+	return fmt.Errorf("%s: test group %q: internal error: %v", g.suite.path, g.name, r)
 }

@@ -16,34 +16,19 @@ import (
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/promql/promqltest"
 	"github.com/prometheus/prometheus/rules"
 )
 
-// run evaluates the rule files over the group's input series, step by step up
-// to the largest eval_time, and checks every assertion the way promtool does.
+// run evaluates the rule files over the group's input series, loaded by ll,
+// step by step up to the largest eval_time, and checks every assertion the
+// way promtool does. p is the parser the rule files are loaded with.
 // Assertion failures and rule evaluation errors are returned as failures; the
 // error is non-nil only for bad input that planning could not detect, or when
 // ctx ends.
-func (g *groupPlan) run(ctx context.Context) (failures []Failure, err error) {
+func (g *groupPlan) run(ctx context.Context, ll loader, p parser.Parser) (failures []Failure, err error) {
 	s := g.suite
-	p := newParser()
-	ll, err := promqltest.NewLazyLoader(g.load, promqltest.LazyLoaderOpts{
-		EnableAtModifier:     true,
-		EnableNegativeOffset: true,
-		StartTime:            g.tg.StartTimestamp.Time,
-		Parser:               p,
-	})
-	if err != nil {
-		return nil, &inputError{File: s.path, Err: fmt.Errorf("test group %q: input_series: %w", g.name, err)}
-	}
-	defer func() {
-		if cerr := ll.Close(); cerr != nil && err == nil {
-			failures = append(failures, g.failure(0, "closing the test storage failed: "+cerr.Error()))
-		}
-	}()
-	ll.SubqueryInterval = s.evalInterval
-
 	opts := &rules.ManagerOptions{
 		QueryFunc:    rules.EngineQueryFunc(ll.QueryEngine(), ll.Storage()),
 		AppendableV2: ll.Storage(),
@@ -237,7 +222,7 @@ func alertViews(as []alertValue) []alert {
 
 // checkExpr runs one promql_expr_test against the final state of the storage:
 // input series plus everything the rules wrote.
-func (g *groupPlan) checkExpr(ctx context.Context, ll *promqltest.LazyLoader, et preparedExprTest) (Failure, bool) {
+func (g *groupPlan) checkExpr(ctx context.Context, ll loader, et preparedExprTest) (Failure, bool) {
 	newFailure := func(msg string) Failure {
 		f := g.failure(time.Duration(et.EvalTime), msg)
 		f.Expr = et.Expr
@@ -306,8 +291,8 @@ func samplesString(ss []sampleValue, views []sample) string {
 
 // instantQuery evaluates expr at t and returns the result as samples; a
 // scalar becomes one sample without labels, like in promtool.
-func instantQuery(ctx context.Context, ll *promqltest.LazyLoader, expr string, t time.Time) ([]sampleValue, error) {
-	q, err := ll.QueryEngine().NewInstantQuery(ctx, ll.Queryable(), nil, expr, t)
+func instantQuery(ctx context.Context, ll loader, expr string, t time.Time) ([]sampleValue, error) {
+	q, err := ll.QueryEngine().NewInstantQuery(ctx, ll.Storage(), nil, expr, t)
 	if err != nil {
 		return nil, err
 	}
