@@ -84,3 +84,10 @@ bench-test-runner:
 .PHONY: bench-diagnose
 bench-diagnose: tools
 	$(GO) test -run '^$$' -bench '^BenchmarkDiagnose$$' -benchtime 20x ./diagnose
+
+# Samples touched per evaluation, optimized vs kubernetes-mixin vs pr1283
+# (BenchmarkRuleCost); COST_SIZE=full builds the 23k-bucket, 72h cluster.
+COST_SIZE ?= small
+.PHONY: bench-cost
+bench-cost:
+	$(GO) test -run '^$$' -bench '^BenchmarkRuleCost$$' -benchtime 1x -timeout 60m ./generator -args -cost.size=$(COST_SIZE)
