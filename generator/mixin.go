@@ -255,28 +255,34 @@ func (m *mixinSpec) alerts() ([]Rule, error) {
 	// The mixin prints the factor with two decimals and the error budget
 	// with five ("%.2f * %.5f"), which rounds both.
 	budget := roundTo(1-m.Objective, 5)
-	description := m.Alert.Description
-	if m.ShowMultiCluster {
-		description = strings.TrimSuffix(description, ".") + " on cluster {{ $labels." + cl + " }}."
-	}
 	for _, w := range m.Alert.Windows {
 		threshold := paren(bin(parser.MUL, num(roundTo(w.Factor, 2)), num(budget)))
 		burn := func(d slo.Duration) parser.Expr {
 			return bin(parser.GTR, sumBy([]string{cl}, vec(m.base+":burnrate"+d.String(), nil)), threshold)
 		}
-		r := Rule{
-			Alert:  m.Alert.Name,
-			For:    model.Duration(w.For).String(),
-			Labels: map[string]string{"severity": w.Severity, "long": w.Long.String(), "short": w.Short.String()},
-			Annotations: map[string]string{
-				"description": description,
-				"summary":     m.Alert.Summary,
-				"runbook_url": runbookURL(m.Alert.RunbookURLPattern, m.Alert.Name),
-			},
-		}
-		l.alert(r, andOn(burn(w.Long), burn(w.Short), []string{cl}))
+		l.alert(alertRule(m.Spec, w, m.Alert.RunbookURLPattern), andOn(burn(w.Long), burn(w.Short), []string{cl}))
 	}
 	return l.rules, l.err
+}
+
+// alertRule is the alert of window pair w, but for its expression: name,
+// for, severity/long/short labels, and the annotations, with the runbook URL
+// from pattern.
+func alertRule(s *slo.Spec, w slo.Window, pattern string) Rule {
+	description := s.Alert.Description
+	if s.ShowMultiCluster {
+		description = strings.TrimSuffix(description, ".") + " on cluster {{ $labels." + s.ClusterLabel + " }}."
+	}
+	return Rule{
+		Alert:  s.Alert.Name,
+		For:    model.Duration(w.For).String(),
+		Labels: map[string]string{"severity": w.Severity, "long": w.Long.String(), "short": w.Short.String()},
+		Annotations: map[string]string{
+			"description": description,
+			"summary":     s.Alert.Summary,
+			"runbook_url": runbookURL(pattern, s.Alert.Name),
+		},
+	}
 }
 
 // runbookURL fills the pattern's %s with the lower-cased alert name.

@@ -189,26 +189,9 @@ func (o *optSpec) burnrates() ([]Rule, error) {
 			}
 			return bin(parser.GTR, e, threshold)
 		}
-		l.alert(o.alertRule(w), andOn(burn(w.Long), burn(w.Short), on))
+		l.alert(alertRule(o.Spec, w, o.Runbook.URLPattern), andOn(burn(w.Long), burn(w.Short), on))
 	}
 	return l.rules, l.err
-}
-
-func (o *optSpec) alertRule(w slo.Window) Rule {
-	description := o.Alert.Description
-	if o.ShowMultiCluster {
-		description = strings.TrimSuffix(description, ".") + " on cluster {{ $labels." + o.ClusterLabel + " }}."
-	}
-	return Rule{
-		Alert:  o.Alert.Name,
-		For:    model.Duration(w.For).String(),
-		Labels: map[string]string{"severity": w.Severity, "long": w.Long.String(), "short": w.Short.String()},
-		Annotations: map[string]string{
-			"description": description,
-			"summary":     o.Alert.Summary,
-			"runbook_url": runbookURL(o.Runbook.URLPattern, o.Alert.Name),
-		},
-	}
 }
 
 func (o *optSpec) availability() ([]Rule, error) {
