@@ -55,12 +55,8 @@ type Plan struct {
 // Windows lists the windows of the spec's alert pairs, long and short.
 func Windows(s *slo.Spec) []time.Duration {
 	var out []time.Duration
-	for _, w := range s.Alert.Windows {
-		for _, d := range []time.Duration{time.Duration(w.Long), time.Duration(w.Short)} {
-			if !slices.Contains(out, d) {
-				out = append(out, d)
-			}
-		}
+	for _, w := range s.Windows() {
+		out = append(out, time.Duration(w))
 	}
 	return out
 }

@@ -2,7 +2,7 @@ package generator
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -186,20 +186,8 @@ func (m *mixinSpec) availability() ([]Rule, error) {
 // windows is every long and short window, deduplicated and sorted by name,
 // as jsonnet's std.set orders them (1d, 1h, 2h, 30m, 3d, 5m, 6h).
 func (m *mixinSpec) windows() []slo.Duration {
-	seen := map[string]slo.Duration{}
-	for _, w := range m.Alert.Windows {
-		seen[w.Long.String()] = w.Long
-		seen[w.Short.String()] = w.Short
-	}
-	names := make([]string, 0, len(seen))
-	for n := range seen {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	out := make([]slo.Duration, len(names))
-	for i, n := range names {
-		out[i] = seen[n]
-	}
+	out := m.Spec.Windows()
+	slices.SortFunc(out, func(a, b slo.Duration) int { return strings.Compare(a.String(), b.String()) })
 	return out
 }
 

@@ -3,7 +3,7 @@ package generator
 import (
 	"fmt"
 	"math/big"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -107,17 +107,9 @@ func (o *optSpec) zeroIfAbsent(e, fallback parser.Expr, by []string) parser.Expr
 }
 
 // windows lists every long and short window, shortest first.
-func (o *optSpec) windows() []time.Duration {
-	seen := map[time.Duration]bool{}
-	for _, w := range o.Alert.Windows {
-		seen[time.Duration(w.Long)] = true
-		seen[time.Duration(w.Short)] = true
-	}
-	out := make([]time.Duration, 0, len(seen))
-	for d := range seen {
-		out = append(out, d)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+func (o *optSpec) windows() []slo.Duration {
+	out := o.Spec.Windows()
+	slices.Sort(out)
 	return out
 }
 
@@ -167,7 +159,8 @@ func (o *optSpec) burnrates() ([]Rule, error) {
 	}
 	// Burn rates: the ratio of bad to all events over each window, from the
 	// base-window rates (a ratio of sums, weighted by requests).
-	for _, w := range o.windows() {
+	for _, sw := range o.windows() {
+		w := time.Duration(sw)
 		var e parser.Expr = bin(parser.DIV, vec(o.bad, nil), vec(o.events, nil))
 		if w != o.bw {
 			e = bin(parser.DIV, call("sum_over_time", rng(vec(o.bad, nil), w)), call("sum_over_time", rng(vec(o.events, nil), w)))

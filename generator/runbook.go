@@ -284,12 +284,8 @@ func (d *drill) probeMatchers() sel {
 // the spec's order, each once.
 func (d *drill) pairWindows() []time.Duration {
 	var out []time.Duration
-	for _, w := range d.Alert.Windows {
-		for _, x := range []time.Duration{time.Duration(w.Long), time.Duration(w.Short)} {
-			if !slices.Contains(out, x) {
-				out = append(out, x)
-			}
-		}
+	for _, w := range d.Spec.Windows() {
+		out = append(out, time.Duration(w))
 	}
 	return out
 }

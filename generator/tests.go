@@ -795,16 +795,7 @@ func (t *tester) availabilityTests(loads map[int]load, at time.Duration) []ExprT
 // only steady traffic (so every window's ratio is the same).
 func (t *tester) recordTests() *TestFile {
 	const at = 10 * time.Minute
-	var windows []slo.Duration
-	seen := map[slo.Duration]bool{}
-	for _, w := range t.Alert.Windows {
-		for _, d := range []slo.Duration{w.Short, w.Long} {
-			if !seen[d] {
-				seen[d] = true
-				windows = append(windows, d)
-			}
-		}
-	}
+	windows := t.Spec.Windows()
 	slices.Sort(windows)
 	// pin expects ratio want[i] for SLO i on every window; a missing entry
 	// expects no series at all.

@@ -191,6 +191,20 @@ func Matchers(sel string) ([]*labels.Matcher, error) {
 	return ms, nil
 }
 
+// Windows lists every long and short window of the alert's pairs once, in
+// the spec's order (each pair's long window, then its short one).
+func (s *Spec) Windows() []Duration {
+	var out []Duration
+	for _, w := range s.Alert.Windows {
+		for _, d := range []Duration{w.Long, w.Short} {
+			if !slices.Contains(out, d) {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
+
 // PeriodDays is the SLO period in whole days, and whether it is whole.
 func (s *Spec) PeriodDays() (int, bool) {
 	d := time.Duration(s.Period)
