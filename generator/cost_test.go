@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
 
+	"github.com/burnrate/burnrate/internal/reference"
 	"github.com/burnrate/burnrate/slo"
 	"github.com/burnrate/burnrate/synth"
 )
@@ -44,7 +45,7 @@ func BenchmarkRuleCost(b *testing.B) {
 	files := []struct{ name, path string }{
 		{ProfileOptimized, writeRules(b, dir, ProfileOptimized)},
 		{ProfileMixin, writeRules(b, dir, ProfileMixin)},
-		{"pr1283", filepath.Join(referenceDir, "apiserver-slo-rules.pr1283.yaml")},
+		{"pr1283", reference.File(b, "apiserver-slo-rules.pr1283.yaml")},
 	}
 	results := map[string]costResult{}
 	for b.Loop() {

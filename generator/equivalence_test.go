@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/burnrate/burnrate/internal/reference"
 	"github.com/burnrate/burnrate/slo"
 	"github.com/burnrate/burnrate/synth"
 )
@@ -49,7 +50,7 @@ func TestMixinEvaluatesLikeReference(t *testing.T) {
 	if err := os.WriteFile(mine, renderMixin(t, slo.Default()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	reference := filepath.Join(referenceDir, "apiserver-slo-rules.aa38e2b.yaml")
+	reference := reference.File(t, "apiserver-slo-rules.aa38e2b.yaml")
 	c := equivalenceCluster()
 	opts := synth.EvalOptions{Interval: time.Minute}
 	ctx := context.Background()

@@ -1,8 +1,6 @@
 package generator
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,11 +11,9 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/burnrate/burnrate/internal/reference"
 	"github.com/burnrate/burnrate/slo"
 )
-
-// referenceDir holds the kubernetes-mixin renderings, beside the repository.
-var referenceDir = filepath.Join("..", "..", "shared", "reference", "kubernetes-mixin")
 
 // canonRule is a rule reduced to what Prometheus sees: the expression
 // parsed and printed again, so that layout and comments do not count.
@@ -54,15 +50,6 @@ func canonical(t *testing.T, name string, data []byte) []canonRule {
 	return out
 }
 
-func readReference(t *testing.T, file string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(referenceDir, file))
-	if err != nil {
-		t.Fatalf("reference rendering missing (it lives in ../shared/reference beside the repository): %v", err)
-	}
-	return data
-}
-
 func renderMixin(t *testing.T, s *slo.Spec) []byte {
 	t.Helper()
 	f, err := Rules(s, ProfileMixin)
@@ -80,7 +67,7 @@ func renderMixin(t *testing.T, s *slo.Spec) []byte {
 // rendering at aa38e2b, rule by rule: groups, intervals, order, names,
 // labels, for, annotations and parsed expressions.
 func TestMixinEqualsReference(t *testing.T) {
-	want := canonical(t, "reference", readReference(t, "apiserver-slo-rules.aa38e2b.yaml"))
+	want := canonical(t, "reference", reference.Read(t, "apiserver-slo-rules.aa38e2b.yaml"))
 	got := canonical(t, "generated", renderMixin(t, slo.Default()))
 	if len(got) != len(want) {
 		t.Errorf("generated %d rules, the reference has %d", len(got), len(want))
@@ -97,7 +84,7 @@ func TestMixinEqualsReference(t *testing.T) {
 // reference rendering, edited the way the mixin's templates substitute that
 // _config field, and expects the two to agree.
 func TestMixinKnobs(t *testing.T) {
-	ref := string(readReference(t, "apiserver-slo-rules.aa38e2b.yaml"))
+	ref := string(reference.Read(t, "apiserver-slo-rules.aa38e2b.yaml"))
 	tests := []struct {
 		name string
 		spec func(*slo.Spec)

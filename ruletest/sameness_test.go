@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/burnrate/burnrate/internal/reference"
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
@@ -778,7 +779,6 @@ func TestSamenessUpstreamMixinTests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := filepath.Join(root, "..", "shared", "reference", "kubernetes-mixin")
 	ruleFile := filepath.Join(root, "rules", "kubernetes-mixin", generatedRules)
 	if _, err := os.Stat(ruleFile); err != nil {
 		t.Fatal(err)
@@ -786,7 +786,7 @@ func TestSamenessUpstreamMixinTests(t *testing.T) {
 	dir := t.TempDir()
 	files := make([]string, len(upstreamTests))
 	for i, u := range upstreamTests {
-		files[i] = copyTestFile(t, filepath.Join(ref, u.file), dir, ruleFile)
+		files[i] = copyTestFile(t, reference.File(t, u.file), dir, ruleFile)
 	}
 	pt := promtoolGroups(t, files...)
 	for i, u := range upstreamTests {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/burnrate/burnrate/internal/reference"
 	"github.com/prometheus/prometheus/model/labels"
 )
 
@@ -24,7 +25,7 @@ func BenchmarkEach(b *testing.B) {
 // BenchmarkEvaluateReference evaluates the kubernetes-mixin rules over 6h of
 // a 559-series cluster at a 1m step.
 func BenchmarkEvaluateReference(b *testing.B) {
-	path := "../../shared/reference/kubernetes-mixin/apiserver-slo-rules.aa38e2b.yaml"
+	path := reference.File(b, "apiserver-slo-rules.aa38e2b.yaml")
 	c := Cluster{Instances: 1, Resources: 1, Duration: 6 * time.Hour}
 	var tr *Trace
 	for b.Loop() {

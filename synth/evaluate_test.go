@@ -4,28 +4,15 @@ import (
 	"context"
 	"errors"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/burnrate/burnrate/internal/reference"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/prometheus/prometheus/model/labels"
 )
-
-// referenceFile returns the path of a kubernetes-mixin reference rule file,
-// which lives outside the repository (../shared/reference); a missing file
-// fails the test.
-func referenceFile(t *testing.T, name string) string {
-	t.Helper()
-	p := filepath.Join("..", "..", "shared", "reference", "kubernetes-mixin", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("reference rules not available (they live in ../shared/reference beside the repository): %v", err)
-	}
-	return p
-}
 
 // sliceSource is a SeriesSource over a fixed list of samples.
 type sliceSource []struct {
@@ -311,7 +298,7 @@ func TestEvaluateReference(t *testing.T) {
 			if testing.Short() && strings.Contains(file, "pr1283") {
 				t.Skip("short mode")
 			}
-			path := referenceFile(t, file)
+			path := reference.File(t, file)
 			c := Cluster{
 				Clusters: []string{"c1", "c2"}, Instances: 1, Resources: 2, Duration: 3 * time.Hour,
 				Faults: []Fault{{Kind: FaultErrors, Match: Selector{Clusters: []string{"c1"}}, From: time.Hour, Ratio: 0.5}},
