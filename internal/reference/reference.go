@@ -39,8 +39,9 @@ func File(tb testing.TB, name string) string {
 		msg := "kubernetes-mixin reference " + name + " is absent (" + err.Error() + "); it lives in ../shared/reference/kubernetes-mixin beside the repository, or set " + EnvDir
 		if os.Getenv("CI") == "true" {
 			tb.Fatal(msg)
+		} else {
+			tb.Skip("skipping: " + msg)
 		}
-		tb.Skip("skipping: " + msg)
 	}
 	return p
 }
