@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/burnrate/burnrate/internal/output"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -39,7 +41,7 @@ func TestGenerateIsDeterministic(t *testing.T) {
 	}
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".") {
+		if strings.HasPrefix(e.Name(), ".") && e.Name() != output.ManifestName {
 			t.Errorf("temporary file %s left behind", e.Name())
 		}
 	}
@@ -171,5 +173,69 @@ func TestUsage(t *testing.T) {
 				t.Errorf("output does not contain %q:\n%s%s", tc.want, stdout, stderr)
 			}
 		})
+	}
+}
+
+// TestGenerateRemovesStaleOutputs: after a window pair leaves the spec, its
+// test file is reported by --check and deleted by the next run; a file
+// burnrate did not write stays; an unchanged file is not rewritten.
+func TestGenerateRemovesStaleOutputs(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "spec.yaml")
+	out := filepath.Join(dir, "rules")
+	os.WriteFile(spec, slo.DefaultYAML(), 0o644)
+	if code, _, stderr := runCLI("generate", "--profile", "kubernetes-mixin", "--out", out, spec); code != exitOK {
+		t.Fatalf("generate exited %d: %s", code, stderr)
+	}
+	stale := filepath.Join(out, "kube-apiserver.3d-6h.test.yaml")
+	kept := filepath.Join(out, "kube-apiserver.1h-5m.test.yaml")
+	mine := filepath.Join(out, "notes.txt")
+	os.WriteFile(mine, []byte("mine\n"), 0o644)
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	os.Chtimes(kept, old, old)
+
+	without3d := strings.Replace(string(slo.DefaultYAML()), "    - {long: 3d, short: 6h, factor: 1, severity: warning, for: 3h}\n", "", 1)
+	if without3d == string(slo.DefaultYAML()) {
+		t.Fatal("the embedded spec has no 3d/6h line to remove")
+	}
+	os.WriteFile(spec, []byte(without3d), 0o644)
+	code, stdout, _ := runCLI("generate", "--check", "--profile", "kubernetes-mixin", "--out", out, spec)
+	if code != exitFail || !strings.Contains(stdout, stale+" is no longer generated and would be deleted") {
+		t.Fatalf("--check: exit %d, output %q; want 1 naming %s", code, stdout, stale)
+	}
+	if _, err := os.Stat(stale); err != nil {
+		t.Fatal("--check deleted the stale file")
+	}
+	if code, stdout, stderr := runCLI("generate", "--profile", "kubernetes-mixin", "--out", out, spec); code != exitOK || !strings.Contains(stdout, "deleted "+stale) {
+		t.Fatalf("generate: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Error("the stale test file is still there")
+	}
+	if _, err := os.Stat(mine); err != nil {
+		t.Error("a file burnrate did not write was deleted")
+	}
+	if st, _ := os.Stat(kept); !st.ModTime().Equal(old) {
+		t.Error("an unchanged file was rewritten")
+	}
+	if code, out, _ := runCLI("generate", "--check", "--profile", "kubernetes-mixin", "--out", out, spec); code != exitOK {
+		t.Errorf("--check after the run: exit %d, %q", code, out)
+	}
+}
+
+// TestGenerateUnwritableRunbooksLeavesNothing: when the runbooks directory
+// cannot be created, the rules directory the run would have created does
+// not appear either.
+func TestGenerateUnwritableRunbooksLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "blocker")
+	os.WriteFile(blocker, nil, 0o644)
+	out := filepath.Join(dir, "new", "rules")
+	code, _, stderr := runCLI("generate", "--out", out, "--runbooks", filepath.Join(blocker, "runbooks"))
+	if code != exitFail || !strings.Contains(stderr, "no file was changed") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "new")); !os.IsNotExist(err) {
+		t.Error("the run left an output directory behind")
 	}
 }

@@ -1,0 +1,338 @@
+// Package output writes the files of one generate run, all or nothing.
+//
+// A run renders every file in memory first. Apply then writes only the
+// files whose bytes differ from what is on disk, each through a temporary
+// file beside its target, and renames them into place only when every one
+// is ready; deletes the files an earlier run of the same source wrote and
+// this one no longer produces; and on any failure puts back what it had
+// changed, so the tree is as it was. Plan computes the same changes without
+// touching anything, for generate --check.
+//
+// What burnrate wrote is kept in a manifest in each output root (the rules
+// directory, the runbooks directory): one line per file with the digest of
+// its content, the source spec and the profile. A file is deleted only when
+// the manifest says this source wrote it and its content is still what was
+// written; a file burnrate did not write, or that was edited since, is never
+// deleted.
+package output
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+)
+
+// ManifestName is the manifest's file name in each output root.
+const ManifestName = ".burnrate-manifest"
+
+// MaxBytes bounds the total size of one run's output. The largest output
+// of the embedded spec is under 2 MiB; a spec that renders more than this
+// is refused before anything is written.
+const MaxBytes = 64 << 20
+
+// File is one rendered file.
+type File struct {
+	Root   string // the output root it belongs to, which holds the manifest
+	Rel    string // its path below Root, slash-separated
+	Data   []byte
+	Source Source // what produced it
+}
+
+// Path is the file's path on disk.
+func (f File) Path() string { return filepath.Join(f.Root, filepath.FromSlash(f.Rel)) }
+
+// Source names what produced a run's files: the spec as the user named it
+// and the profile. Manifest entries of other sources are left alone.
+type Source struct {
+	Spec, Profile string
+}
+
+// Change is one file a run would create, rewrite or delete.
+type Change struct {
+	Path   string
+	Action Action
+	data   []byte // new content (nil for Delete)
+	old    []byte // content before, nil when absent
+	root   string
+}
+
+// Action says what a change does to a file.
+type Action int
+
+const (
+	Create Action = iota
+	Update
+	Delete
+	// Keep is a file this source wrote that was edited by hand since: it is
+	// no longer produced, but it is not deleted either.
+	Keep
+)
+
+func (a Action) String() string {
+	return [...]string{"create", "update", "delete", "keep"}[a]
+}
+
+// Plan lists what Apply would change when a run of sources produces files,
+// in path order. Unchanged files are not listed. The manifests are part of the
+// plan: a run that changes nothing else also leaves them alone.
+func Plan(files []File, sources []Source) ([]Change, error) {
+	total := 0
+	seen := map[string]bool{}
+	for _, f := range files {
+		total += len(f.Data)
+		if seen[f.Path()] {
+			return nil, fmt.Errorf("two outputs would write %s", f.Path())
+		}
+		seen[f.Path()] = true
+	}
+	if total > MaxBytes {
+		return nil, fmt.Errorf("the output would be %d MiB, over the limit of %d MiB; check the spec for oversized fields or too many SLOs", total>>20, MaxBytes>>20)
+	}
+
+	byRoot := map[string][]File{}
+	for _, f := range files {
+		byRoot[f.Root] = append(byRoot[f.Root], f)
+	}
+	var changes []Change
+	for _, root := range sortedKeys(byRoot) {
+		m, err := readManifest(root)
+		if err != nil {
+			return nil, err
+		}
+		produced := map[string]bool{}
+		for _, f := range byRoot[root] {
+			produced[f.Rel] = true
+			c, err := compare(f.Path(), f.Data)
+			if err != nil {
+				return nil, err
+			}
+			if c != nil {
+				c.root = root
+				changes = append(changes, *c)
+			}
+		}
+		next := manifest{}
+		for rel, e := range m {
+			if produced[rel] || !slices.Contains(sources, e.source) {
+				if !produced[rel] {
+					next[rel] = e
+				}
+				continue
+			}
+			// Written by one of this run's sources and no longer produced.
+			p := filepath.Join(root, filepath.FromSlash(rel))
+			old, err := os.ReadFile(p)
+			switch {
+			case absent(err):
+			case err != nil:
+				return nil, err
+			case digest(old) == e.digest:
+				changes = append(changes, Change{Path: p, Action: Delete, old: old, root: root})
+			default:
+				changes = append(changes, Change{Path: p, Action: Keep, root: root})
+			}
+		}
+		for _, f := range byRoot[root] {
+			next[f.Rel] = entry{digest(f.Data), f.Source}
+		}
+		c, err := compare(filepath.Join(root, ManifestName), next.encode())
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			c.root = root
+			changes = append(changes, *c)
+		}
+	}
+	slices.SortFunc(changes, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
+	return changes, nil
+}
+
+// compare returns the change that writing data to path makes, or nil.
+func compare(path string, data []byte) (*Change, error) {
+	old, err := os.ReadFile(path)
+	switch {
+	case absent(err):
+		return &Change{Path: path, Action: Create, data: data}, nil
+	case err != nil:
+		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+	case bytes.Equal(old, data):
+		return nil, nil
+	}
+	return &Change{Path: path, Action: Update, data: data, old: old}, nil
+}
+
+// Apply carries out a plan. Every new content is first written to a
+// temporary file beside its target; only when all are written are they
+// renamed into place and the deletions made. On a failure everything done
+// so far is undone: renamed files get their old content back, deleted
+// files are restored and directories Apply created are removed.
+func Apply(changes []Change) error {
+	var made []string // directories created, deepest last
+	temps := make([]string, len(changes))
+	undoTemps := func() {
+		for _, t := range temps {
+			if t != "" {
+				os.Remove(t)
+			}
+		}
+		for i := len(made) - 1; i >= 0; i-- {
+			os.Remove(made[i])
+		}
+	}
+	for i, c := range changes {
+		if c.Action != Create && c.Action != Update {
+			continue
+		}
+		dir := filepath.Dir(c.Path)
+		created, err := mkdirAll(dir)
+		made = append(made, created...)
+		if err != nil {
+			undoTemps()
+			return fmt.Errorf("cannot create output directory %s: %w", dir, err)
+		}
+		tmp, err := os.CreateTemp(dir, "."+filepath.Base(c.Path)+".*")
+		if err != nil {
+			undoTemps()
+			return fmt.Errorf("cannot write to output directory %s: %w", dir, err)
+		}
+		temps[i] = tmp.Name()
+		_, werr := tmp.Write(c.data)
+		if err := errors.Join(werr, tmp.Close(), os.Chmod(tmp.Name(), 0o644)); err != nil {
+			undoTemps()
+			return fmt.Errorf("write %s: %w", c.Path, err)
+		}
+	}
+	var done []Change
+	undo := func() {
+		for i := len(done) - 1; i >= 0; i-- {
+			c := done[i]
+			if c.old == nil {
+				os.Remove(c.Path)
+			} else {
+				os.WriteFile(c.Path, c.old, 0o644)
+			}
+		}
+		undoTemps()
+	}
+	for i, c := range changes {
+		var err error
+		switch c.Action {
+		case Create, Update:
+			err = os.Rename(temps[i], c.Path)
+			if err == nil {
+				temps[i] = ""
+			}
+		case Delete:
+			err = os.Remove(c.Path)
+		default:
+			continue
+		}
+		if err != nil {
+			undo()
+			return fmt.Errorf("%s %s: %w", c.Action, c.Path, err)
+		}
+		done = append(done, c)
+	}
+	return nil
+}
+
+// mkdirAll is os.MkdirAll that returns the directories it created,
+// outermost first.
+func mkdirAll(dir string) ([]string, error) {
+	var missing []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	slices.Reverse(missing)
+	for i, d := range missing {
+		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return missing[:i], err
+		}
+	}
+	return missing, nil
+}
+
+// entry is one manifest line.
+type entry struct {
+	digest string
+	source Source
+}
+
+// manifest maps a path below the root to what wrote it.
+type manifest map[string]entry
+
+const manifestHeader = "# Files burnrate generate wrote in this directory, so that a later run can\n" +
+	"# remove those it no longer produces. Generated; do not edit.\n" +
+	"# path\tsha256\tspec\tprofile\n"
+
+func (m manifest) encode() []byte {
+	var b bytes.Buffer
+	b.WriteString(manifestHeader)
+	for _, rel := range sortedKeys(m) {
+		e := m[rel]
+		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", rel, e.digest, e.source.Spec, e.source.Profile)
+	}
+	return b.Bytes()
+}
+
+func readManifest(root string) (manifest, error) {
+	path := filepath.Join(root, ManifestName)
+	data, err := os.ReadFile(path)
+	if absent(err) {
+		return manifest{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+	}
+	m := manifest{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != 4 || !filepath.IsLocal(filepath.FromSlash(f[0])) {
+			return nil, fmt.Errorf("%s:%d: not a manifest line (path, digest, spec and profile separated by tabs); delete the manifest and the files it listed, then generate again", path, n)
+		}
+		m[f[0]] = entry{f[1], Source{f[2], f[3]}}
+	}
+	return m, sc.Err()
+}
+
+// absent reports whether err says a path does not exist, also when one of
+// its parents is a file (the directory cannot be created later either, which
+// Apply reports).
+func absent(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
+}
+
+func digest(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
