@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -24,12 +25,6 @@ const (
 	exitServer      = 5 // Prometheus answered 5xx or something that is not its API
 	exitTimeout     = 6 // Prometheus did not answer within --query-timeout
 )
-
-const promExitCodes = `Exit codes: 0 done; 1 a finding or a failed step (see the output); 2 bad
-command line; 3 Prometheus unreachable; 4 Prometheus refused the
-credentials (401/403); 5 Prometheus answered with a server error (5xx);
-6 Prometheus did not answer within --query-timeout.
-`
 
 // promFlags are the flags shared by diagnose and lint.
 type promFlags struct {
@@ -58,6 +53,9 @@ func (f *promFlags) register(fs *flag.FlagSet) {
 func (f *promFlags) check() (time.Time, error) {
 	if f.cfg.URL == "" {
 		return time.Time{}, errors.New("--prometheus is required")
+	}
+	if u, err := url.Parse(f.cfg.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return time.Time{}, fmt.Errorf("--prometheus %q: want an http:// or https:// URL with a host, e.g. http://localhost:9090", f.cfg.URL)
 	}
 	if f.output != "text" && f.output != "json" {
 		return time.Time{}, fmt.Errorf("--output %q: want text or json", f.output)
@@ -143,7 +141,7 @@ step is reported and the others still run. A step whose metric has no
 series says "not scraped: step X skipped". The burn-rate steps read the
 series recorded by burnrate's rules, so load them first.
 
-`+promExitCodes+`
+`+verbExitCodes("diagnose")+`
 Flags:
 `)
 		fs.PrintDefaults()

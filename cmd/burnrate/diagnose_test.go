@@ -106,11 +106,10 @@ func TestPrometheusFaults(t *testing.T) {
 	}
 }
 
-// TestDiagnoseSlowQueries: when Prometheus answers the first queries but
-// hangs on some steps, those steps are reported as failed, the others still
-// run, and the exit code is 1.
-func TestDiagnoseSlowQueries(t *testing.T) {
-	url := fakeProm(t, func(w http.ResponseWriter, r *http.Request) {
+// etcdHangs is a Prometheus that has every metric and hangs on the etcd
+// step's queries.
+func etcdHangs(t *testing.T) string {
+	return fakeProm(t, func(w http.ResponseWriter, r *http.Request) {
 		q := r.FormValue("query")
 		switch {
 		case q == "vector(1)":
@@ -128,6 +127,13 @@ func TestDiagnoseSlowQueries(t *testing.T) {
 			w.Write([]byte(emptyVector))
 		}
 	})
+}
+
+// TestDiagnoseSlowQueries: when Prometheus answers the first queries but
+// hangs on some steps, those steps are reported as failed, the others still
+// run, and the exit code is 1.
+func TestDiagnoseSlowQueries(t *testing.T) {
+	url := etcdHangs(t)
 	code, stdout, stderr := runCLI("diagnose", "--prometheus", url, "--query-timeout", "300ms")
 	if code != exitFail {
 		t.Errorf("exit %d, want %d; stderr %s", code, exitFail, stderr)

@@ -31,7 +31,7 @@ helm-charts#5514 dropped le="30"). Then it evaluates every recording rule
 of the optimized profile and names those that come out empty, so the
 alerts built on them never fire. Exit 1 when any check fails.
 
-`+promExitCodes+`
+`+verbExitCodes("lint")+`
 Flags:
 `)
 		fs.PrintDefaults()
