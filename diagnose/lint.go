@@ -132,28 +132,13 @@ func (l *linter) count(ctx context.Context, sel string, by ...string) (string, v
 
 func (l *linter) series(ctx context.Context) error {
 	s := l.s
-	api, err := slo.Matchers(s.Selector)
+	m, err := generator.NewModel(s, generator.ProfileOptimized)
 	if err != nil {
-		return fmt.Errorf("selector: %w", err)
-	}
-	lat, err := slo.Matchers(s.Latency.Selector)
-	if err != nil {
-		return fmt.Errorf("latency.selector: %w", err)
-	}
-	errs, err := slo.Matchers(s.Requests.Errors)
-	if err != nil {
-		return fmt.Errorf("requests.errors: %w", err)
+		return err
 	}
 	part := s.Latency.PartitionLabel
 	for i, o := range s.SLOs {
-		ms, err := s.SLOSelector(i)
-		if err != nil {
-			return fmt.Errorf("slos[%d].selector: %w", i, err)
-		}
-		req := slices.Concat(api, ms)
-		if s.Fixes.LatencySelectorEverywhere {
-			req = append(req, lat...)
-		}
+		req, hist := m.SLIs[i].Requests, m.SLIs[i].Latency
 		q, rows, err := l.count(ctx, l.sel(s.Requests.Metric, req))
 		if err != nil {
 			return err
@@ -163,19 +148,18 @@ func (l *linter) series(ctx context.Context) error {
 			continue
 		}
 		l.add(SeverityOK, o.Name, "requests", q, "%s has series for SLI %s", s.Requests.Metric, o.Name)
-		q, rows, err = l.count(ctx, l.sel(s.Requests.Metric, req, errs))
+		q, rows, err = l.count(ctx, l.sel(s.Requests.Metric, req, m.Errors))
 		if err != nil {
 			return err
 		}
 		switch {
 		case len(rows) > 0:
 			l.add(SeverityOK, o.Name, "errors", q, "error series (%s) exist for SLI %s", s.Requests.Errors, o.Name)
-		case s.Fixes.AbsentAsZero:
+		case m.Profile.AbsentAsZero:
 			l.add(SeverityWarning, o.Name, "errors", q, "no error series (%s) for SLI %s yet: fine if nothing failed; the rules count it as 0 (fixes.absentAsZero)", s.Requests.Errors, o.Name)
 		default:
 			l.add(SeverityError, o.Name, "errors", q, "no error series (%s) for SLI %s: without fixes.absentAsZero its error and burn-rate rules come out empty and the alert never fires", s.Requests.Errors, o.Name)
 		}
-		hist := slices.Concat(api, ms, lat)
 		q, rows, err = l.count(ctx, l.sel(s.Latency.Metric+"_count", hist))
 		if err != nil {
 			return err
@@ -232,7 +216,7 @@ func (l *linter) series(ctx context.Context) error {
 				continue
 			}
 			effect := "the slow-request rule counts none of these requests as slow (fixes.absentAsZero makes the missing bucket 0), so their latency never burns the budget"
-			if !s.Fixes.AbsentAsZero {
+			if !m.Profile.AbsentAsZero {
 				effect = "the slow-request rule for it comes out empty, and so do the SLI's burn rates: the alert never fires for it"
 			}
 			l.add(SeverityError, o.Name, "bucket", q,
@@ -251,7 +235,7 @@ func (l *linter) rules(ctx context.Context) error {
 		return err
 	}
 	prs := parser.NewParser(parser.Options{})
-	for _, g := range rf.Groups {
+	for _, g := range rf {
 		for _, rule := range g.Rules {
 			if rule.Record == "" {
 				continue

@@ -123,7 +123,7 @@ func writeRules(tb testing.TB, dir, profile string) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	data, err := f.Marshal("cost benchmark")
+	data, err := MarshalRules(f, "cost benchmark")
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -87,7 +87,7 @@ func IncidentTests(s *slo.Spec, ruleFile string) (*NamedTestFile, error) {
 		return nil, err
 	}
 	f := &TestFile{RuleFiles: []string{ruleFile}, EvaluationInterval: dur(incidentEvalInterval)}
-	for _, g := range rf.Groups {
+	for _, g := range rf {
 		f.GroupEvalOrder = append(f.GroupEvalOrder, g.Name)
 	}
 	for i := range scs {
@@ -171,7 +171,7 @@ func (d *drill) incidentGroup(sc *incident.Scenario) (TestGroup, error) {
 		sums = append(sums, one(with(map[string]string{d.SLILabel: s.Name})))
 	}
 	expr(fmt.Sprintf("abs(sum by (%s, %s) (%s) - %s:burnrate%s / %s) < bool 1e-09", d.ClusterLabel, d.SLILabel,
-		byStep[incident.StepTerms].PromQL, d.base, dur(sc.Window()), num64(d.budget)), end, sums...)
+		byStep[incident.StepTerms].PromQL, d.Base, dur(sc.Window()), num64(d.Budget)), end, sums...)
 	// The culprits come first; the quiet steps find nothing.
 	for _, st := range incident.Steps {
 		if st == incident.StepSLI || st == incident.StepProbe {
@@ -201,21 +201,8 @@ func (d *drill) expectedAlerts(sc *incident.Scenario) ([]ExpAlert, error) {
 		if i < 0 {
 			return nil, fmt.Errorf("the spec has no window pair %s/%s", dur(f.Long), dur(f.Short))
 		}
-		w := d.Alert.Windows[i]
-		description := d.Alert.Description
-		if d.ShowMultiCluster {
-			description = strings.TrimSuffix(description, ".") + " on cluster " + incidentCluster + "."
-		}
-		out = append(out, ExpAlert{
-			ExpLabels: map[string]string{
-				d.ClusterLabel: incidentCluster, d.SLILabel: f.SLI,
-				"severity": w.Severity, "long": w.Long.String(), "short": w.Short.String(),
-			},
-			ExpAnnotations: map[string]string{
-				"summary": d.Alert.Summary, "description": description,
-				"runbook_url": runbookURL(d.Runbook.URLPattern, d.Alert.Name),
-			},
-		})
+		ls, as := d.FiringAlert(d.Alert.Windows[i], f.SLI, incidentCluster)
+		out = append(out, ExpAlert{ExpLabels: ls, ExpAnnotations: as})
 	}
 	return out, nil
 }
@@ -235,7 +222,7 @@ func (d *drill) probeCounts(sc *incident.Scenario) []ExpSample {
 			continue
 		}
 		ok := true
-		for _, m := range d.api {
+		for _, m := range d.Service {
 			if !m.Matches(s.Labels[m.Name]) {
 				ok = false
 			}

@@ -24,7 +24,7 @@ func writeIncidentFiles(t *testing.T, s *slo.Spec) (string, *TestFile) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rules, err := rf.Marshal("test")
+	rules, err := MarshalRules(rf, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/burnrate/burnrate/slo"
@@ -33,73 +34,37 @@ const (
 
 var mixinCodeClasses = []string{"2..", "3..", "4..", "5.."}
 
-// mixinSpec holds what every mixin rule needs, parsed once.
-type mixinSpec struct {
-	*slo.Spec
-	api, lat, errs sel
-	slos           []sel
-	days           int
-	period         string        // "30d"
-	periodRange    time.Duration // 30d
-	counter        string        // apiserver_request_total
-	base           string        // apiserver_request
-	bucket, count  string        // apiserver_request_sli_duration_seconds_bucket, _count
+// mixin renders the kubernetes-mixin profile's rules from the model.
+type mixin struct {
+	*Model
+	days        int
+	period      string        // "30d"
+	periodRange time.Duration // 30d
 }
 
-func newMixinSpec(s *slo.Spec) (*mixinSpec, error) {
-	m := &mixinSpec{Spec: s}
-	var err error
-	if m.api, err = matchers("selector", s.Selector); err != nil {
-		return nil, err
-	}
-	if m.lat, err = matchers("latency.selector", s.Latency.Selector); err != nil {
-		return nil, err
-	}
-	if m.errs, err = matchers("requests.errors", s.Requests.Errors); err != nil {
-		return nil, err
-	}
-	for i, o := range s.SLOs {
-		ms, err := matchers(fmt.Sprintf("slos[%d].selector", i), o.Selector)
-		if err != nil {
-			return nil, err
-		}
-		m.slos = append(m.slos, ms)
-	}
-	days, whole := s.PeriodDays()
+func mixinRules(model *Model) ([]rulefmt.RuleGroup, error) {
+	days, whole := model.PeriodDays()
 	if !whole || days < 1 {
-		return nil, fmt.Errorf("period %s: the %s profile counts the SLO period in whole days; use e.g. 30d", s.Period, ProfileMixin)
+		return nil, fmt.Errorf("period %s: the %s profile counts the SLO period in whole days; use e.g. 30d", model.Period, ProfileMixin)
 	}
-	m.days = days
-	m.period = fmt.Sprintf("%dd", days)
-	m.periodRange = time.Duration(days) * 24 * time.Hour
-	m.counter = s.Requests.Metric
-	m.base = strings.TrimSuffix(s.Requests.Metric, "_total")
-	m.bucket = s.Latency.Metric + "_bucket"
-	m.count = s.Latency.Metric + "_count"
-	return m, nil
-}
-
-func mixinRules(s *slo.Spec) (*RuleFile, error) {
-	m, err := newMixinSpec(s)
-	if err != nil {
-		return nil, err
-	}
+	m := mixin{Model: model, days: days, period: fmt.Sprintf("%dd", days), periodRange: time.Duration(days) * 24 * time.Hour}
 	return buildGroups([]groupBuilder{
-		{"kube-apiserver-availability.rules", "3m", m.availability},
-		{"kube-apiserver-burnrate.rules", "", m.burnrates},
-		{"kube-apiserver-histogram.rules", "", m.histograms},
-		{"kube-apiserver-slos", "", m.alerts},
+		{"kube-apiserver-availability.rules", mixinAvailabilityInterval, m.availability},
+		{"kube-apiserver-burnrate.rules", 0, m.burnrates},
+		{"kube-apiserver-histogram.rules", 0, m.histograms},
+		{"kube-apiserver-slos", 0, m.alerts},
 	})
 }
 
-func (m *mixinSpec) sli(name string) map[string]string { return map[string]string{m.SLILabel: name} }
+// mixinAvailabilityInterval is the interval of the mixin's availability group.
+const mixinAvailabilityInterval = model.Duration(3 * time.Minute)
 
 // partitioned reports whether SLO i has one threshold per partition (the
 // mixin's read shape) rather than a single one (its write shape).
-func (m *mixinSpec) partitioned(i int) bool { return len(m.SLOs[i].Latency[0].Partition) > 0 }
+func (m mixin) partitioned(i int) bool { return len(m.SLOs[i].Latency[0].Partition) > 0 }
 
 // thresholdSel is the partition and le matchers of threshold t.
-func (m *mixinSpec) thresholdSel(t slo.Threshold) sel {
+func (m mixin) thresholdSel(t slo.Threshold) sel {
 	var out sel
 	if len(t.Partition) > 0 {
 		out = append(out, oneOf(m.Latency.PartitionLabel, t.Partition))
@@ -109,29 +74,29 @@ func (m *mixinSpec) thresholdSel(t slo.Threshold) sel {
 
 // overPeriod is `avg_over_time(metric[period]) * 24 * days`, the mixin's
 // estimate of a period's increase from hourly increases.
-func (m *mixinSpec) overPeriod(metric string) parser.Expr {
+func (m mixin) overPeriod(metric string) parser.Expr {
 	avg := call("avg_over_time", rng(vec(metric, nil), m.periodRange))
 	return bin(parser.MUL, bin(parser.MUL, avg, num(24)), num(float64(m.days)))
 }
 
-func (m *mixinSpec) availability() ([]Rule, error) {
+func (m mixin) availability() ([]rulefmt.Rule, error) {
 	var l ruleList
 	cl := m.ClusterLabel
 	part := m.Latency.PartitionLabel
-	codeVerb1h := "code_verb:" + m.counter + ":increase1h"
-	codeVerbP := "code_verb:" + m.counter + ":increase" + m.period
-	codeP := "code:" + m.counter + ":increase" + m.period
-	bucket1h := "cluster_verb_scope_le:" + m.bucket + ":increase1h"
-	bucketP := "cluster_verb_scope_le:" + m.bucket + ":increase" + m.period
-	count1h := "cluster_verb_scope:" + m.count + ":increase1h"
-	countP := "cluster_verb_scope:" + m.count + ":increase" + m.period
+	codeVerb1h := "code_verb:" + m.Counter + ":increase1h"
+	codeVerbP := "code_verb:" + m.Counter + ":increase" + m.period
+	codeP := "code:" + m.Counter + ":increase" + m.period
+	bucket1h := "cluster_verb_scope_le:" + m.Bucket + ":increase1h"
+	bucketP := "cluster_verb_scope_le:" + m.Bucket + ":increase" + m.period
+	count1h := "cluster_verb_scope:" + m.Count + ":increase1h"
+	countP := "cluster_verb_scope:" + m.Count + ":increase" + m.period
 
 	l.record(codeVerbP, m.overPeriod(codeVerb1h), nil)
 	for i, o := range m.SLOs {
-		l.record(codeP, sumBy([]string{cl, mixinCodeLabel}, vec(codeVerbP, m.slos[i])), m.sli(o.Name))
+		l.record(codeP, sumBy([]string{cl, mixinCodeLabel}, vec(codeVerbP, m.SLIs[i].Own)), m.SLILabels(o.Name))
 	}
 	byBucket := []string{cl, mixinVerbLabel, part, "le"}
-	l.record(bucket1h, sumBy(byBucket, call("increase", rng(vec(m.bucket, nil), time.Hour))), nil)
+	l.record(bucket1h, sumBy(byBucket, call("increase", rng(vec(m.Bucket, nil), time.Hour))), nil)
 	l.record(bucketP, sumBy(byBucket, m.overPeriod(bucket1h)), nil)
 	inf := sel{eq("le", "+Inf")}
 	byCount := []string{cl, mixinVerbLabel, part}
@@ -143,55 +108,55 @@ func (m *mixinSpec) availability() ([]Rule, error) {
 	slow := func(i int) parser.Expr {
 		var fast []parser.Expr
 		for _, t := range m.SLOs[i].Latency {
-			fast = append(fast, sumBy(by, orZero(vec(bucketP, m.slos[i].and(m.thresholdSel(t)...)))))
+			fast = append(fast, sumBy(by, orZero(vec(bucketP, m.SLIs[i].Own.and(m.thresholdSel(t)...)))))
 		}
 		var within parser.Expr = fast[0]
 		if len(fast) > 1 {
 			within = paren(sumOf(fast...))
 		}
-		return bin(parser.SUB, sumBy(by, vec(countP, m.slos[i])), within)
+		return bin(parser.SUB, sumBy(by, vec(countP, m.SLIs[i].Own)), within)
 	}
-	errorsOf := func(ms sel) parser.Expr { return sumBy(by, orZero(vec(codeP, ms.and(m.errs...)))) }
+	errorsOf := func(ms sel) parser.Expr { return sumBy(by, orZero(vec(codeP, ms.and(m.Errors...)))) }
 	availability := func(bad parser.Expr, total sel) parser.Expr {
 		return bin(parser.SUB, num(1), bin(parser.DIV, paren(bad), sumBy(by, vec(codeP, total))))
 	}
-	availabilityName := m.base + ":availability" + m.period
+	availabilityName := m.AvailabilityRecord
 
 	// Every SLI together; the mixin lists the last SLI (write) first.
 	var slowAll []parser.Expr
 	for i := len(m.SLOs) - 1; i >= 0; i-- {
 		slowAll = append(slowAll, paren(slow(i)))
 	}
-	l.record(availabilityName, availability(sumOf(append(slowAll, errorsOf(nil))...), nil), m.sli(mixinAllSLIs))
+	l.record(availabilityName, availability(sumOf(append(slowAll, errorsOf(nil))...), nil), m.SLILabels(mixinAllSLIs))
 	for i, o := range m.SLOs {
 		var s parser.Expr = slow(i)
 		if !m.partitioned(i) {
 			s = paren(s)
 		}
 		mine := sel{eq(m.SLILabel, o.Name)}
-		l.record(availabilityName, availability(sumOf(s, errorsOf(mine)), mine), m.sli(o.Name))
+		l.record(availabilityName, availability(sumOf(s, errorsOf(mine)), mine), m.SLILabels(o.Name))
 	}
 
 	for i, o := range m.SLOs {
-		e := sumBy([]string{cl, mixinCodeLabel, mixinResourceLabel}, call("rate", rng(vec(m.counter, m.api.and(m.slos[i]...)), 5*time.Minute)))
-		l.record("code_resource:"+m.counter+":rate5m", e, m.sli(o.Name))
+		e := sumBy([]string{cl, mixinCodeLabel, mixinResourceLabel}, call("rate", rng(vec(m.Counter, m.SLIs[i].Requests), 5*time.Minute)))
+		l.record(m.RequestRateRecord, e, m.SLILabels(o.Name))
 	}
 	for _, code := range mixinCodeClasses {
-		ms := m.api.and(re(mixinVerbLabel, mixinAllVerbs), re(mixinCodeLabel, code))
-		l.record(codeVerb1h, sumBy([]string{cl, mixinCodeLabel, mixinVerbLabel}, call("increase", rng(vec(m.counter, ms), time.Hour))), nil)
+		ms := m.Service.and(re(mixinVerbLabel, mixinAllVerbs), re(mixinCodeLabel, code))
+		l.record(codeVerb1h, sumBy([]string{cl, mixinCodeLabel, mixinVerbLabel}, call("increase", rng(vec(m.Counter, ms), time.Hour))), nil)
 	}
 	return l.rules, l.err
 }
 
 // windows is every long and short window, deduplicated and sorted by name,
 // as jsonnet's std.set orders them (1d, 1h, 2h, 30m, 3d, 5m, 6h).
-func (m *mixinSpec) windows() []slo.Duration {
+func (m mixin) windows() []slo.Duration {
 	out := m.Spec.Windows()
 	slices.SortFunc(out, func(a, b slo.Duration) int { return strings.Compare(a.String(), b.String()) })
 	return out
 }
 
-func (m *mixinSpec) burnrates() ([]Rule, error) {
+func (m mixin) burnrates() ([]rulefmt.Rule, error) {
 	var l ruleList
 	by := []string{m.ClusterLabel}
 	for i, o := range m.SLOs {
@@ -200,12 +165,12 @@ func (m *mixinSpec) burnrates() ([]Rule, error) {
 			rateOf := func(metric string, ms sel) parser.Expr {
 				return sumBy(by, call("rate", rng(vec(metric, ms), d)))
 			}
-			latSel := m.api.and(m.slos[i]...).and(m.lat...)
+			latSel := m.SLIs[i].Latency
 			var within parser.Expr
 			if m.partitioned(i) {
 				var terms []parser.Expr
 				for j, t := range o.Latency {
-					var term parser.Expr = rateOf(m.bucket, latSel.and(m.thresholdSel(t)...))
+					var term parser.Expr = rateOf(m.Bucket, latSel.and(m.thresholdSel(t)...))
 					if j == 0 {
 						term = paren(orZero(term))
 					}
@@ -213,69 +178,42 @@ func (m *mixinSpec) burnrates() ([]Rule, error) {
 				}
 				within = paren(sumOf(terms...))
 			} else {
-				within = rateOf(m.bucket, latSel.and(m.thresholdSel(o.Latency[0])...))
+				within = rateOf(m.Bucket, latSel.and(m.thresholdSel(o.Latency[0])...))
 			}
-			slow := paren(bin(parser.SUB, rateOf(m.count, latSel), within))
-			bad := paren(bin(parser.ADD, slow, rateOf(m.counter, m.api.and(m.slos[i]...).and(m.errs...))))
-			e := bin(parser.DIV, bad, rateOf(m.counter, m.api.and(m.slos[i]...)))
-			l.record(m.base+":burnrate"+w.String(), e, m.sli(o.Name))
+			slow := paren(bin(parser.SUB, rateOf(m.Count, latSel), within))
+			bad := paren(bin(parser.ADD, slow, rateOf(m.Counter, m.SLIs[i].Requests.and(m.Errors...))))
+			e := bin(parser.DIV, bad, rateOf(m.Counter, m.SLIs[i].Requests))
+			l.record(m.BurnRateRecord(w), e, m.SLILabels(o.Name))
 		}
 	}
 	return l.rules, l.err
 }
 
-func (m *mixinSpec) histograms() ([]Rule, error) {
+func (m mixin) histograms() ([]rulefmt.Rule, error) {
 	var l ruleList
 	for i, o := range m.SLOs {
-		ms := m.api.and(m.slos[i]...).and(m.lat...)
-		rate := call("rate", rng(vec(m.bucket, ms), 5*time.Minute))
+		rate := call("rate", rng(vec(m.Bucket, m.SLIs[i].Latency), 5*time.Minute))
 		q := call("histogram_quantile", num(mixinQuantile), sumBy([]string{m.ClusterLabel, "le", mixinResourceLabel}, rate))
-		lbls := m.sli(o.Name)
+		lbls := m.SLILabels(o.Name)
 		lbls["quantile"] = strconv.FormatFloat(mixinQuantile, 'f', -1, 64)
-		l.record("cluster_quantile:"+m.Latency.Metric+":histogram_quantile", bin(parser.GTR, q, num(0)), lbls)
+		l.record(m.QuantileRecord, bin(parser.GTR, q, num(0)), lbls)
 	}
 	return l.rules, l.err
 }
 
-func (m *mixinSpec) alerts() ([]Rule, error) {
+func (m mixin) alerts() ([]rulefmt.Rule, error) {
 	var l ruleList
 	cl := m.ClusterLabel
 	// The mixin prints the factor with two decimals and the error budget
-	// with five ("%.2f * %.5f"), which rounds both.
-	budget := roundTo(1-m.Objective, 5)
+	// with five ("%.2f * %.5f"), which rounds both (Profile.RoundedThresholds).
 	for _, w := range m.Alert.Windows {
-		threshold := paren(bin(parser.MUL, num(roundTo(w.Factor, 2)), num(budget)))
+		threshold := paren(bin(parser.MUL, num(m.ThresholdFactor(w)), num(m.Budget)))
 		burn := func(d slo.Duration) parser.Expr {
-			return bin(parser.GTR, sumBy([]string{cl}, vec(m.base+":burnrate"+d.String(), nil)), threshold)
+			return bin(parser.GTR, sumBy([]string{cl}, vec(m.BurnRateRecord(d), nil)), threshold)
 		}
-		l.alert(alertRule(m.Spec, w, m.Alert.RunbookURLPattern), andOn(burn(w.Long), burn(w.Short), []string{cl}))
+		l.alert(m.AlertRule(w), andOn(burn(w.Long), burn(w.Short), m.AlertOn()))
 	}
 	return l.rules, l.err
-}
-
-// alertRule is the alert of window pair w, but for its expression: name,
-// for, severity/long/short labels, and the annotations, with the runbook URL
-// from pattern.
-func alertRule(s *slo.Spec, w slo.Window, pattern string) Rule {
-	description := s.Alert.Description
-	if s.ShowMultiCluster {
-		description = strings.TrimSuffix(description, ".") + " on cluster {{ $labels." + s.ClusterLabel + " }}."
-	}
-	return Rule{
-		Alert:  s.Alert.Name,
-		For:    model.Duration(w.For).String(),
-		Labels: map[string]string{"severity": w.Severity, "long": w.Long.String(), "short": w.Short.String()},
-		Annotations: map[string]string{
-			"description": description,
-			"summary":     s.Alert.Summary,
-			"runbook_url": runbookURL(pattern, s.Alert.Name),
-		},
-	}
-}
-
-// runbookURL fills the pattern's %s with the lower-cased alert name.
-func runbookURL(pattern, alert string) string {
-	return strings.Replace(pattern, "%s", strings.ToLower(alert), 1)
 }
 
 // roundTo rounds v to n decimals the way printf's %.nf does.

@@ -56,7 +56,7 @@ func renderMixin(t *testing.T, s *slo.Spec) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := f.Marshal("test")
+	data, err := MarshalRules(f, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,51 +16,28 @@ import (
 	"github.com/burnrate/burnrate/slo"
 )
 
-// Profiles lists the rule profiles, the default first.
-var Profiles = []string{ProfileOptimized, ProfileMixin}
-
-// ProfileMixin reproduces the kubernetes-mixin's apiserver SLO rules.
-const ProfileMixin = "kubernetes-mixin"
-
-// RuleFile is a Prometheus rule file.
-type RuleFile struct {
-	Groups []Group `yaml:"groups"`
-}
-
-// Group is a rule group.
-type Group struct {
-	Name     string `yaml:"name"`
-	Interval string `yaml:"interval,omitempty"`
-	Rules    []Rule `yaml:"rules"`
-}
-
-// Rule is a recording or an alerting rule. Expr is pretty-printed PromQL that
-// has been parsed once already.
-type Rule struct {
-	Record      string            `yaml:"record,omitempty"`
-	Alert       string            `yaml:"alert,omitempty"`
-	Expr        string            `yaml:"expr"`
-	For         string            `yaml:"for,omitempty"`
-	Labels      map[string]string `yaml:"labels,omitempty"`
-	Annotations map[string]string `yaml:"annotations,omitempty"`
-}
-
-// Rules renders the rule file of spec s in the named profile.
-func Rules(s *slo.Spec, profile string) (*RuleFile, error) {
-	switch profile {
-	case ProfileOptimized:
-		return optimizedRules(s)
-	case ProfileMixin:
-		return mixinRules(s)
-	default:
-		return nil, fmt.Errorf("unknown profile %q; choose one of %s", profile, strings.Join(Profiles, ", "))
+// Rules renders the rule groups of spec s in the named profile.
+func Rules(s *slo.Spec, profile string) ([]rulefmt.RuleGroup, error) {
+	m, err := NewModel(s, profile)
+	if err != nil {
+		return nil, err
 	}
+	return m.Rules()
 }
 
-// Marshal writes the rule file as YAML under a comment header and checks the
-// result with rulefmt, the parser Prometheus itself uses to load rule files.
-func (f *RuleFile) Marshal(header string) ([]byte, error) {
-	out, err := marshalWithHeader(header, f)
+// Rules renders the model's rule groups.
+func (m *Model) Rules() ([]rulefmt.RuleGroup, error) {
+	if m.Profile.Name == ProfileMixin {
+		return mixinRules(m)
+	}
+	return optimizedRules(m)
+}
+
+// MarshalRules writes rule groups as a Prometheus rule file under a comment
+// header and checks the result with rulefmt, the parser Prometheus itself
+// uses to load rule files.
+func MarshalRules(groups []rulefmt.RuleGroup, header string) ([]byte, error) {
+	out, err := marshalWithHeader(header, rulefmt.RuleGroups{Groups: groups})
 	if err != nil {
 		return nil, fmt.Errorf("encode rule file: %w", err)
 	}
@@ -72,21 +49,22 @@ func (f *RuleFile) Marshal(header string) ([]byte, error) {
 
 // groupBuilder names a rule group and builds its rules.
 type groupBuilder struct {
-	name, interval string
-	build          func() ([]Rule, error)
+	name     string
+	interval model.Duration
+	build    func() ([]rulefmt.Rule, error)
 }
 
-// buildGroups builds a rule file from its groups, in order.
-func buildGroups(groups []groupBuilder) (*RuleFile, error) {
-	f := &RuleFile{}
+// buildGroups builds rule groups, in order.
+func buildGroups(groups []groupBuilder) ([]rulefmt.RuleGroup, error) {
+	var out []rulefmt.RuleGroup
 	for _, g := range groups {
 		rules, err := g.build()
 		if err != nil {
 			return nil, fmt.Errorf("group %s: %w", g.name, err)
 		}
-		f.Groups = append(f.Groups, Group{Name: g.name, Interval: g.interval, Rules: rules})
+		out = append(out, rulefmt.RuleGroup{Name: g.name, Interval: g.interval, Rules: rules})
 	}
-	return f, nil
+	return out, nil
 }
 
 // marshalWithHeader writes v as YAML (two-space indent) under a comment
@@ -107,35 +85,28 @@ func marshalWithHeader(header string, v any) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// record makes a recording rule.
-func record(name string, e parser.Expr, lbls map[string]string) (Rule, error) {
-	text, err := format(e)
-	if err != nil {
-		return Rule{}, fmt.Errorf("record %s: %w", name, err)
-	}
-	return Rule{Record: name, Expr: text, Labels: lbls}, nil
-}
-
 // ruleList collects rules and the first error, so that builders read as a
 // list of rules.
 type ruleList struct {
-	rules []Rule
+	rules []rulefmt.Rule
 	err   error
 }
 
+// record adds a recording rule.
 func (l *ruleList) record(name string, e parser.Expr, lbls map[string]string) {
 	if l.err != nil {
 		return
 	}
-	r, err := record(name, e, lbls)
+	text, err := format(e)
 	if err != nil {
-		l.err = err
+		l.err = fmt.Errorf("record %s: %w", name, err)
 		return
 	}
-	l.rules = append(l.rules, r)
+	l.rules = append(l.rules, rulefmt.Rule{Record: name, Expr: text, Labels: lbls})
 }
 
-func (l *ruleList) alert(r Rule, e parser.Expr) {
+// alert adds alerting rule r with expression e.
+func (l *ruleList) alert(r rulefmt.Rule, e parser.Expr) {
 	if l.err != nil {
 		return
 	}

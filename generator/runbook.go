@@ -55,8 +55,7 @@ var drilldownLabels = []string{
 
 // drill holds what the drill-down queries need.
 type drill struct {
-	*optSpec
-	budget float64
+	*Model
 	window time.Duration
 }
 
@@ -86,11 +85,11 @@ func newDrill(s *slo.Spec) (*drill, error) {
 	if err := checkDrilldown(s); err != nil {
 		return nil, err
 	}
-	o, err := newOptSpec(s)
+	m, err := NewModel(s, ProfileOptimized)
 	if err != nil {
 		return nil, err
 	}
-	return &drill{optSpec: o, budget: errorBudget(s.Objective), window: time.Duration(s.Alert.Windows[0].Long)}, nil
+	return &drill{Model: m, window: time.Duration(s.Alert.Windows[0].Long)}, nil
 }
 
 // checkDrilldown rejects specs whose names or selectors would make a
@@ -133,12 +132,12 @@ func (d *drill) queries(w time.Duration) ([]RunbookQuery, error) {
 	by := func(ls ...string) []string { return append([]string{cl}, ls...) }
 	rate := func(metric string, ms sel) parser.Expr { return call("rate", rng(vec(metric, ms), w)) }
 	increase := func(metric string, ms sel) parser.Expr { return call("increase", rng(vec(metric, ms), w)) }
-	api := d.api
+	api := d.Service
 	gt0 := func(e parser.Expr) parser.Expr { return bin(parser.GTR, e, num(0)) }
 	p99 := func(e parser.Expr) parser.Expr { return call("histogram_quantile", num(0.99), e) }
 	sortDesc := func(e parser.Expr) parser.Expr { return call("sort_desc", e) }
-	reqs := mergeSels(d.req)
-	lats := mergeSels(d.latency)
+	reqs := mergeSels(d.requestSels())
+	lats := mergeSels(d.latencySels())
 	// sliRate is the rate of metric over the requests of every SLI:
 	// one selector when the SLIs' selectors differ in one matcher only,
 	// else one rate per SLI joined with or.
@@ -173,7 +172,7 @@ func (d *drill) queries(w time.Duration) ([]RunbookQuery, error) {
 	// Step 1: burn factor per SLI and window.
 	var sli parser.Expr
 	for _, win := range d.pairWindows() {
-		e := labelSet(bin(parser.DIV, vec(d.base+":burnrate"+model.Duration(win).String(), nil), num(d.budget)), "window", model.Duration(win).String())
+		e := labelSet(bin(parser.DIV, vec(d.Base+":burnrate"+model.Duration(win).String(), nil), num(d.Budget)), "window", model.Duration(win).String())
 		if sli == nil {
 			sli = e
 		} else {
@@ -184,25 +183,25 @@ func (d *drill) queries(w time.Duration) ([]RunbookQuery, error) {
 
 	// Step 2: the burn rate as a sum of terms, from the recorded rates.
 	over := func(metric string) parser.Expr { return call("sum_over_time", rng(vec(metric, nil), w)) }
-	errTerm := bin(parser.DIV, bin(parser.DIV, over(d.errors), over(d.events)), num(d.budget))
+	errTerm := bin(parser.DIV, bin(parser.DIV, over(d.ErrorsRecord), over(d.EventsRecord)), num(d.Budget))
 	slowTerm := bin(parser.DIV, &parser.BinaryExpr{
-		Op: parser.DIV, LHS: over(d.slow), RHS: over(d.events),
+		Op: parser.DIV, LHS: over(d.SlowRecord), RHS: over(d.EventsRecord),
 		VectorMatching: &parser.VectorMatching{Card: parser.CardManyToOne, On: true, MatchingLabels: []string{cl, d.SLILabel}},
-	}, num(d.budget))
+	}, num(d.Budget))
 	add(incident.StepTerms, false, bin(parser.LOR, labelSet(errTerm, "term", "errors"), labelSet(slowTerm, "term", "slow")))
 
 	// Step 3: which requests fail.
-	add(incident.StepErrors, false, sortDesc(sumBy(by("code", "verb", "group", "resource", "subresource"), sliRate(d.Requests.Metric, reqs, d.errs...))))
+	add(incident.StepErrors, false, sortDesc(sumBy(by("code", "verb", "group", "resource", "subresource"), sliRate(d.Counter, reqs, d.Errors...))))
 
 	// Step 4: which requests are slow, each at its SLI's threshold.
 	var slow parser.Expr
 	for i, s := range d.SLOs {
 		for _, t := range s.Latency {
-			ms := d.latency[i]
+			ms := d.SLIs[i].Latency
 			if len(t.Partition) > 0 {
 				ms = ms.and(oneOf(part, t.Partition))
 			}
-			e := paren(bin(parser.SUB, sumBy(slowBy, rate(d.count, ms)), sumBy(slowBy, rate(d.bucket, ms.and(le(t.Seconds))))))
+			e := paren(bin(parser.SUB, sumBy(slowBy, rate(d.Count, ms)), sumBy(slowBy, rate(d.Bucket, ms.and(le(t.Seconds))))))
 			if slow == nil {
 				slow = e
 			} else {
@@ -214,9 +213,9 @@ func (d *drill) queries(w time.Duration) ([]RunbookQuery, error) {
 
 	// Step 5: one instance or all.
 	add(incident.StepInstanceErrors, false, sortDesc(bin(parser.DIV,
-		sumBy(by("instance"), sliRate(d.Requests.Metric, reqs, d.errs...)),
-		sumBy(by("instance"), sliRate(d.Requests.Metric, reqs)))))
-	add(incident.StepInstanceLatency, false, sortDesc(p99(sumBy(by("instance", "le"), sliRate(d.bucket, lats)))))
+		sumBy(by("instance"), sliRate(d.Counter, reqs, d.Errors...)),
+		sumBy(by("instance"), sliRate(d.Counter, reqs)))))
+	add(incident.StepInstanceLatency, false, sortDesc(p99(sumBy(by("instance", "le"), sliRate(d.Bucket, lats)))))
 
 	// Step 6: aggregated APIs.
 	add(incident.StepAPIServices, true, bin(parser.EQLC,
@@ -251,7 +250,7 @@ func (d *drill) queries(w time.Duration) ([]RunbookQuery, error) {
 	// Step 11: the client.
 	add(incident.StepAPFWork, false, sortDesc(sumBy(by("flow_schema", "priority_level"),
 		rate("apiserver_flowcontrol_request_execution_seconds_sum", api))))
-	add(incident.StepClientErrors, true, gt0(sumBy(by("job", "code"), rate("rest_client_requests_total", d.errs))))
+	add(incident.StepClientErrors, true, gt0(sumBy(by("job", "code"), rate("rest_client_requests_total", d.Errors))))
 
 	out := make([]RunbookQuery, 0, len(qs))
 	for _, q := range qs {
@@ -269,7 +268,7 @@ func (d *drill) queries(w time.Duration) ([]RunbookQuery, error) {
 func (d *drill) probeMatchers() sel {
 	var names []string
 	for _, n := range []string{
-		d.Requests.Metric, d.count, "aggregator_unavailable_apiservice", "apiserver_request_terminations_total",
+		d.Counter, d.Count, "aggregator_unavailable_apiservice", "apiserver_request_terminations_total",
 		"apiserver_admission_webhook_rejection_count", "apiserver_admission_webhook_admission_duration_seconds_count",
 		"etcd_request_duration_seconds_count", "apiserver_storage_list_fetched_objects_total",
 		"apiserver_watch_cache_initializations_total", "apiserver_flowcontrol_rejected_requests_total",
@@ -277,7 +276,7 @@ func (d *drill) probeMatchers() sel {
 	} {
 		names = append(names, regexp.QuoteMeta(n))
 	}
-	return append(sel{re(labels.MetricName, strings.Join(names, "|"))}, d.api...)
+	return append(sel{re(labels.MetricName, strings.Join(names, "|"))}, d.Service...)
 }
 
 // pairWindows lists the windows of the alert's pairs, long then short, in
@@ -371,7 +370,7 @@ func (d *drill) markdown(qs []RunbookQuery) ([]byte, error) {
 	p("The `%s` label says which SLI: %s. ", d.SLILabel, d.sliNames())
 	p("The `long` and `short` labels say which window pair fired, the `%s` label which cluster.\n\n", cl)
 	p("The objective is %s good requests over %s. That leaves an error budget of %s of requests. A request is bad when:\n\n",
-		pct(d.Objective), d.Period, pct(d.budget))
+		pct(d.Objective), d.Period, pct(d.Budget))
 	p("- it fails: `%s`;\n", d.Requests.Errors)
 	p("- or it is slower than its threshold:\n")
 	for i, s := range d.SLOs {
@@ -456,7 +455,7 @@ func (d *drill) markdown(qs []RunbookQuery) ([]byte, error) {
 	p("### Step 2: Errors or slowness?\n\n")
 	block(incident.StepTerms)
 	p("This splits the burn rate of each SLI into terms. `term=\"errors\"` is failed requests. `term=\"slow\"` is slow requests, one row per `%s` where the SLI has per-%s thresholds. ", d.Latency.PartitionLabel, d.Latency.PartitionLabel)
-	p("The terms of an SLI add up to its burn rate in Step 1 (`%s:burnrate%s`).\n\n", d.base, win)
+	p("The terms of an SLI add up to its burn rate in Step 1 (`%s:burnrate%s`).\n\n", d.Base, win)
 	p("**Next:** the biggest term. Errors: Step 3. Slow: Step 4.\n\n")
 
 	p("### Step 3: Which requests fail?\n\n")
@@ -550,7 +549,7 @@ func (d *drill) markdown(qs []RunbookQuery) ([]byte, error) {
 	p("| timeouts or throttling (Step 10) | fix the slow dependency; give the overloaded priority level more seats, or slow its clients |\n\n")
 	p("The alert resolves when the short window is clean again: about %s after the fix for the %s/%s pair. ", first.Short, first.Long, first.Short)
 	p("The long window stays high for longer; that is expected. ")
-	p("The error budget left for the period is `%s:error_budget_remaining%s` (1 is untouched, 0 is spent).\n", d.base, d.Period)
+	p("The error budget left for the period is `%s:error_budget_remaining%s` (1 is untouched, 0 is spent).\n", d.Base, d.Period)
 	return b.Bytes(), nil
 }
 
@@ -568,7 +567,7 @@ func (d *drill) sliNames() string {
 func (d *drill) urgency(b *bytes.Buffer) {
 	period := time.Duration(d.Period)
 	ratios := []float64{1}
-	for _, r := range []float64{10 * d.budget, 2 * d.budget} {
+	for _, r := range []float64{10 * d.Budget, 2 * d.Budget} {
 		if r < 1 && !slices.Contains(ratios, r) {
 			ratios = append(ratios, r)
 		}
@@ -584,7 +583,7 @@ func (d *drill) urgency(b *bytes.Buffer) {
 	}
 	b.WriteString("\n")
 	for _, w := range d.Alert.Windows {
-		threshold := w.Factor * d.budget
+		threshold := w.Factor * d.Budget
 		long := time.Duration(w.Long)
 		fmt.Fprintf(b, "| %s / %s | %s | %s | %s | %s | %s | %s |", w.Long, w.Short, w.Severity,
 			strconv.FormatFloat(w.Factor, 'f', -1, 64), pct(threshold), w.For,

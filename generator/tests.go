@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/rulefmt"
 
 	"github.com/burnrate/burnrate/slo"
 )
@@ -91,11 +92,15 @@ func (f *TestFile) Marshal(header string) ([]byte, error) {
 // relative to the test files) in the named profile: one file pinning the
 // recorded burn rates, and one per alert window pair.
 func Tests(s *slo.Spec, profile, ruleFile string) ([]NamedTestFile, error) {
-	rf, err := Rules(s, profile)
+	m, err := NewModel(s, profile)
 	if err != nil {
 		return nil, err
 	}
-	t, err := newTester(s, profile, rf, ruleFile)
+	groups, err := m.Rules()
+	if err != nil {
+		return nil, err
+	}
+	t, err := newTester(m, groups, ruleFile)
 	if err != nil {
 		return nil, err
 	}
@@ -115,8 +120,7 @@ const testCluster = "c1"
 
 // tester builds test groups for one spec and profile.
 type tester struct {
-	*slo.Spec
-	profile  string
+	*Model
 	ruleFile string
 	groups   []string
 	api      map[string]string   // labels satisfying the service selector
@@ -124,12 +128,12 @@ type tester struct {
 	okCode   string
 	errCode  string
 	stream   string // a subresource the latency selector excludes; "" if none
-	base     string
 }
 
-func newTester(s *slo.Spec, profile string, rf *RuleFile, ruleFile string) (*tester, error) {
-	t := &tester{Spec: s, profile: profile, ruleFile: ruleFile, base: strings.TrimSuffix(s.Requests.Metric, "_total")}
-	for _, g := range rf.Groups {
+func newTester(m *Model, groups []rulefmt.RuleGroup, ruleFile string) (*tester, error) {
+	s := m.Spec
+	t := &tester{Model: m, ruleFile: ruleFile}
+	for _, g := range groups {
 		t.groups = append(t.groups, g.Name)
 	}
 	var err error
@@ -155,18 +159,18 @@ func newTester(s *slo.Spec, profile string, rf *RuleFile, ruleFile string) (*tes
 	if len(errs) != 1 {
 		return nil, fmt.Errorf("requests.errors: tests need a single matcher, e.g. code=~\"5..\"")
 	}
-	m := errs[0]
+	em := errs[0]
 	for _, c := range []string{"500", "503", "504", "502"} {
-		if m.Matches(c) && t.errCode == "" {
+		if em.Matches(c) && t.errCode == "" {
 			t.errCode = c
 		}
 	}
 	for _, c := range []string{"200", "201", "204", "404"} {
-		if !m.Matches(c) && t.okCode == "" {
+		if !em.Matches(c) && t.okCode == "" {
 			t.okCode = c
 		}
 	}
-	if t.errCode == "" || t.okCode == "" || m.Name != "code" {
+	if t.errCode == "" || t.okCode == "" || em.Name != "code" {
 		return nil, fmt.Errorf("requests.errors %q: tests need a code matcher that 500 matches and 200 does not", s.Requests.Errors)
 	}
 	lat, _ := slo.Matchers(s.Latency.Selector)
@@ -423,7 +427,7 @@ func (t *tester) ratio(l load) (float64, bool) {
 		total += p.requests
 		bad += p.errors + p.slow
 	}
-	if t.profile == ProfileMixin || !t.Fixes.LatencySelectorEverywhere {
+	if !t.Profile.StreamingExcluded {
 		total += l.streaming
 	}
 	if total == 0 {
@@ -436,39 +440,11 @@ func dur(d time.Duration) string { return model.Duration(d).String() }
 
 func minutes(d time.Duration) int { return int(d / time.Minute) }
 
-// threshold is the alert threshold of window pair w as the profile writes it.
-func (t *tester) threshold(w slo.Window) float64 {
-	if t.profile == ProfileMixin {
-		return roundTo(w.Factor, 2) * roundTo(1-t.Objective, 5)
-	}
-	return w.Factor * errorBudget(t.Objective)
-}
-
-// alertLabels are the labels of the alert of pair w for SLO i.
+// expAlert is the alert of pair w for SLO i as a test expects it.
 func (t *tester) expAlert(w slo.Window, i int) ExpAlert {
-	ls := map[string]string{t.ClusterLabel: testCluster, "severity": w.Severity, "long": w.Long.String(), "short": w.Short.String()}
-	if t.perSLIAlerts() {
-		ls[t.SLILabel] = t.SLOs[i].Name
-	}
-	description := t.Alert.Description
-	if t.ShowMultiCluster {
-		description = strings.TrimSuffix(description, ".") + " on cluster " + testCluster + "."
-	}
-	return ExpAlert{ExpLabels: ls, ExpAnnotations: map[string]string{
-		"summary":     t.Alert.Summary,
-		"description": description,
-		"runbook_url": t.runbookURL(),
-	}}
+	ls, as := t.FiringAlert(w, t.SLOs[i].Name, testCluster)
+	return ExpAlert{ExpLabels: ls, ExpAnnotations: as}
 }
-
-func (t *tester) runbookURL() string {
-	if t.profile == ProfileMixin {
-		return runbookURL(t.Alert.RunbookURLPattern, t.Alert.Name)
-	}
-	return runbookURL(t.Runbook.URLPattern, t.Alert.Name)
-}
-
-func (t *tester) perSLIAlerts() bool { return t.profile == ProfileOptimized && t.Fixes.AlertPerSLI }
 
 func (t *tester) file(interval time.Duration, groups []TestGroup) *TestFile {
 	return &TestFile{RuleFiles: []string{t.ruleFile}, EvaluationInterval: dur(interval), GroupEvalOrder: t.groups, Tests: groups}
@@ -500,7 +476,7 @@ func (t *tester) parts(i int) int { return len(t.SLOs[i].Latency) }
 func (t *tester) windowTests(w slo.Window) (*TestFile, error) {
 	ei := evalInterval(w)
 	long, short, hold := time.Duration(w.Long), time.Duration(w.Short), time.Duration(w.For)
-	theta := t.threshold(w)
+	theta := t.Threshold(w)
 	pair := fmt.Sprintf("%s/%s", w.Long, w.Short)
 	var groups []TestGroup
 	alertsAt := func(at time.Duration, rates map[int]float64) (AlertTest, error) {
@@ -518,7 +494,7 @@ func (t *tester) windowTests(w slo.Window) (*TestFile, error) {
 		if want {
 			v = 1
 		}
-		sel := fmt.Sprintf("%s{%s=%q}", t.base+":burnrate"+win.String(), t.SLILabel, t.SLOs[i].Name)
+		sel := fmt.Sprintf("%s{%s=%q}", t.Base+":burnrate"+win.String(), t.SLILabel, t.SLOs[i].Name)
 		return ExprTest{
 			Expr: fmt.Sprintf("%s > bool %s", sel, num64(theta)), EvalTime: dur(at),
 			ExpSamples: []ExpSample{{Labels: fmt.Sprintf("{%s=%q, %s=%q}", t.ClusterLabel, testCluster, t.SLILabel, t.SLOs[i].Name), Value: v}},
@@ -615,7 +591,7 @@ func (t *tester) windowTests(w slo.Window) (*TestFile, error) {
 	// One SLI above on the long window only, another on the short window
 	// only: alerts per SLI must not join one SLI's long window with another's
 	// short one.
-	if t.perSLIAlerts() && len(t.SLOs) > 1 {
+	if t.Profile.AlertPerSLI && len(t.SLOs) > 1 {
 		burst := (short / 2).Truncate(ei)
 		if burst < ei {
 			burst = ei
@@ -645,7 +621,7 @@ func (t *tester) windowTests(w slo.Window) (*TestFile, error) {
 			rates[i] = 0.6 * theta
 		}
 		verb := "no single SLI fires"
-		if !t.perSLIAlerts() {
+		if !t.Profile.AlertPerSLI {
 			verb = "the summed burn rates fire"
 		}
 		steadyGroup(fmt.Sprintf("every SLI at 0.6x the threshold of %s: %s", pair, verb),
@@ -655,7 +631,7 @@ func (t *tester) windowTests(w slo.Window) (*TestFile, error) {
 	// so it cannot fire; with fixes.absentAsZero the slow requests count.
 	rates := map[int]float64{}
 	verb := "leave the burn rate empty and the alert silent"
-	if t.profile == ProfileOptimized && t.Fixes.AbsentAsZero {
+	if t.Profile.AbsentAsZero {
 		rates[0] = fire
 		verb = "fire"
 	}
@@ -675,7 +651,7 @@ func (t *tester) clearOf(r, theta float64) float64 {
 		}
 		ok := true
 		for _, q := range t.Alert.Windows {
-			if x := c / t.threshold(q); x > 0.9 && x < 1.1 {
+			if x := c / t.Threshold(q); x > 0.9 && x < 1.1 {
 				ok = false
 			}
 		}
@@ -696,7 +672,7 @@ func (t *tester) clearOf(r, theta float64) float64 {
 func (t *tester) steadyAlerts(rates map[int]float64, at, ei time.Duration) ([]ExpAlert, error) {
 	exp := []ExpAlert{}
 	for _, q := range t.Alert.Windows {
-		theta := t.threshold(q)
+		theta := t.Threshold(q)
 		hold := time.Duration(q.For)
 		steps := (hold + ei - 1) / ei
 		if at < ei+steps*ei {
@@ -708,7 +684,7 @@ func (t *tester) steadyAlerts(rates map[int]float64, at, ei time.Duration) ([]Ex
 			}
 			return r > theta, nil
 		}
-		if t.perSLIAlerts() {
+		if t.Profile.AlertPerSLI {
 			for i := range t.SLOs {
 				r, ok := rates[i]
 				if !ok {
@@ -750,9 +726,9 @@ func (t *tester) availabilityTests(loads map[int]load, at time.Duration) []ExprT
 	sample := func(sli string, v float64) ExpSample {
 		return ExpSample{Labels: fmt.Sprintf("{%s=%q, %s=%q}", t.ClusterLabel, testCluster, t.SLILabel, sli), Value: roundTo(v, 4)}
 	}
-	avail := ExprTest{Expr: fmt.Sprintf("round(%s:availability%s, 0.0001)", t.base, t.Period), EvalTime: dur(at)}
-	budget := ExprTest{Expr: fmt.Sprintf("round(%s:error_budget_remaining%s, 0.0001)", t.base, t.Period), EvalTime: dur(at)}
-	rates := ExprTest{Expr: fmt.Sprintf("round(sum by (%s, %s) (code_resource:%s:rate5m), 0.0001)", t.ClusterLabel, t.SLILabel, t.Requests.Metric), EvalTime: dur(at)}
+	avail := ExprTest{Expr: fmt.Sprintf("round(%s, 0.0001)", t.AvailabilityRecord), EvalTime: dur(at)}
+	budget := ExprTest{Expr: fmt.Sprintf("round(%s, 0.0001)", t.BudgetRecord), EvalTime: dur(at)}
+	rates := ExprTest{Expr: fmt.Sprintf("round(sum by (%s, %s) (%s), 0.0001)", t.ClusterLabel, t.SLILabel, t.RequestRateRecord), EvalTime: dur(at)}
 	// The mixin's availability group reads the hourly request increases
 	// before it records them (they are its last rules), so its request
 	// totals miss the newest evaluation while its slow-request counts do
@@ -761,7 +737,7 @@ func (t *tester) availabilityTests(loads map[int]load, at time.Duration) []ExprT
 	// (n+1)/n. Over 30 days of history this is negligible; in a
 	// ten-minute test it is not.
 	slowScale := 1.0
-	if t.profile == ProfileMixin {
+	if t.Profile.RequestsLagOneEvaluation {
 		n := float64(at / time.Minute)
 		slowScale = (n + 1) / n
 	}
@@ -778,13 +754,13 @@ func (t *tester) availabilityTests(loads map[int]load, at time.Duration) []ExprT
 		bad += errs + slow*slowScale
 		total += n
 		avail.ExpSamples = append(avail.ExpSamples, sample(o.Name, 1-(errs+slow*slowScale)/n))
-		budget.ExpSamples = append(budget.ExpSamples, sample(o.Name, 1-r/errorBudget(t.Objective)))
+		budget.ExpSamples = append(budget.ExpSamples, sample(o.Name, 1-r/t.Budget))
 		rates.ExpSamples = append(rates.ExpSamples, sample(o.Name, n/60))
 	}
 	avail.ExpSamples = append(avail.ExpSamples, sample(mixinAllSLIs, 1-bad/total))
-	budget.ExpSamples = append(budget.ExpSamples, sample(mixinAllSLIs, 1-(bad/total)/errorBudget(t.Objective)))
+	budget.ExpSamples = append(budget.ExpSamples, sample(mixinAllSLIs, 1-(bad/total)/t.Budget))
 	tests := []ExprTest{avail, rates}
-	if t.profile == ProfileOptimized {
+	if t.Profile.RecordsBudgetRemaining {
 		tests = append(tests, budget)
 	}
 	return tests
@@ -802,7 +778,7 @@ func (t *tester) recordTests() *TestFile {
 	pin := func(loads map[int]load, absent map[int]bool) []ExprTest {
 		var tests []ExprTest
 		for _, d := range windows {
-			et := ExprTest{Expr: fmt.Sprintf("round(%s:burnrate%s, 0.0001)", t.base, d), EvalTime: dur(at), ExpSamples: []ExpSample{}}
+			et := ExprTest{Expr: fmt.Sprintf("round(%s:burnrate%s, 0.0001)", t.Base, d), EvalTime: dur(at), ExpSamples: []ExpSample{}}
 			for i := range t.SLOs {
 				l, ok := loads[i]
 				if !ok || absent[i] {
@@ -858,7 +834,7 @@ func (t *tester) recordTests() *TestFile {
 		l := steady(1000, 0, 0.1, t.parts(0))
 		l.streaming = 1000
 		name := "streaming requests (subresource " + t.stream + ") are not slow; "
-		if t.profile == ProfileMixin || !t.Fixes.LatencySelectorEverywhere {
+		if !t.Profile.StreamingExcluded {
 			name += "the mixin still counts them in the total"
 		} else {
 			name += "they are left out of the total too"
@@ -866,7 +842,7 @@ func (t *tester) recordTests() *TestFile {
 		groups = append(groups, group(name, scenario{phases: []phase{{minutes(at), map[int]load{0: l}}}}, nil))
 	}
 	// No 5xx series yet.
-	counts := t.profile == ProfileOptimized && t.Fixes.AbsentAsZero
+	counts := t.Profile.AbsentAsZero
 	name := "no 5xx series yet: "
 	absent := map[int]bool{0: true}
 	if counts {

@@ -31,6 +31,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/burnrate/burnrate/generator"
@@ -168,7 +169,7 @@ func Start() (*Server, error) {
 	}
 	for i, lv := range levels {
 		rf := filepath.Join(dir, fmt.Sprintf("rules-%d.yaml", i))
-		b, err := lv.Marshal("")
+		b, err := generator.MarshalRules(lv, "")
 		if err != nil {
 			srv.stop()
 			return fail(err)
@@ -227,13 +228,13 @@ func moveBlocks(from, to string) error {
 // ruleLevels splits the optimized profile's recording rules into levels:
 // level 1 reads raw series only, level k reads series recorded at levels
 // below k. Each level keeps the groups' names and intervals.
-func ruleLevels() ([]*generator.RuleFile, error) {
+func ruleLevels() ([][]rulefmt.RuleGroup, error) {
 	rf, err := generator.Rules(slo.Default(), generator.ProfileOptimized)
 	if err != nil {
 		return nil, err
 	}
 	recorded := map[string]int{}
-	for _, g := range rf.Groups {
+	for _, g := range rf {
 		for _, r := range g.Rules {
 			if r.Record != "" {
 				recorded[r.Record] = 1
@@ -242,7 +243,7 @@ func ruleLevels() ([]*generator.RuleFile, error) {
 	}
 	refs := map[string][]string{}
 	prs := parser.NewParser(parser.Options{})
-	for _, g := range rf.Groups {
+	for _, g := range rf {
 		for _, r := range g.Rules {
 			if r.Record == "" {
 				continue
@@ -276,18 +277,17 @@ func ruleLevels() ([]*generator.RuleFile, error) {
 		}
 	}
 	n := slices.Max(slices.Collect(maps.Values(recorded)))
-	out := make([]*generator.RuleFile, n)
+	out := make([][]rulefmt.RuleGroup, n)
 	for i := range out {
-		out[i] = &generator.RuleFile{}
-		for _, g := range rf.Groups {
-			ng := generator.Group{Name: g.Name, Interval: g.Interval}
+		for _, g := range rf {
+			ng := rulefmt.RuleGroup{Name: g.Name, Interval: g.Interval}
 			for _, r := range g.Rules {
 				if r.Record != "" && recorded[r.Record] == i+1 {
 					ng.Rules = append(ng.Rules, r)
 				}
 			}
 			if len(ng.Rules) > 0 {
-				out[i].Groups = append(out[i].Groups, ng)
+				out[i] = append(out[i], ng)
 			}
 		}
 	}
