@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/burnrate/burnrate/generator"
+	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -132,7 +133,7 @@ func (l *linter) count(ctx context.Context, sel string, by ...string) (string, v
 
 func (l *linter) series(ctx context.Context) error {
 	s := l.s
-	m, err := generator.NewModel(s, generator.ProfileOptimized)
+	m, err := slomodel.New(s, slomodel.ProfileOptimized)
 	if err != nil {
 		return err
 	}
@@ -230,7 +231,7 @@ func (l *linter) series(ctx context.Context) error {
 // rules evaluates each recording rule of the optimized profile and
 // reports the ones that come out empty.
 func (l *linter) rules(ctx context.Context) error {
-	rf, err := generator.Rules(l.s, generator.ProfileOptimized)
+	rf, err := generator.Rules(l.s, slomodel.ProfileOptimized)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 	"github.com/burnrate/burnrate/synth"
 )
@@ -94,7 +95,7 @@ func firingTransitions(tr *synth.Trace, s *slo.Spec) map[string][]transition {
 
 func TestOptimizedAgreesWithMixin(t *testing.T) {
 	dir := t.TempDir()
-	optimized, mixin := writeRules(t, dir, ProfileOptimized), writeRules(t, dir, ProfileMixin)
+	optimized, mixin := writeRules(t, dir, slomodel.ProfileOptimized), writeRules(t, dir, slomodel.ProfileMixin)
 	s := slo.Default()
 	type scenario struct {
 		name string
@@ -163,7 +164,7 @@ func TestOptimizedAgreesWithMixin(t *testing.T) {
 		t.Run(sc.name, func(t *testing.T) {
 			p := agreePairs[sc.pair]
 			w := s.Alert.Windows[sc.pair]
-			theta := w.Factor * errorBudget(s.Objective)
+			theta := w.Factor * slomodel.ErrorBudget(s.Objective)
 			d := time.Duration(sc.span*float64(p.long)) + time.Duration(w.For) + 2*p.short
 			c := sc.cluster(agreeBase(p, d.Truncate(p.scrape)), p, theta)
 			opts := synth.EvalOptions{Interval: p.eval}
@@ -193,7 +194,7 @@ func TestOptimizedAgreesWithMixin(t *testing.T) {
 			}
 			for i, pw := range s.Alert.Windows {
 				k := fmt.Sprintf("%s/%s", pw.Long, pw.Short)
-				if x := min(sc.steady*theta, 1) / (pw.Factor * errorBudget(s.Objective)); x > 0.95 && x < 1.05 {
+				if x := min(sc.steady*theta, 1) / (pw.Factor * slomodel.ErrorBudget(s.Objective)); x > 0.95 && x < 1.05 {
 					t.Logf("%s: not compared, its threshold is within 5%% of the steady burn rate", k)
 					continue
 				}

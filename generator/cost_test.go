@@ -19,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/burnrate/burnrate/internal/reference"
+	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 	"github.com/burnrate/burnrate/synth"
 )
@@ -43,8 +44,8 @@ func BenchmarkRuleCost(b *testing.B) {
 	}
 	dir := b.TempDir()
 	files := []struct{ name, path string }{
-		{ProfileOptimized, writeRules(b, dir, ProfileOptimized)},
-		{ProfileMixin, writeRules(b, dir, ProfileMixin)},
+		{slomodel.ProfileOptimized, writeRules(b, dir, slomodel.ProfileOptimized)},
+		{slomodel.ProfileMixin, writeRules(b, dir, slomodel.ProfileMixin)},
 		{"pr1283", reference.File(b, "apiserver-slo-rules.pr1283.yaml")},
 	}
 	results := map[string]costResult{}
@@ -70,7 +71,7 @@ func BenchmarkRuleCost(b *testing.B) {
 		fmt.Fprintf(w, "%s\tall groups\t%d\t%.1f\t\n", f.name, r.total.samples, ms(r.total.time))
 	}
 	w.Flush()
-	opt, mix, pr := results[ProfileOptimized], results[ProfileMixin], results["pr1283"]
+	opt, mix, pr := results[slomodel.ProfileOptimized], results[slomodel.ProfileMixin], results["pr1283"]
 	fmt.Fprintf(&sb, "\noptimized / kubernetes-mixin: %.3f%% of samples (burn rates + alerts %.3f%%)\n",
 		pct(opt.total.samples, mix.total.samples), pct(opt.burn.samples, mix.burn.samples))
 	fmt.Fprintf(&sb, "optimized / pr1283:           %.3f%% of samples (burn rates + alerts %.3f%%)\n",
@@ -261,7 +262,7 @@ func historyFiles(dir, ruleFile string) ([]history, error) {
 // need not.
 func TestHistoryFiles(t *testing.T) {
 	dir := t.TempDir()
-	hs, err := historyFiles(dir, writeRules(t, dir, ProfileMixin))
+	hs, err := historyFiles(dir, writeRules(t, dir, slomodel.ProfileMixin))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -74,7 +75,7 @@ func IncidentTests(s *slo.Spec, ruleFile string) (*NamedTestFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	rf, err := Rules(s, ProfileOptimized)
+	rf, err := Rules(s, slomodel.ProfileOptimized)
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +274,7 @@ func promtoolValues(sc *incident.Scenario, s incident.Series) string {
 				c = &counter{value: s.Start, values: []string{num64(s.Start)}}
 			}
 		}
-		c.add(roundTo(v*incident.ScrapeInterval.Seconds(), 9), steps[p])
+		c.add(slomodel.RoundTo(v*incident.ScrapeInterval.Seconds(), 9), steps[p])
 	}
 	if blanks > 0 {
 		parts = append(parts, fmt.Sprintf("_x%d", blanks))

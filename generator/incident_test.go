@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/ruletest"
 	"github.com/burnrate/burnrate/slo"
 )
@@ -20,7 +21,7 @@ import (
 func writeIncidentFiles(t *testing.T, s *slo.Spec) (string, *TestFile) {
 	t.Helper()
 	dir := t.TempDir()
-	rf, err := Rules(s, ProfileOptimized)
+	rf, err := Rules(s, slomodel.ProfileOptimized)
 	if err != nil {
 		t.Fatal(err)
 	}

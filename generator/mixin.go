@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/burnrate/burnrate/internal/pql"
+	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -36,16 +38,16 @@ var mixinCodeClasses = []string{"2..", "3..", "4..", "5.."}
 
 // mixin renders the kubernetes-mixin profile's rules from the model.
 type mixin struct {
-	*Model
+	*slomodel.Model
 	days        int
 	period      string        // "30d"
 	periodRange time.Duration // 30d
 }
 
-func mixinRules(model *Model) ([]rulefmt.RuleGroup, error) {
+func mixinRules(model *slomodel.Model) ([]rulefmt.RuleGroup, error) {
 	days, whole := model.PeriodDays()
 	if !whole || days < 1 {
-		return nil, fmt.Errorf("period %s: the %s profile counts the SLO period in whole days; use e.g. 30d", model.Period, ProfileMixin)
+		return nil, fmt.Errorf("period %s: the %s profile counts the SLO period in whole days; use e.g. 30d", model.Period, slomodel.ProfileMixin)
 	}
 	m := mixin{Model: model, days: days, period: fmt.Sprintf("%dd", days), periodRange: time.Duration(days) * 24 * time.Hour}
 	return buildGroups([]groupBuilder{
@@ -64,19 +66,19 @@ const mixinAvailabilityInterval = model.Duration(3 * time.Minute)
 func (m mixin) partitioned(i int) bool { return len(m.SLOs[i].Latency[0].Partition) > 0 }
 
 // thresholdSel is the partition and le matchers of threshold t.
-func (m mixin) thresholdSel(t slo.Threshold) sel {
-	var out sel
+func (m mixin) thresholdSel(t slo.Threshold) pql.Sel {
+	var out pql.Sel
 	if len(t.Partition) > 0 {
-		out = append(out, oneOf(m.Latency.PartitionLabel, t.Partition))
+		out = append(out, pql.OneOf(m.Latency.PartitionLabel, t.Partition))
 	}
-	return append(out, le(t.Seconds))
+	return append(out, pql.Le(t.Seconds))
 }
 
 // overPeriod is `avg_over_time(metric[period]) * 24 * days`, the mixin's
 // estimate of a period's increase from hourly increases.
 func (m mixin) overPeriod(metric string) parser.Expr {
-	avg := call("avg_over_time", rng(vec(metric, nil), m.periodRange))
-	return bin(parser.MUL, bin(parser.MUL, avg, num(24)), num(float64(m.days)))
+	avg := pql.Call("avg_over_time", pql.Range(pql.Vec(metric, nil), m.periodRange))
+	return pql.Bin(parser.MUL, pql.Bin(parser.MUL, avg, pql.Num(24)), pql.Num(float64(m.days)))
 }
 
 func (m mixin) availability() ([]rulefmt.Rule, error) {
@@ -93,57 +95,57 @@ func (m mixin) availability() ([]rulefmt.Rule, error) {
 
 	l.record(codeVerbP, m.overPeriod(codeVerb1h), nil)
 	for i, o := range m.SLOs {
-		l.record(codeP, sumBy([]string{cl, mixinCodeLabel}, vec(codeVerbP, m.SLIs[i].Own)), m.SLILabels(o.Name))
+		l.record(codeP, pql.SumBy([]string{cl, mixinCodeLabel}, pql.Vec(codeVerbP, m.SLIs[i].Own)), m.SLILabels(o.Name))
 	}
 	byBucket := []string{cl, mixinVerbLabel, part, "le"}
-	l.record(bucket1h, sumBy(byBucket, call("increase", rng(vec(m.Bucket, nil), time.Hour))), nil)
-	l.record(bucketP, sumBy(byBucket, m.overPeriod(bucket1h)), nil)
-	inf := sel{eq("le", "+Inf")}
+	l.record(bucket1h, pql.SumBy(byBucket, pql.Call("increase", pql.Range(pql.Vec(m.Bucket, nil), time.Hour))), nil)
+	l.record(bucketP, pql.SumBy(byBucket, m.overPeriod(bucket1h)), nil)
+	inf := pql.Sel{pql.Eq("le", "+Inf")}
 	byCount := []string{cl, mixinVerbLabel, part}
-	l.record(count1h, sumBy(byCount, vec(bucket1h, inf)), nil)
-	l.record(countP, sumBy(byCount, vec(bucketP, inf)), nil)
+	l.record(count1h, pql.SumBy(byCount, pql.Vec(bucket1h, inf)), nil)
+	l.record(countP, pql.SumBy(byCount, pql.Vec(bucketP, inf)), nil)
 
 	by := []string{cl}
 	// slow is an SLI's requests over the period minus those within threshold.
 	slow := func(i int) parser.Expr {
 		var fast []parser.Expr
 		for _, t := range m.SLOs[i].Latency {
-			fast = append(fast, sumBy(by, orZero(vec(bucketP, m.SLIs[i].Own.and(m.thresholdSel(t)...)))))
+			fast = append(fast, pql.SumBy(by, pql.OrZero(pql.Vec(bucketP, m.SLIs[i].Own.And(m.thresholdSel(t)...)))))
 		}
 		var within parser.Expr = fast[0]
 		if len(fast) > 1 {
-			within = paren(sumOf(fast...))
+			within = pql.Paren(pql.SumOf(fast...))
 		}
-		return bin(parser.SUB, sumBy(by, vec(countP, m.SLIs[i].Own)), within)
+		return pql.Bin(parser.SUB, pql.SumBy(by, pql.Vec(countP, m.SLIs[i].Own)), within)
 	}
-	errorsOf := func(ms sel) parser.Expr { return sumBy(by, orZero(vec(codeP, ms.and(m.Errors...)))) }
-	availability := func(bad parser.Expr, total sel) parser.Expr {
-		return bin(parser.SUB, num(1), bin(parser.DIV, paren(bad), sumBy(by, vec(codeP, total))))
+	errorsOf := func(ms pql.Sel) parser.Expr { return pql.SumBy(by, pql.OrZero(pql.Vec(codeP, ms.And(m.Errors...)))) }
+	availability := func(bad parser.Expr, total pql.Sel) parser.Expr {
+		return pql.Bin(parser.SUB, pql.Num(1), pql.Bin(parser.DIV, pql.Paren(bad), pql.SumBy(by, pql.Vec(codeP, total))))
 	}
 	availabilityName := m.AvailabilityRecord
 
 	// Every SLI together; the mixin lists the last SLI (write) first.
 	var slowAll []parser.Expr
 	for i := len(m.SLOs) - 1; i >= 0; i-- {
-		slowAll = append(slowAll, paren(slow(i)))
+		slowAll = append(slowAll, pql.Paren(slow(i)))
 	}
-	l.record(availabilityName, availability(sumOf(append(slowAll, errorsOf(nil))...), nil), m.SLILabels(mixinAllSLIs))
+	l.record(availabilityName, availability(pql.SumOf(append(slowAll, errorsOf(nil))...), nil), m.SLILabels(mixinAllSLIs))
 	for i, o := range m.SLOs {
 		var s parser.Expr = slow(i)
 		if !m.partitioned(i) {
-			s = paren(s)
+			s = pql.Paren(s)
 		}
-		mine := sel{eq(m.SLILabel, o.Name)}
-		l.record(availabilityName, availability(sumOf(s, errorsOf(mine)), mine), m.SLILabels(o.Name))
+		mine := pql.Sel{pql.Eq(m.SLILabel, o.Name)}
+		l.record(availabilityName, availability(pql.SumOf(s, errorsOf(mine)), mine), m.SLILabels(o.Name))
 	}
 
 	for i, o := range m.SLOs {
-		e := sumBy([]string{cl, mixinCodeLabel, mixinResourceLabel}, call("rate", rng(vec(m.Counter, m.SLIs[i].Requests), 5*time.Minute)))
+		e := pql.SumBy([]string{cl, mixinCodeLabel, mixinResourceLabel}, pql.Call("rate", pql.Range(pql.Vec(m.Counter, m.SLIs[i].Requests), 5*time.Minute)))
 		l.record(m.RequestRateRecord, e, m.SLILabels(o.Name))
 	}
 	for _, code := range mixinCodeClasses {
-		ms := m.Service.and(re(mixinVerbLabel, mixinAllVerbs), re(mixinCodeLabel, code))
-		l.record(codeVerb1h, sumBy([]string{cl, mixinCodeLabel, mixinVerbLabel}, call("increase", rng(vec(m.Counter, ms), time.Hour))), nil)
+		ms := m.Service.And(pql.Re(mixinVerbLabel, mixinAllVerbs), pql.Re(mixinCodeLabel, code))
+		l.record(codeVerb1h, pql.SumBy([]string{cl, mixinCodeLabel, mixinVerbLabel}, pql.Call("increase", pql.Range(pql.Vec(m.Counter, ms), time.Hour))), nil)
 	}
 	return l.rules, l.err
 }
@@ -162,27 +164,27 @@ func (m mixin) burnrates() ([]rulefmt.Rule, error) {
 	for i, o := range m.SLOs {
 		for _, w := range m.windows() {
 			d := time.Duration(w)
-			rateOf := func(metric string, ms sel) parser.Expr {
-				return sumBy(by, call("rate", rng(vec(metric, ms), d)))
+			rateOf := func(metric string, ms pql.Sel) parser.Expr {
+				return pql.SumBy(by, pql.Call("rate", pql.Range(pql.Vec(metric, ms), d)))
 			}
 			latSel := m.SLIs[i].Latency
 			var within parser.Expr
 			if m.partitioned(i) {
 				var terms []parser.Expr
 				for j, t := range o.Latency {
-					var term parser.Expr = rateOf(m.Bucket, latSel.and(m.thresholdSel(t)...))
+					var term parser.Expr = rateOf(m.Bucket, latSel.And(m.thresholdSel(t)...))
 					if j == 0 {
-						term = paren(orZero(term))
+						term = pql.Paren(pql.OrZero(term))
 					}
 					terms = append(terms, term)
 				}
-				within = paren(sumOf(terms...))
+				within = pql.Paren(pql.SumOf(terms...))
 			} else {
-				within = rateOf(m.Bucket, latSel.and(m.thresholdSel(o.Latency[0])...))
+				within = rateOf(m.Bucket, latSel.And(m.thresholdSel(o.Latency[0])...))
 			}
-			slow := paren(bin(parser.SUB, rateOf(m.Count, latSel), within))
-			bad := paren(bin(parser.ADD, slow, rateOf(m.Counter, m.SLIs[i].Requests.and(m.Errors...))))
-			e := bin(parser.DIV, bad, rateOf(m.Counter, m.SLIs[i].Requests))
+			slow := pql.Paren(pql.Bin(parser.SUB, rateOf(m.Count, latSel), within))
+			bad := pql.Paren(pql.Bin(parser.ADD, slow, rateOf(m.Counter, m.SLIs[i].Requests.And(m.Errors...))))
+			e := pql.Bin(parser.DIV, bad, rateOf(m.Counter, m.SLIs[i].Requests))
 			l.record(m.BurnRateRecord(w), e, m.SLILabels(o.Name))
 		}
 	}
@@ -192,11 +194,11 @@ func (m mixin) burnrates() ([]rulefmt.Rule, error) {
 func (m mixin) histograms() ([]rulefmt.Rule, error) {
 	var l ruleList
 	for i, o := range m.SLOs {
-		rate := call("rate", rng(vec(m.Bucket, m.SLIs[i].Latency), 5*time.Minute))
-		q := call("histogram_quantile", num(mixinQuantile), sumBy([]string{m.ClusterLabel, "le", mixinResourceLabel}, rate))
+		rate := pql.Call("rate", pql.Range(pql.Vec(m.Bucket, m.SLIs[i].Latency), 5*time.Minute))
+		q := pql.Call("histogram_quantile", pql.Num(mixinQuantile), pql.SumBy([]string{m.ClusterLabel, "le", mixinResourceLabel}, rate))
 		lbls := m.SLILabels(o.Name)
 		lbls["quantile"] = strconv.FormatFloat(mixinQuantile, 'f', -1, 64)
-		l.record(m.QuantileRecord, bin(parser.GTR, q, num(0)), lbls)
+		l.record(m.QuantileRecord, pql.Bin(parser.GTR, q, pql.Num(0)), lbls)
 	}
 	return l.rules, l.err
 }
@@ -207,17 +209,11 @@ func (m mixin) alerts() ([]rulefmt.Rule, error) {
 	// The mixin prints the factor with two decimals and the error budget
 	// with five ("%.2f * %.5f"), which rounds both (Profile.RoundedThresholds).
 	for _, w := range m.Alert.Windows {
-		threshold := paren(bin(parser.MUL, num(m.ThresholdFactor(w)), num(m.Budget)))
+		threshold := pql.Paren(pql.Bin(parser.MUL, pql.Num(m.ThresholdFactor(w)), pql.Num(m.Budget)))
 		burn := func(d slo.Duration) parser.Expr {
-			return bin(parser.GTR, sumBy([]string{cl}, vec(m.BurnRateRecord(d), nil)), threshold)
+			return pql.Bin(parser.GTR, pql.SumBy([]string{cl}, pql.Vec(m.BurnRateRecord(d), nil)), threshold)
 		}
-		l.alert(m.AlertRule(w), andOn(burn(w.Long), burn(w.Short), m.AlertOn()))
+		l.alert(m.AlertRule(w), pql.AndOn(burn(w.Long), burn(w.Short), m.AlertOn()))
 	}
 	return l.rules, l.err
-}
-
-// roundTo rounds v to n decimals the way printf's %.nf does.
-func roundTo(v float64, n int) float64 {
-	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'f', n, 64), 64)
-	return r
 }

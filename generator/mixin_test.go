@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/burnrate/burnrate/internal/reference"
+	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -52,7 +53,7 @@ func canonical(t *testing.T, name string, data []byte) []canonRule {
 
 func renderMixin(t *testing.T, s *slo.Spec) []byte {
 	t.Helper()
-	f, err := Rules(s, ProfileMixin)
+	f, err := Rules(s, slomodel.ProfileMixin)
 	if err != nil {
 		t.Fatal(err)
 	}

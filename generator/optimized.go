@@ -1,7 +1,6 @@
 package generator
 
 import (
-	"math/big"
 	"strconv"
 	"time"
 
@@ -9,6 +8,8 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/burnrate/burnrate/internal/pql"
+	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -22,9 +23,9 @@ const (
 )
 
 // optimized renders the optimized profile's rules from the model.
-type optimized struct{ *Model }
+type optimized struct{ *slomodel.Model }
 
-func optimizedRules(m *Model) ([]rulefmt.RuleGroup, error) {
+func optimizedRules(m *slomodel.Model) ([]rulefmt.RuleGroup, error) {
 	o := optimized{m}
 	return buildGroups([]groupBuilder{
 		{"kube-apiserver-burnrate.rules", optimizedBurnInterval, o.burnrates},
@@ -33,7 +34,7 @@ func optimizedRules(m *Model) ([]rulefmt.RuleGroup, error) {
 	})
 }
 
-func (o optimized) mine(name string) sel { return sel{eq(o.SLILabel, name)} }
+func (o optimized) mine(name string) pql.Sel { return pql.Sel{pql.Eq(o.SLILabel, name)} }
 
 // zeroIfAbsent is `e or on(by) 0 * fallback` when the profile counts absent
 // series as zero: where e has no series but fallback does, the result is 0
@@ -42,7 +43,7 @@ func (o optimized) zeroIfAbsent(e, fallback parser.Expr, by []string) parser.Exp
 	if !o.Profile.AbsentAsZero {
 		return e
 	}
-	return &parser.BinaryExpr{Op: parser.LOR, LHS: e, RHS: bin(parser.MUL, num(0), fallback),
+	return &parser.BinaryExpr{Op: parser.LOR, LHS: e, RHS: pql.Bin(parser.MUL, pql.Num(0), fallback),
 		VectorMatching: &parser.VectorMatching{Card: parser.CardManyToMany, On: true, MatchingLabels: by}}
 }
 
@@ -50,8 +51,8 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 	var l ruleList
 	cl := o.ClusterLabel
 	by := []string{cl}
-	rateOf := func(metric string, ms sel, by []string) parser.Expr {
-		return sumBy(by, call("rate", rng(vec(metric, ms), o.BaseWindow)))
+	rateOf := func(metric string, ms pql.Sel, by []string) parser.Expr {
+		return pql.SumBy(by, pql.Call("rate", pql.Range(pql.Vec(metric, ms), o.BaseWindow)))
 	}
 	// Base-window rates per SLI: all requests, errors, slow requests per
 	// partition value, and bad events (errors plus slow).
@@ -59,8 +60,8 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 		l.record(o.EventsRecord, rateOf(o.Counter, o.SLIs[i].Requests, by), o.SLILabels(s.Name))
 	}
 	for i, s := range o.SLOs {
-		errs := rateOf(o.Counter, o.SLIs[i].Requests.and(o.Errors...), by)
-		l.record(o.ErrorsRecord, o.zeroIfAbsent(errs, vec(o.EventsRecord, o.mine(s.Name)), by), o.SLILabels(s.Name))
+		errs := rateOf(o.Counter, o.SLIs[i].Requests.And(o.Errors...), by)
+		l.record(o.ErrorsRecord, o.zeroIfAbsent(errs, pql.Vec(o.EventsRecord, o.mine(s.Name)), by), o.SLILabels(s.Name))
 	}
 	for i, s := range o.SLOs {
 		var terms []parser.Expr
@@ -68,25 +69,25 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 			tby, ms := by, o.SLIs[i].Latency
 			if len(t.Partition) > 0 {
 				tby = []string{cl, o.Latency.PartitionLabel}
-				ms = ms.and(oneOf(o.Latency.PartitionLabel, t.Partition))
+				ms = ms.And(pql.OneOf(o.Latency.PartitionLabel, t.Partition))
 			}
 			total := rateOf(o.Count, ms, tby)
-			slow := bin(parser.SUB, total, rateOf(o.Bucket, ms.and(le(t.Seconds)), tby))
+			slow := pql.Bin(parser.SUB, total, rateOf(o.Bucket, ms.And(pql.Le(t.Seconds)), tby))
 			if o.Profile.AbsentAsZero {
 				// A missing bucket series counts no request as slow.
-				slow = bin(parser.LOR, paren(slow), bin(parser.MUL, num(0), total))
+				slow = pql.Bin(parser.LOR, pql.Paren(slow), pql.Bin(parser.MUL, pql.Num(0), total))
 			}
 			terms = append(terms, slow)
 		}
 		union := terms[0]
 		for _, t := range terms[1:] {
-			union = bin(parser.LOR, union, t)
+			union = pql.Bin(parser.LOR, union, t)
 		}
 		l.record(o.SlowRecord, union, o.SLILabels(s.Name))
 	}
 	for _, s := range o.SLOs {
-		slow := o.zeroIfAbsent(sumBy(by, vec(o.SlowRecord, o.mine(s.Name))), vec(o.EventsRecord, o.mine(s.Name)), by)
-		e := &parser.BinaryExpr{Op: parser.ADD, LHS: vec(o.ErrorsRecord, o.mine(s.Name)), RHS: paren(slow),
+		slow := o.zeroIfAbsent(pql.SumBy(by, pql.Vec(o.SlowRecord, o.mine(s.Name))), pql.Vec(o.EventsRecord, o.mine(s.Name)), by)
+		e := &parser.BinaryExpr{Op: parser.ADD, LHS: pql.Vec(o.ErrorsRecord, o.mine(s.Name)), RHS: pql.Paren(slow),
 			VectorMatching: &parser.VectorMatching{Card: parser.CardOneToOne, On: true, MatchingLabels: by}}
 		l.record(o.BadRecord, e, o.SLILabels(s.Name))
 	}
@@ -94,24 +95,24 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 	// base-window rates (a ratio of sums, weighted by requests).
 	for _, sw := range o.WindowsShortestFirst() {
 		w := time.Duration(sw)
-		var e parser.Expr = bin(parser.DIV, vec(o.BadRecord, nil), vec(o.EventsRecord, nil))
+		var e parser.Expr = pql.Bin(parser.DIV, pql.Vec(o.BadRecord, nil), pql.Vec(o.EventsRecord, nil))
 		if w != o.BaseWindow {
-			e = bin(parser.DIV, call("sum_over_time", rng(vec(o.BadRecord, nil), w)), call("sum_over_time", rng(vec(o.EventsRecord, nil), w)))
+			e = pql.Bin(parser.DIV, pql.Call("sum_over_time", pql.Range(pql.Vec(o.BadRecord, nil), w)), pql.Call("sum_over_time", pql.Range(pql.Vec(o.EventsRecord, nil), w)))
 		}
 		l.record(o.BurnRateRecord(sw), e, nil)
 	}
 	// Alerts, in the same group so that they read this evaluation's burn rates.
 	on := o.AlertOn()
 	for _, w := range o.Alert.Windows {
-		threshold := paren(bin(parser.MUL, num(o.ThresholdFactor(w)), num(o.Budget)))
+		threshold := pql.Paren(pql.Bin(parser.MUL, pql.Num(o.ThresholdFactor(w)), pql.Num(o.Budget)))
 		burn := func(d slo.Duration) parser.Expr {
-			var e parser.Expr = vec(o.BurnRateRecord(d), nil)
+			var e parser.Expr = pql.Vec(o.BurnRateRecord(d), nil)
 			if !o.Profile.AlertPerSLI {
-				e = sumBy(on, e)
+				e = pql.SumBy(on, e)
 			}
-			return bin(parser.GTR, e, threshold)
+			return pql.Bin(parser.GTR, e, threshold)
 		}
-		l.alert(o.AlertRule(w), andOn(burn(w.Long), burn(w.Short), on))
+		l.alert(o.AlertRule(w), pql.AndOn(burn(w.Long), burn(w.Short), on))
 	}
 	return l.rules, l.err
 }
@@ -120,20 +121,22 @@ func (o optimized) availability() ([]rulefmt.Rule, error) {
 	var l ruleList
 	cl := o.ClusterLabel
 	period := time.Duration(o.Period)
-	over := func(metric string) parser.Expr { return call("sum_over_time", rng(vec(metric, nil), period)) }
+	over := func(metric string) parser.Expr {
+		return pql.Call("sum_over_time", pql.Range(pql.Vec(metric, nil), period))
+	}
 	name := o.AvailabilityRecord
 	// Per SLI, then over every SLI: one minus bad over all events in the period.
-	l.record(name, bin(parser.SUB, num(1), paren(bin(parser.DIV, over(o.BadRecord), over(o.EventsRecord)))), nil)
-	all := bin(parser.DIV, sumBy([]string{cl}, over(o.BadRecord)), sumBy([]string{cl}, over(o.EventsRecord)))
-	l.record(name, bin(parser.SUB, num(1), paren(all)), o.SLILabels(mixinAllSLIs))
+	l.record(name, pql.Bin(parser.SUB, pql.Num(1), pql.Paren(pql.Bin(parser.DIV, over(o.BadRecord), over(o.EventsRecord)))), nil)
+	all := pql.Bin(parser.DIV, pql.SumBy([]string{cl}, over(o.BadRecord)), pql.SumBy([]string{cl}, over(o.EventsRecord)))
+	l.record(name, pql.Bin(parser.SUB, pql.Num(1), pql.Paren(all)), o.SLILabels(mixinAllSLIs))
 	// The share of the period's error budget left: 1 at no errors, 0 when
 	// spent, negative beyond.
 	if o.Profile.RecordsBudgetRemaining {
-		remaining := bin(parser.SUB, num(1), bin(parser.DIV, paren(bin(parser.SUB, num(1), vec(name, nil))), num(o.Budget)))
+		remaining := pql.Bin(parser.SUB, pql.Num(1), pql.Bin(parser.DIV, pql.Paren(pql.Bin(parser.SUB, pql.Num(1), pql.Vec(name, nil))), pql.Num(o.Budget)))
 		l.record(o.BudgetRecord, remaining, nil)
 	}
 	for i, s := range o.SLOs {
-		e := sumBy([]string{cl, mixinCodeLabel, mixinResourceLabel}, call("rate", rng(vec(o.Counter, o.SLIs[i].Requests), 5*time.Minute)))
+		e := pql.SumBy([]string{cl, mixinCodeLabel, mixinResourceLabel}, pql.Call("rate", pql.Range(pql.Vec(o.Counter, o.SLIs[i].Requests), 5*time.Minute)))
 		l.record(o.RequestRateRecord, e, o.SLILabels(s.Name))
 	}
 	return l.rules, l.err
@@ -142,22 +145,11 @@ func (o optimized) availability() ([]rulefmt.Rule, error) {
 func (o optimized) histograms() ([]rulefmt.Rule, error) {
 	var l ruleList
 	for i, s := range o.SLOs {
-		rate := call("rate", rng(vec(o.Bucket, o.SLIs[i].Latency), 5*time.Minute))
-		q := call("histogram_quantile", num(mixinQuantile), sumBy([]string{o.ClusterLabel, "le", mixinResourceLabel}, rate))
+		rate := pql.Call("rate", pql.Range(pql.Vec(o.Bucket, o.SLIs[i].Latency), 5*time.Minute))
+		q := pql.Call("histogram_quantile", pql.Num(mixinQuantile), pql.SumBy([]string{o.ClusterLabel, "le", mixinResourceLabel}, rate))
 		lbls := o.SLILabels(s.Name)
 		lbls["quantile"] = strconv.FormatFloat(mixinQuantile, 'f', -1, 64)
-		l.record(o.QuantileRecord, bin(parser.GTR, q, num(0)), lbls)
+		l.record(o.QuantileRecord, pql.Bin(parser.GTR, q, pql.Num(0)), lbls)
 	}
 	return l.rules, l.err
-}
-
-// errorBudget is 1 - objective computed in decimal, so that 0.99 gives 0.01
-// and not 0.010000000000000009.
-func errorBudget(objective float64) float64 {
-	r, ok := new(big.Rat).SetString(strconv.FormatFloat(objective, 'g', -1, 64))
-	if !ok {
-		return 1 - objective
-	}
-	f, _ := new(big.Rat).Sub(big.NewRat(1, 1), r).Float64()
-	return f
 }

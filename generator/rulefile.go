@@ -13,21 +13,23 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
 
+	"github.com/burnrate/burnrate/internal/pql"
+	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
 
 // Rules renders the rule groups of spec s in the named profile.
 func Rules(s *slo.Spec, profile string) ([]rulefmt.RuleGroup, error) {
-	m, err := NewModel(s, profile)
+	m, err := slomodel.New(s, profile)
 	if err != nil {
 		return nil, err
 	}
-	return m.Rules()
+	return RuleGroups(m)
 }
 
-// Rules renders the model's rule groups.
-func (m *Model) Rules() ([]rulefmt.RuleGroup, error) {
-	if m.Profile.Name == ProfileMixin {
+// RuleGroups renders the model's rule groups.
+func RuleGroups(m *slomodel.Model) ([]rulefmt.RuleGroup, error) {
+	if m.Profile.Name == slomodel.ProfileMixin {
 		return mixinRules(m)
 	}
 	return optimizedRules(m)
@@ -97,7 +99,7 @@ func (l *ruleList) record(name string, e parser.Expr, lbls map[string]string) {
 	if l.err != nil {
 		return
 	}
-	text, err := format(e)
+	text, err := pql.Format(e)
 	if err != nil {
 		l.err = fmt.Errorf("record %s: %w", name, err)
 		return
@@ -110,7 +112,7 @@ func (l *ruleList) alert(r rulefmt.Rule, e parser.Expr) {
 	if l.err != nil {
 		return
 	}
-	text, err := format(e)
+	text, err := pql.Format(e)
 	if err != nil {
 		l.err = fmt.Errorf("alert %s: %w", r.Alert, err)
 		return

@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/internal/pql"
+	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -55,7 +57,7 @@ var drilldownLabels = []string{
 
 // drill holds what the drill-down queries need.
 type drill struct {
-	*Model
+	*slomodel.Model
 	window time.Duration
 }
 
@@ -85,7 +87,7 @@ func newDrill(s *slo.Spec) (*drill, error) {
 	if err := checkDrilldown(s); err != nil {
 		return nil, err
 	}
-	m, err := NewModel(s, ProfileOptimized)
+	m, err := slomodel.New(s, slomodel.ProfileOptimized)
 	if err != nil {
 		return nil, err
 	}
@@ -130,25 +132,29 @@ type query struct {
 func (d *drill) queries(w time.Duration) ([]RunbookQuery, error) {
 	cl := d.ClusterLabel
 	by := func(ls ...string) []string { return append([]string{cl}, ls...) }
-	rate := func(metric string, ms sel) parser.Expr { return call("rate", rng(vec(metric, ms), w)) }
-	increase := func(metric string, ms sel) parser.Expr { return call("increase", rng(vec(metric, ms), w)) }
+	rate := func(metric string, ms pql.Sel) parser.Expr {
+		return pql.Call("rate", pql.Range(pql.Vec(metric, ms), w))
+	}
+	increase := func(metric string, ms pql.Sel) parser.Expr {
+		return pql.Call("increase", pql.Range(pql.Vec(metric, ms), w))
+	}
 	api := d.Service
-	gt0 := func(e parser.Expr) parser.Expr { return bin(parser.GTR, e, num(0)) }
-	p99 := func(e parser.Expr) parser.Expr { return call("histogram_quantile", num(0.99), e) }
-	sortDesc := func(e parser.Expr) parser.Expr { return call("sort_desc", e) }
-	reqs := mergeSels(d.requestSels())
-	lats := mergeSels(d.latencySels())
+	gt0 := func(e parser.Expr) parser.Expr { return pql.Bin(parser.GTR, e, pql.Num(0)) }
+	p99 := func(e parser.Expr) parser.Expr { return pql.Call("histogram_quantile", pql.Num(0.99), e) }
+	sortDesc := func(e parser.Expr) parser.Expr { return pql.Call("sort_desc", e) }
+	reqs := mergeSels(d.RequestSels())
+	lats := mergeSels(d.LatencySels())
 	// sliRate is the rate of metric over the requests of every SLI:
 	// one selector when the SLIs' selectors differ in one matcher only,
 	// else one rate per SLI joined with or.
-	sliRate := func(metric string, sels []sel, extra ...*labels.Matcher) parser.Expr {
+	sliRate := func(metric string, sels []pql.Sel, extra ...*labels.Matcher) parser.Expr {
 		var e parser.Expr
 		for _, s := range sels {
-			r := rate(metric, s.and(extra...))
+			r := rate(metric, s.And(extra...))
 			if e == nil {
 				e = r
 			} else {
-				e = bin(parser.LOR, e, r)
+				e = pql.Bin(parser.LOR, e, r)
 			}
 		}
 		return e
@@ -172,26 +178,26 @@ func (d *drill) queries(w time.Duration) ([]RunbookQuery, error) {
 	// Step 1: burn factor per SLI and window.
 	var sli parser.Expr
 	for _, win := range d.pairWindows() {
-		e := labelSet(bin(parser.DIV, vec(d.Base+":burnrate"+model.Duration(win).String(), nil), num(d.Budget)), "window", model.Duration(win).String())
+		e := labelSet(pql.Bin(parser.DIV, pql.Vec(d.Base+":burnrate"+model.Duration(win).String(), nil), pql.Num(d.Budget)), "window", model.Duration(win).String())
 		if sli == nil {
 			sli = e
 		} else {
-			sli = bin(parser.LOR, sli, e)
+			sli = pql.Bin(parser.LOR, sli, e)
 		}
 	}
 	add(incident.StepSLI, false, sli)
 
 	// Step 2: the burn rate as a sum of terms, from the recorded rates.
-	over := func(metric string) parser.Expr { return call("sum_over_time", rng(vec(metric, nil), w)) }
-	errTerm := bin(parser.DIV, bin(parser.DIV, over(d.ErrorsRecord), over(d.EventsRecord)), num(d.Budget))
-	slowTerm := bin(parser.DIV, &parser.BinaryExpr{
+	over := func(metric string) parser.Expr { return pql.Call("sum_over_time", pql.Range(pql.Vec(metric, nil), w)) }
+	errTerm := pql.Bin(parser.DIV, pql.Bin(parser.DIV, over(d.ErrorsRecord), over(d.EventsRecord)), pql.Num(d.Budget))
+	slowTerm := pql.Bin(parser.DIV, &parser.BinaryExpr{
 		Op: parser.DIV, LHS: over(d.SlowRecord), RHS: over(d.EventsRecord),
 		VectorMatching: &parser.VectorMatching{Card: parser.CardManyToOne, On: true, MatchingLabels: []string{cl, d.SLILabel}},
-	}, num(d.Budget))
-	add(incident.StepTerms, false, bin(parser.LOR, labelSet(errTerm, "term", "errors"), labelSet(slowTerm, "term", "slow")))
+	}, pql.Num(d.Budget))
+	add(incident.StepTerms, false, pql.Bin(parser.LOR, labelSet(errTerm, "term", "errors"), labelSet(slowTerm, "term", "slow")))
 
 	// Step 3: which requests fail.
-	add(incident.StepErrors, false, sortDesc(sumBy(by("code", "verb", "group", "resource", "subresource"), sliRate(d.Counter, reqs, d.Errors...))))
+	add(incident.StepErrors, false, sortDesc(pql.SumBy(by("code", "verb", "group", "resource", "subresource"), sliRate(d.Counter, reqs, d.Errors...))))
 
 	// Step 4: which requests are slow, each at its SLI's threshold.
 	var slow parser.Expr
@@ -199,62 +205,62 @@ func (d *drill) queries(w time.Duration) ([]RunbookQuery, error) {
 		for _, t := range s.Latency {
 			ms := d.SLIs[i].Latency
 			if len(t.Partition) > 0 {
-				ms = ms.and(oneOf(part, t.Partition))
+				ms = ms.And(pql.OneOf(part, t.Partition))
 			}
-			e := paren(bin(parser.SUB, sumBy(slowBy, rate(d.Count, ms)), sumBy(slowBy, rate(d.Bucket, ms.and(le(t.Seconds))))))
+			e := pql.Paren(pql.Bin(parser.SUB, pql.SumBy(slowBy, rate(d.Count, ms)), pql.SumBy(slowBy, rate(d.Bucket, ms.And(pql.Le(t.Seconds))))))
 			if slow == nil {
 				slow = e
 			} else {
-				slow = bin(parser.LOR, slow, e)
+				slow = pql.Bin(parser.LOR, slow, e)
 			}
 		}
 	}
-	add(incident.StepSlow, false, sortDesc(gt0(paren(slow))))
+	add(incident.StepSlow, false, sortDesc(gt0(pql.Paren(slow))))
 
 	// Step 5: one instance or all.
-	add(incident.StepInstanceErrors, false, sortDesc(bin(parser.DIV,
-		sumBy(by("instance"), sliRate(d.Counter, reqs, d.Errors...)),
-		sumBy(by("instance"), sliRate(d.Counter, reqs)))))
-	add(incident.StepInstanceLatency, false, sortDesc(p99(sumBy(by("instance", "le"), sliRate(d.Bucket, lats)))))
+	add(incident.StepInstanceErrors, false, sortDesc(pql.Bin(parser.DIV,
+		pql.SumBy(by("instance"), sliRate(d.Counter, reqs, d.Errors...)),
+		pql.SumBy(by("instance"), sliRate(d.Counter, reqs)))))
+	add(incident.StepInstanceLatency, false, sortDesc(p99(pql.SumBy(by("instance", "le"), sliRate(d.Bucket, lats)))))
 
 	// Step 6: aggregated APIs.
-	add(incident.StepAPIServices, true, bin(parser.EQLC,
-		&parser.AggregateExpr{Op: parser.MAX, Expr: vec("aggregator_unavailable_apiservice", api), Grouping: by("name")}, num(1)))
-	add(incident.StepAPIServiceReasons, true, gt0(sumBy(by("name", "reason"), increase("aggregator_unavailable_apiservice_total", api))))
-	add(incident.StepAggregatorTerminations, true, gt0(sumBy(by("code", "verb", "group", "resource"),
-		rate("apiserver_request_terminations_total", api.and(eq("component", "aggregator"))))))
+	add(incident.StepAPIServices, true, pql.Bin(parser.EQLC,
+		&parser.AggregateExpr{Op: parser.MAX, Expr: pql.Vec("aggregator_unavailable_apiservice", api), Grouping: by("name")}, pql.Num(1)))
+	add(incident.StepAPIServiceReasons, true, gt0(pql.SumBy(by("name", "reason"), increase("aggregator_unavailable_apiservice_total", api))))
+	add(incident.StepAggregatorTerminations, true, gt0(pql.SumBy(by("code", "verb", "group", "resource"),
+		rate("apiserver_request_terminations_total", api.And(pql.Eq("component", "aggregator"))))))
 
 	// Step 7: admission webhooks.
-	add(incident.StepWebhookErrors, true, gt0(sumBy(by("name", "type", "operation", "error_type", "rejection_code"),
-		rate("apiserver_admission_webhook_rejection_count", api.and(labels.MustNewMatcher(labels.MatchNotEqual, "error_type", "no_error"))))))
-	add(incident.StepWebhookLatency, false, sortDesc(p99(sumBy(by("name", "type", "le"),
+	add(incident.StepWebhookErrors, true, gt0(pql.SumBy(by("name", "type", "operation", "error_type", "rejection_code"),
+		rate("apiserver_admission_webhook_rejection_count", api.And(labels.MustNewMatcher(labels.MatchNotEqual, "error_type", "no_error"))))))
+	add(incident.StepWebhookLatency, false, sortDesc(p99(pql.SumBy(by("name", "type", "le"),
 		rate("apiserver_admission_webhook_admission_duration_seconds_bucket", api)))))
 
 	// Step 8: etcd.
-	add(incident.StepEtcdLatency, false, sortDesc(p99(sumBy(by("operation", "type", "group", "resource", "le"),
+	add(incident.StepEtcdLatency, false, sortDesc(p99(pql.SumBy(by("operation", "type", "group", "resource", "le"),
 		rate("etcd_request_duration_seconds_bucket", api)))))
 
 	// Step 9: LISTs and the watch cache.
-	add(incident.StepListFetched, false, sortDesc(sumBy(by("resource"), rate("apiserver_storage_list_fetched_objects_total", api))))
-	add(incident.StepListFiltered, false, sortDesc(bin(parser.SUB,
-		sumBy(by("resource"), rate("apiserver_storage_list_evaluated_objects_total", api)),
-		sumBy(by("resource"), rate("apiserver_storage_list_returned_objects_total", api)))))
-	add(incident.StepWatchCache, true, gt0(sumBy(by("resource"), increase("apiserver_watch_cache_initializations_total", api))))
+	add(incident.StepListFetched, false, sortDesc(pql.SumBy(by("resource"), rate("apiserver_storage_list_fetched_objects_total", api))))
+	add(incident.StepListFiltered, false, sortDesc(pql.Bin(parser.SUB,
+		pql.SumBy(by("resource"), rate("apiserver_storage_list_evaluated_objects_total", api)),
+		pql.SumBy(by("resource"), rate("apiserver_storage_list_returned_objects_total", api)))))
+	add(incident.StepWatchCache, true, gt0(pql.SumBy(by("resource"), increase("apiserver_watch_cache_initializations_total", api))))
 
 	// Step 10: timeouts and API Priority and Fairness.
-	add(incident.StepTerminations, true, gt0(sumBy(by("component", "code", "verb", "group", "resource"),
+	add(incident.StepTerminations, true, gt0(pql.SumBy(by("component", "code", "verb", "group", "resource"),
 		rate("apiserver_request_terminations_total", api))))
-	add(incident.StepAPFRejections, true, gt0(sumBy(by("priority_level", "flow_schema", "reason"),
+	add(incident.StepAPFRejections, true, gt0(pql.SumBy(by("priority_level", "flow_schema", "reason"),
 		rate("apiserver_flowcontrol_rejected_requests_total", api))))
 
 	// Step 11: the client.
-	add(incident.StepAPFWork, false, sortDesc(sumBy(by("flow_schema", "priority_level"),
+	add(incident.StepAPFWork, false, sortDesc(pql.SumBy(by("flow_schema", "priority_level"),
 		rate("apiserver_flowcontrol_request_execution_seconds_sum", api))))
-	add(incident.StepClientErrors, true, gt0(sumBy(by("job", "code"), rate("rest_client_requests_total", d.Errors))))
+	add(incident.StepClientErrors, true, gt0(pql.SumBy(by("job", "code"), rate("rest_client_requests_total", d.Errors))))
 
 	out := make([]RunbookQuery, 0, len(qs))
 	for _, q := range qs {
-		text, err := format(q.expr)
+		text, err := pql.Format(q.expr)
 		if err != nil {
 			return nil, fmt.Errorf("runbook step %s: %w", q.step, err)
 		}
@@ -265,7 +271,7 @@ func (d *drill) queries(w time.Duration) ([]RunbookQuery, error) {
 
 // probeMatchers selects the apiserver's series of every metric the steps
 // read.
-func (d *drill) probeMatchers() sel {
+func (d *drill) probeMatchers() pql.Sel {
 	var names []string
 	for _, n := range []string{
 		d.Counter, d.Count, "aggregator_unavailable_apiservice", "apiserver_request_terminations_total",
@@ -276,7 +282,7 @@ func (d *drill) probeMatchers() sel {
 	} {
 		names = append(names, regexp.QuoteMeta(n))
 	}
-	return append(sel{re(labels.MetricName, strings.Join(names, "|"))}, d.Service...)
+	return append(pql.Sel{pql.Re(labels.MetricName, strings.Join(names, "|"))}, d.Service...)
 }
 
 // pairWindows lists the windows of the alert's pairs, long then short, in
@@ -293,17 +299,17 @@ func (d *drill) pairWindows() []time.Duration {
 // value on every series.
 func labelSet(e parser.Expr, name, value string) parser.Expr {
 	str := func(s string) parser.Expr { return &parser.StringLiteral{Val: s} }
-	return call("label_replace", e, str(name), str(value), str(""), str(""))
+	return pql.Call("label_replace", e, str(name), str(value), str(""), str(""))
 }
 
 // mergeSels turns per-SLI selectors that differ in one regexp or equality
 // matcher on the same label (the verb) into one selector with the
 // alternatives joined; otherwise it returns them unchanged.
-func mergeSels(ss []sel) []sel {
+func mergeSels(ss []pql.Sel) []pql.Sel {
 	if len(ss) < 2 {
 		return ss
 	}
-	in := func(s sel, m *labels.Matcher) bool {
+	in := func(s pql.Sel, m *labels.Matcher) bool {
 		return slices.ContainsFunc(s, func(x *labels.Matcher) bool { return x.String() == m.String() })
 	}
 	var name string
@@ -335,15 +341,15 @@ func mergeSels(ss []sel) []sel {
 			return ss
 		}
 	}
-	var merged sel
+	var merged pql.Sel
 	for _, m := range ss[0] {
 		if m.Name == name {
-			merged = append(merged, re(name, strings.Join(alts, "|")))
+			merged = append(merged, pql.Re(name, strings.Join(alts, "|")))
 		} else {
 			merged = append(merged, m)
 		}
 	}
-	return []sel{merged}
+	return []pql.Sel{merged}
 }
 
 // markdown writes the page.
@@ -395,14 +401,14 @@ func (d *drill) markdown(qs []RunbookQuery) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		var sel []string
+		var matchers []string
 		for _, m := range ms {
-			sel = append(sel, m.String())
+			matchers = append(matchers, m.String())
 		}
-		p("  - `%s` (`%s`): %s.\n", s.Name, strings.Join(sel, ","), strings.Join(parts, "; "))
+		p("  - `%s` (`%s`): %s.\n", s.Name, strings.Join(matchers, ","), strings.Join(parts, "; "))
 	}
 	switch {
-	case d.Latency.Selector != "" && d.Fixes.LatencySelectorEverywhere:
+	case d.Latency.Selector != "" && d.Profile.StreamingExcluded:
 		p("\nRequests outside `%s` are not counted at all. ", d.Latency.Selector)
 	case d.Latency.Selector != "":
 		p("\nRequests outside `%s` are never slow, but their errors count. ", d.Latency.Selector)
@@ -572,7 +578,7 @@ func (d *drill) urgency(b *bytes.Buffer) {
 			ratios = append(ratios, r)
 		}
 	}
-	pct := func(f float64) string { return strconv.FormatFloat(roundTo(f*100, 2), 'f', -1, 64) + "%" }
+	pct := func(f float64) string { return strconv.FormatFloat(slomodel.RoundTo(f*100, 2), 'f', -1, 64) + "%" }
 	fmt.Fprintf(b, "| long / short | severity | fires at burn rate | bad requests | for | budget spent when it fires | budget gone at that rate in |")
 	for _, r := range ratios {
 		fmt.Fprintf(b, " fires after, at %s bad |", pct(r))

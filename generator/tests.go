@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/rulefmt"
 
+	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -92,11 +93,11 @@ func (f *TestFile) Marshal(header string) ([]byte, error) {
 // relative to the test files) in the named profile: one file pinning the
 // recorded burn rates, and one per alert window pair.
 func Tests(s *slo.Spec, profile, ruleFile string) ([]NamedTestFile, error) {
-	m, err := NewModel(s, profile)
+	m, err := slomodel.New(s, profile)
 	if err != nil {
 		return nil, err
 	}
-	groups, err := m.Rules()
+	groups, err := RuleGroups(m)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +121,7 @@ const testCluster = "c1"
 
 // tester builds test groups for one spec and profile.
 type tester struct {
-	*Model
+	*slomodel.Model
 	ruleFile string
 	groups   []string
 	api      map[string]string   // labels satisfying the service selector
@@ -130,7 +131,7 @@ type tester struct {
 	stream   string // a subresource the latency selector excludes; "" if none
 }
 
-func newTester(m *Model, groups []rulefmt.RuleGroup, ruleFile string) (*tester, error) {
+func newTester(m *slomodel.Model, groups []rulefmt.RuleGroup, ruleFile string) (*tester, error) {
 	s := m.Spec
 	t := &tester{Model: m, ruleFile: ruleFile}
 	for _, g := range groups {
@@ -494,7 +495,7 @@ func (t *tester) windowTests(w slo.Window) (*TestFile, error) {
 		if want {
 			v = 1
 		}
-		sel := fmt.Sprintf("%s{%s=%q}", t.Base+":burnrate"+win.String(), t.SLILabel, t.SLOs[i].Name)
+		sel := fmt.Sprintf("%s{%s=%q}", t.BurnRateRecord(win), t.SLILabel, t.SLOs[i].Name)
 		return ExprTest{
 			Expr: fmt.Sprintf("%s > bool %s", sel, num64(theta)), EvalTime: dur(at),
 			ExpSamples: []ExpSample{{Labels: fmt.Sprintf("{%s=%q, %s=%q}", t.ClusterLabel, testCluster, t.SLILabel, t.SLOs[i].Name), Value: v}},
@@ -724,7 +725,7 @@ func (t *tester) steadyAlerts(rates map[int]float64, at, ei time.Duration) ([]Ex
 // streaming requests.
 func (t *tester) availabilityTests(loads map[int]load, at time.Duration) []ExprTest {
 	sample := func(sli string, v float64) ExpSample {
-		return ExpSample{Labels: fmt.Sprintf("{%s=%q, %s=%q}", t.ClusterLabel, testCluster, t.SLILabel, sli), Value: roundTo(v, 4)}
+		return ExpSample{Labels: fmt.Sprintf("{%s=%q, %s=%q}", t.ClusterLabel, testCluster, t.SLILabel, sli), Value: slomodel.RoundTo(v, 4)}
 	}
 	avail := ExprTest{Expr: fmt.Sprintf("round(%s, 0.0001)", t.AvailabilityRecord), EvalTime: dur(at)}
 	budget := ExprTest{Expr: fmt.Sprintf("round(%s, 0.0001)", t.BudgetRecord), EvalTime: dur(at)}
@@ -790,7 +791,7 @@ func (t *tester) recordTests() *TestFile {
 				}
 				et.ExpSamples = append(et.ExpSamples, ExpSample{
 					Labels: fmt.Sprintf("{%s=%q, %s=%q}", t.ClusterLabel, testCluster, t.SLILabel, t.SLOs[i].Name),
-					Value:  roundTo(r, 4),
+					Value:  slomodel.RoundTo(r, 4),
 				})
 			}
 			tests = append(tests, et)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/burnrate/burnrate/generator"
 	"github.com/burnrate/burnrate/internal/output"
+	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -26,7 +27,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) int {
 	var f generateFlags
 	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.profile, "profile", generator.Profiles[0], "rule profile: "+strings.Join(generator.Profiles, ", "))
+	fs.StringVar(&f.profile, "profile", slomodel.Profiles[0], "rule profile: "+strings.Join(slomodel.Profiles, ", "))
 	fs.StringVar(&f.out, "out", "rules", "output directory")
 	fs.BoolVar(&f.check, "check", false, "write nothing; exit 1 naming every file that would change")
 	fs.StringVar(&f.runbooks, "runbooks", "", "runbooks directory (optimized profile), written as <dir>/<component>/<Alert>.md (default: runbooks beside --out, i.e. runbooks for --out rules)")
@@ -55,8 +56,8 @@ Flags:
 		return exitUsage
 	}
 
-	if !slices.Contains(generator.Profiles, f.profile) {
-		fmt.Fprintf(stderr, "burnrate generate: unknown profile %q; choose one of %s\n", f.profile, strings.Join(generator.Profiles, ", "))
+	if !slices.Contains(slomodel.Profiles, f.profile) {
+		fmt.Fprintf(stderr, "burnrate generate: unknown profile %q; choose one of %s\n", f.profile, strings.Join(slomodel.Profiles, ", "))
 		return exitUsage
 	}
 	if f.runbooks == "" {
@@ -172,7 +173,7 @@ func render(specs []string, profile, out, runbooks string) ([]output.File, []out
 			}
 			add(out, tf.Name, data)
 		}
-		if profile != generator.ProfileOptimized {
+		if profile != slomodel.ProfileOptimized {
 			continue
 		}
 		page, err := generator.Runbook(src.spec)
@@ -205,7 +206,7 @@ func render(specs []string, profile, out, runbooks string) ([]output.File, []out
 // for the header of each generated file.
 func regenerateCommand(profile, out, runbooks string, specs []string) string {
 	args := []string{"burnrate", "generate", "--profile", profile, "--out", filepath.ToSlash(out)}
-	if profile == generator.ProfileOptimized && runbooks != defaultRunbooks(out) {
+	if profile == slomodel.ProfileOptimized && runbooks != defaultRunbooks(out) {
 		args = append(args, "--runbooks", filepath.ToSlash(runbooks))
 	}
 	for _, s := range specs {

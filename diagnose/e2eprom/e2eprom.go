@@ -36,6 +36,7 @@ import (
 
 	"github.com/burnrate/burnrate/generator"
 	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -229,7 +230,7 @@ func moveBlocks(from, to string) error {
 // level 1 reads raw series only, level k reads series recorded at levels
 // below k. Each level keeps the groups' names and intervals.
 func ruleLevels() ([][]rulefmt.RuleGroup, error) {
-	rf, err := generator.Rules(slo.Default(), generator.ProfileOptimized)
+	rf, err := generator.Rules(slo.Default(), slomodel.ProfileOptimized)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package generator
+package pql
 
 import (
 	"strings"
@@ -25,9 +25,9 @@ func TestLayoutKeepsMeaning(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := format(e)
+		out, err := Format(e)
 		if err != nil {
-			t.Errorf("format(%s): %v", in, err)
+			t.Errorf("Format(%s): %v", in, err)
 			continue
 		}
 		if !strings.Contains(out, "\n") {

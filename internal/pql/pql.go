@@ -1,4 +1,8 @@
-package generator
+// Package pql builds PromQL as syntax trees of the Prometheus parser, never
+// by gluing strings, so label values are always quoted and escaped, and
+// prints them readably. Every expression is printed, parsed again and laid
+// out before it is written (Format).
+package pql
 
 import (
 	"fmt"
@@ -9,25 +13,19 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
-
-	"github.com/burnrate/burnrate/slo"
 )
 
-// PromQL is built as parser ASTs, never by gluing strings, so label values are
-// always quoted and escaped. Every expression is printed, parsed again and
-// pretty-printed before it is written (see format).
-
-// sel is a list of label matchers that selects series of some metric.
-type sel []*labels.Matcher
+// Sel is a list of label matchers that selects series of some metric.
+type Sel []*labels.Matcher
 
 // and returns a new selector with the matchers of s followed by more.
-func (s sel) and(more ...*labels.Matcher) sel {
-	out := make(sel, 0, len(s)+len(more))
+func (s Sel) And(more ...*labels.Matcher) Sel {
+	out := make(Sel, 0, len(s)+len(more))
 	return append(append(out, s...), more...)
 }
 
 // vec selects metric with the matchers.
-func vec(metric string, ms sel) *parser.VectorSelector {
+func Vec(metric string, ms Sel) *parser.VectorSelector {
 	all := make([]*labels.Matcher, 0, len(ms)+1)
 	all = append(all, labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, metric))
 	all = append(all, ms...)
@@ -35,88 +33,79 @@ func vec(metric string, ms sel) *parser.VectorSelector {
 }
 
 // rng makes a range selector over v.
-func rng(v *parser.VectorSelector, d time.Duration) *parser.MatrixSelector {
+func Range(v *parser.VectorSelector, d time.Duration) *parser.MatrixSelector {
 	return &parser.MatrixSelector{VectorSelector: v, Range: d}
 }
 
-func call(fn string, args ...parser.Expr) *parser.Call {
+func Call(fn string, args ...parser.Expr) *parser.Call {
 	return &parser.Call{Func: parser.MustGetFunction(fn), Args: args}
 }
 
-func sumBy(by []string, e parser.Expr) *parser.AggregateExpr {
+func SumBy(by []string, e parser.Expr) *parser.AggregateExpr {
 	return &parser.AggregateExpr{Op: parser.SUM, Expr: e, Grouping: by}
 }
 
-func bin(op parser.ItemType, l, r parser.Expr) *parser.BinaryExpr {
+func Bin(op parser.ItemType, l, r parser.Expr) *parser.BinaryExpr {
 	return &parser.BinaryExpr{Op: op, LHS: l, RHS: r}
 }
 
 // andOn is `l and on(labels) r`.
-func andOn(l, r parser.Expr, on []string) *parser.BinaryExpr {
+func AndOn(l, r parser.Expr, on []string) *parser.BinaryExpr {
 	return &parser.BinaryExpr{Op: parser.LAND, LHS: l, RHS: r, VectorMatching: &parser.VectorMatching{
 		Card: parser.CardManyToMany, On: true, MatchingLabels: on,
 	}}
 }
 
-func paren(e parser.Expr) *parser.ParenExpr { return &parser.ParenExpr{Expr: e} }
+func Paren(e parser.Expr) *parser.ParenExpr { return &parser.ParenExpr{Expr: e} }
 
-func num(v float64) *parser.NumberLiteral { return &parser.NumberLiteral{Val: v} }
+func Num(v float64) *parser.NumberLiteral { return &parser.NumberLiteral{Val: v} }
 
 // orZero is `e or vector(0)`.
-func orZero(e parser.Expr) parser.Expr { return bin(parser.LOR, e, call("vector", num(0))) }
+func OrZero(e parser.Expr) parser.Expr { return Bin(parser.LOR, e, Call("vector", Num(0))) }
 
 // sumOf adds terms left to right.
-func sumOf(terms ...parser.Expr) parser.Expr {
+func SumOf(terms ...parser.Expr) parser.Expr {
 	out := terms[0]
 	for _, t := range terms[1:] {
-		out = bin(parser.ADD, out, t)
+		out = Bin(parser.ADD, out, t)
 	}
 	return out
 }
 
-func eq(name, value string) *labels.Matcher {
+func Eq(name, value string) *labels.Matcher {
 	return labels.MustNewMatcher(labels.MatchEqual, name, value)
 }
 
-func re(name, pattern string) *labels.Matcher {
+func Re(name, pattern string) *labels.Matcher {
 	return labels.MustNewMatcher(labels.MatchRegexp, name, pattern)
 }
 
 // oneOf matches any of values: name="v" for one value, name=~"a|b" for more,
 // with the values regexp-quoted.
-func oneOf(name string, values []string) *labels.Matcher {
+func OneOf(name string, values []string) *labels.Matcher {
 	if len(values) == 1 {
-		return eq(name, values[0])
+		return Eq(name, values[0])
 	}
 	q := make([]string, len(values))
 	for i, v := range values {
 		q[i] = regexp.QuoteMeta(v)
 	}
-	return re(name, strings.Join(q, "|"))
+	return Re(name, strings.Join(q, "|"))
 }
 
 // le matches the histogram bucket with upper bound seconds, in both spellings
 // of a whole number: le="1" (Prometheus 2) and le="1.0" (Prometheus 3).
-func le(seconds float64) *labels.Matcher {
+func Le(seconds float64) *labels.Matcher {
 	s := strconv.FormatFloat(seconds, 'f', -1, 64)
 	if !strings.Contains(s, ".") {
-		return re("le", s+`(\.0)?`)
+		return Re("le", s+`(\.0)?`)
 	}
-	return eq("le", s)
+	return Eq("le", s)
 }
 
-// matchers parses a selector from a validated spec.
-func matchers(field, s string) (sel, error) {
-	ms, err := slo.Matchers(s)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", field, err)
-	}
-	return ms, nil
-}
-
-// format prints e, checks that the text parses back to the same expression,
+// Format prints e, checks that the text parses back to the same expression,
 // and returns it laid out for reading.
-func format(e parser.Expr) (string, error) {
+func Format(e parser.Expr) (string, error) {
 	p := parser.NewParser(parser.Options{})
 	text := e.String()
 	parsed, err := p.ParseExpr(text)

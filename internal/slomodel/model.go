@@ -1,14 +1,20 @@
-package generator
+// Package slomodel reads a spec for one rule profile: every selector, record
+// name, threshold and alert that the rules, the generated tests, the runbook,
+// lint and diagnose use, computed once.
+package slomodel
 
 import (
 	"fmt"
+	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
 
+	"github.com/burnrate/burnrate/internal/pql"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -22,7 +28,7 @@ type Model struct {
 
 	// Service is the spec's selector, NonStreaming latency.selector (the
 	// exclusion of streaming requests), Errors requests.errors.
-	Service, NonStreaming, Errors sel
+	Service, NonStreaming, Errors pql.Sel
 	SLIs                          []SLI
 
 	Counter string // the request counter, e.g. apiserver_request_total
@@ -47,11 +53,11 @@ type Model struct {
 type SLI struct {
 	slo.SLO
 	// Own is the SLO's selector (with the profile's extra verbs).
-	Own sel
+	Own pql.Sel
 	// Requests selects the SLI's events in the request counter; Latency in
 	// the histogram (Requests plus NonStreaming where the profile leaves
 	// streaming requests out of every term).
-	Requests, Latency sel
+	Requests, Latency pql.Sel
 }
 
 // Profile holds what a profile changes, as the rules' behaviour.
@@ -90,8 +96,8 @@ const ProfileMixin = "kubernetes-mixin"
 // window built from recorded base-window rates, and the fixes in spec.Fixes.
 const ProfileOptimized = "optimized"
 
-// NewModel reads spec s for the named profile.
-func NewModel(s *slo.Spec, profile string) (*Model, error) {
+// New reads spec s for the named profile.
+func New(s *slo.Spec, profile string) (*Model, error) {
 	m := &Model{Spec: s}
 	switch profile {
 	case ProfileOptimized:
@@ -131,8 +137,8 @@ func NewModel(s *slo.Spec, profile string) (*Model, error) {
 		if err != nil {
 			return nil, fmt.Errorf("slos[%d].selector: %w", i, err)
 		}
-		sli := SLI{SLO: o, Own: own, Requests: m.Service.and(own...)}
-		sli.Latency = sli.Requests.and(m.NonStreaming...)
+		sli := SLI{SLO: o, Own: own, Requests: m.Service.And(own...)}
+		sli.Latency = sli.Requests.And(m.NonStreaming...)
 		if m.Profile.StreamingExcluded {
 			sli.Requests = sli.Latency
 		}
@@ -143,9 +149,9 @@ func NewModel(s *slo.Spec, profile string) (*Model, error) {
 	m.Base = strings.TrimSuffix(s.Requests.Metric, "_total")
 	m.Bucket = s.Latency.Metric + "_bucket"
 	m.Count = s.Latency.Metric + "_count"
-	m.Budget = errorBudget(s.Objective)
+	m.Budget = ErrorBudget(s.Objective)
 	if m.Profile.RoundedThresholds {
-		m.Budget = roundTo(1-s.Objective, 5)
+		m.Budget = RoundTo(1-s.Objective, 5)
 	}
 
 	m.BaseWindow = time.Duration(s.BaseWindow)
@@ -178,7 +184,7 @@ func (m *Model) SLILabels(name string) map[string]string { return map[string]str
 // for the alert to fire.
 func (m *Model) Threshold(w slo.Window) float64 {
 	if m.Profile.RoundedThresholds {
-		return roundTo(w.Factor, 2) * m.Budget
+		return RoundTo(w.Factor, 2) * m.Budget
 	}
 	return w.Factor * m.Budget
 }
@@ -186,7 +192,7 @@ func (m *Model) Threshold(w slo.Window) float64 {
 // ThresholdFactor is the factor of pair w as the alert writes it.
 func (m *Model) ThresholdFactor(w slo.Window) float64 {
 	if m.Profile.RoundedThresholds {
-		return roundTo(w.Factor, 2)
+		return RoundTo(w.Factor, 2)
 	}
 	return w.Factor
 }
@@ -254,19 +260,45 @@ func (m *Model) WindowsShortestFirst() []slo.Duration {
 	return out
 }
 
-// requestSels and latencySels list each SLI's Requests and Latency.
-func (m *Model) requestSels() []sel {
-	out := make([]sel, len(m.SLIs))
+// RequestSels and LatencySels list each SLI's Requests and Latency.
+func (m *Model) RequestSels() []pql.Sel {
+	out := make([]pql.Sel, len(m.SLIs))
 	for i, s := range m.SLIs {
 		out[i] = s.Requests
 	}
 	return out
 }
 
-func (m *Model) latencySels() []sel {
-	out := make([]sel, len(m.SLIs))
+func (m *Model) LatencySels() []pql.Sel {
+	out := make([]pql.Sel, len(m.SLIs))
 	for i, s := range m.SLIs {
 		out[i] = s.Latency
 	}
 	return out
+}
+
+// matchers parses a selector field of a validated spec.
+func matchers(field, s string) (pql.Sel, error) {
+	ms, err := slo.Matchers(s)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", field, err)
+	}
+	return ms, nil
+}
+
+// ErrorBudget is 1 - objective computed in decimal, so that 0.99 gives 0.01
+// and not 0.010000000000000009.
+func ErrorBudget(objective float64) float64 {
+	r, ok := new(big.Rat).SetString(strconv.FormatFloat(objective, 'g', -1, 64))
+	if !ok {
+		return 1 - objective
+	}
+	f, _ := new(big.Rat).Sub(big.NewRat(1, 1), r).Float64()
+	return f
+}
+
+// RoundTo rounds v to n decimals the way printf's %.nf does.
+func RoundTo(v float64, n int) float64 {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'f', n, 64), 64)
+	return r
 }
