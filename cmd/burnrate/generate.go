@@ -74,20 +74,11 @@ Flags:
 		return exitFail
 	}
 	if f.check {
-		stale := 0
 		for _, c := range changes {
-			switch c.Action {
-			case output.Create, output.Update:
-				fmt.Fprintf(stdout, "%s would change\n", c.Path)
-			case output.Delete:
-				fmt.Fprintf(stdout, "%s is no longer generated and would be deleted\n", c.Path)
-			case output.Keep:
-				fmt.Fprintf(stdout, "%s is no longer generated but was edited by hand; delete it or keep it as your own\n", c.Path)
-			}
-			stale++
+			fmt.Fprintf(stdout, "%s %s\n", c.Path, checkVerbs[c.Action])
 		}
-		if stale > 0 {
-			fmt.Fprintf(stdout, "%d file(s) out of date; run burnrate generate with the same flags and commit the result\n", stale)
+		if len(changes) > 0 {
+			fmt.Fprintf(stdout, "%d file(s) out of date; run burnrate generate with the same flags and commit the result\n", len(changes))
 			return exitFail
 		}
 		return exitOK
@@ -96,29 +87,36 @@ Flags:
 		fmt.Fprintf(stderr, "burnrate generate: %v; no file was changed\n", err)
 		return exitFail
 	}
+	written := 0
 	for _, c := range changes {
-		switch c.Action {
-		case output.Create, output.Update:
-			fmt.Fprintf(stdout, "wrote %s\n", c.Path)
-		case output.Delete:
-			fmt.Fprintf(stdout, "deleted %s (no longer generated)\n", c.Path)
-		case output.Keep:
-			fmt.Fprintf(stderr, "burnrate generate: kept %s: no longer generated, but edited since burnrate wrote it\n", c.Path)
+		w := stdout
+		if c.Action == output.Keep {
+			w = stderr
+		}
+		fmt.Fprintf(w, "%s %s\n", c.Path, doneVerbs[c.Action])
+		if (c.Action == output.Create || c.Action == output.Update) && filepath.Base(c.Path) != output.ManifestName {
+			written++
 		}
 	}
-	fmt.Fprintf(stdout, "%d file(s) generated, %d changed\n", len(files), countWrites(changes))
+	fmt.Fprintf(stdout, "%d file(s) generated, %d written\n", len(files), written)
 	return exitOK
 }
 
-func countWrites(changes []output.Change) int {
-	n := 0
-	for _, c := range changes {
-		if (c.Action == output.Create || c.Action == output.Update) && filepath.Base(c.Path) != output.ManifestName {
-			n++
-		}
+// What --check and a run say of each change.
+var (
+	checkVerbs = map[output.Action]string{
+		output.Create: "would be created",
+		output.Update: "would change",
+		output.Delete: "is no longer generated and would be deleted",
+		output.Keep:   "is no longer generated but was edited by hand; delete it or keep it as your own",
 	}
-	return n
-}
+	doneVerbs = map[output.Action]string{
+		output.Create: "written",
+		output.Update: "written",
+		output.Delete: "deleted (no longer generated)",
+		output.Keep:   "kept: no longer generated, but edited since burnrate wrote it",
+	}
+)
 
 // render loads every spec and renders its files in memory.
 func render(specs []string, profile, out, runbooks string) ([]output.File, []output.Source, error) {

@@ -53,7 +53,7 @@ func TestGenerateIsDeterministic(t *testing.T) {
 func TestGenerateCheck(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "kube-apiserver.rules.yaml")
-	if code, out, _ := runCLI("generate", "--check", "--out", dir); code != exitFail || !strings.Contains(out, path+" would change") {
+	if code, out, _ := runCLI("generate", "--check", "--out", dir); code != exitFail || !strings.Contains(out, path+" would be created") {
 		t.Fatalf("--check with no file: exit %d, output %q; want 1 naming %s", code, out, path)
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
@@ -206,7 +206,7 @@ func TestGenerateRemovesStaleOutputs(t *testing.T) {
 	if _, err := os.Stat(stale); err != nil {
 		t.Fatal("--check deleted the stale file")
 	}
-	if code, stdout, stderr := runCLI("generate", "--profile", "kubernetes-mixin", "--out", out, spec); code != exitOK || !strings.Contains(stdout, "deleted "+stale) {
+	if code, stdout, stderr := runCLI("generate", "--profile", "kubernetes-mixin", "--out", out, spec); code != exitOK || !strings.Contains(stdout, stale+" deleted") {
 		t.Fatalf("generate: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
