@@ -95,6 +95,9 @@ func IncidentTests(s *slo.Spec, ruleFile string) (*NamedTestFile, error) {
 		if err != nil {
 			return nil, fmt.Errorf("scenario %s: %w", scs[i].Name, err)
 		}
+		if err := selectedInputs(&g, rf); err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", scs[i].Name, err)
+		}
 		f.Tests = append(f.Tests, g)
 	}
 	return &NamedTestFile{Name: s.Name + ".incidents.test.yaml", File: f}, nil
