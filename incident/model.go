@@ -5,8 +5,9 @@
 // with no 5xx series yet).
 //
 // A scenario is data. Its time runs in phases (healthy first, then the
-// fault); every series holds one value per phase: the increase per second of
-// a counter, or the value of a gauge. Samples are taken every
+// fault); every series holds one value per phase: the increase per scrape
+// interval of a counter (the scenarios are written in rates per second), or
+// the value of a gauge. Samples are taken every
 // ScrapeInterval (see Scenario.Samples); the series are those of package
 // internal/series, which writes them as promtool input series (the
 // generator does that), as OpenMetrics text for `promtool tsdb
