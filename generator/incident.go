@@ -7,7 +7,6 @@ import (
 	"math"
 	"reflect"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -94,6 +93,9 @@ func IncidentTests(s *slo.Spec, ruleFile string) (*NamedTestFile, error) {
 	for i := range scs {
 		g, err := d.incidentGroup(&scs[i])
 		if err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", scs[i].Name, err)
+		}
+		if err := selectedInputs(&g, rf); err != nil {
 			return nil, fmt.Errorf("scenario %s: %w", scs[i].Name, err)
 		}
 		f.Tests = append(f.Tests, g)
@@ -240,44 +242,7 @@ func (d *drill) probeCounts(sc *incident.Scenario) []ExpSample {
 }
 
 // promtoolValues renders a series' samples in promtool's expanding
-// notation: counters through counter (see tests.go), gauges as runs.
+// notation (see series.Timeline.Promtool).
 func promtoolValues(sc *incident.Scenario, s incident.Series) string {
-	steps := sc.Steps()
-	steps[len(steps)-1]++ // the last phase also holds the sample at the end
-	var parts []string
-	if !s.Counts() {
-		for p, v := range s.Values {
-			n := steps[p]
-			switch {
-			case math.IsNaN(v):
-				parts = append(parts, fmt.Sprintf("_x%d", n))
-			case n == 1:
-				parts = append(parts, num64(v))
-			default:
-				parts = append(parts, fmt.Sprintf("%sx%d", num64(v), n-1))
-			}
-		}
-		return strings.Join(parts, " ")
-	}
-	steps[len(steps)-1]-- // a counter's first present sample starts it; each phase adds its steps
-	var c *counter
-	blanks := 0
-	for p, v := range s.Values {
-		if math.IsNaN(v) {
-			blanks += steps[p]
-			continue
-		}
-		if c == nil {
-			// counter.add writes the first sample, 0, unless values holds it.
-			c = &counter{}
-			if s.Start != 0 {
-				c = &counter{value: s.Start, values: []string{num64(s.Start)}}
-			}
-		}
-		c.add(slomodel.RoundTo(v*incident.ScrapeInterval.Seconds(), 9), steps[p])
-	}
-	if blanks > 0 {
-		parts = append(parts, fmt.Sprintf("_x%d", blanks))
-	}
-	return strings.Join(append(parts, c.values...), " ")
+	return sc.Timeline().Promtool(s)
 }

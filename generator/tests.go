@@ -6,7 +6,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/rulefmt"
 
+	"github.com/burnrate/burnrate/internal/series"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
@@ -266,53 +266,31 @@ func (sc scenario) minutes() int {
 	return n
 }
 
-// counter renders a counter that grows by a constant whole amount per
-// minute in phases, in promtool's expanding notation ("0 1+1x9 12+2x4").
-// Whole amounts keep promtool's repeated additions exact, so a phase never
-// starts below where the previous one ended (a counter reset).
-type counter struct {
-	value  float64
-	values []string
-}
+// num64 prints a number for promtool's input and PromQL.
+func num64(v float64) string { return series.Number(v) }
 
-// add appends one sample per minute for minutes minutes, each perMinute above
-// the one before; the first call also writes the initial 0.
-func (c *counter) add(perMinute float64, minutes int) {
-	if c.values == nil {
-		c.values = []string{"0"}
-	}
-	if minutes <= 0 {
-		return
-	}
-	first := c.value + perMinute
-	c.value += perMinute * float64(minutes)
-	if minutes == 1 {
-		c.values = append(c.values, num64(first))
-		return
-	}
-	c.values = append(c.values, fmt.Sprintf("%s+%sx%d", num64(first), num64(perMinute), minutes-1))
-}
-
-func num64(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
-
-// seriesBuilder collects input series in the order they are first used.
+// seriesBuilder collects the counters of a scenario, one value per phase
+// (the increase per minute, whole amounts so that promtool's repeated
+// additions stay exact), in the order they are first used.
 type seriesBuilder struct {
-	order []string
-	byKey map[string]*counter
+	phases int
+	order  []string
+	byKey  map[string]*series.Series
 }
 
-func (b *seriesBuilder) get(metric string, ls map[string]string) *counter {
+// add sets the counter's increase per minute in phase p.
+func (b *seriesBuilder) add(metric string, ls map[string]string, p int, perMinute float64) {
 	key := metric + labels.FromMap(ls).String()
 	if b.byKey == nil {
-		b.byKey = map[string]*counter{}
+		b.byKey = map[string]*series.Series{}
 	}
-	c, ok := b.byKey[key]
+	s, ok := b.byKey[key]
 	if !ok {
-		c = &counter{}
-		b.byKey[key] = c
+		s = &series.Series{Name: metric, Type: series.Counter, Values: make([]float64, b.phases)}
+		b.byKey[key] = s
 		b.order = append(b.order, key)
 	}
-	return c
+	s.Values[p] = perMinute
 }
 
 func (t *tester) partitionValue(i, j int) (string, bool) {
@@ -324,25 +302,26 @@ func (t *tester) partitionValue(i, j int) (string, bool) {
 }
 
 func (t *tester) leValue(seconds float64, le10 bool) string {
-	s := num64(seconds)
-	if le10 && !strings.Contains(s, ".") {
-		s += ".0"
+	if le10 {
+		return series.LeFloat(seconds)
 	}
-	return s
+	return series.Le(seconds)
 }
 
 // input renders the scenario's series: per SLO and threshold the request
 // counter (success and error codes) and the latency histogram's count, the
 // threshold bucket, a wider bucket and +Inf.
 func (t *tester) input(sc scenario) []InputSeries {
-	var b seriesBuilder
+	b := seriesBuilder{phases: len(sc.phases)}
+	var tl series.Timeline
 	active := map[int]bool{}
 	for _, p := range sc.phases {
 		for i := range p.loads {
 			active[i] = true
 		}
 	}
-	for _, p := range sc.phases {
+	for pi, p := range sc.phases {
+		tl = append(tl, p.minutes)
 		for i := range t.SLOs {
 			if !active[i] {
 				continue
@@ -359,24 +338,24 @@ func (t *tester) input(sc scenario) []InputSeries {
 				}
 				ok := maps.Clone(ls)
 				ok["code"] = t.okCode
-				b.get(t.Requests.Metric, ok).add(pl.requests-pl.errors, p.minutes)
+				b.add(t.Requests.Metric, ok, pi, pl.requests-pl.errors)
 				if !sc.noErrorSeries {
 					bad := maps.Clone(ls)
 					bad["code"] = t.errCode
-					b.get(t.Requests.Metric, bad).add(pl.errors, p.minutes)
+					b.add(t.Requests.Metric, bad, pi, pl.errors)
 				}
-				b.get(t.Latency.Metric+"_count", ls).add(pl.requests, p.minutes)
+				b.add(t.Latency.Metric+"_count", ls, pi, pl.requests)
 				for _, le := range []struct {
 					bound  string
 					within float64
 				}{
 					{t.leValue(th.Seconds, sc.le10), pl.requests - pl.slow},
 					{t.leValue(th.Seconds*2, sc.le10), pl.requests},
-					{"+Inf", pl.requests},
+					{series.Le(math.Inf(1)), pl.requests},
 				} {
 					bl := maps.Clone(ls)
 					bl["le"] = le.bound
-					b.get(t.Latency.Metric+"_bucket", bl).add(le.within, p.minutes)
+					b.add(t.Latency.Metric+"_bucket", bl, pi, le.within)
 				}
 			}
 			if t.stream != "" && t.hasStreaming(sc, i) {
@@ -387,17 +366,17 @@ func (t *tester) input(sc scenario) []InputSeries {
 				}
 				ok := maps.Clone(ls)
 				ok["code"] = t.okCode
-				b.get(t.Requests.Metric, ok).add(l.streaming, p.minutes)
-				b.get(t.Latency.Metric+"_count", ls).add(l.streaming, p.minutes)
+				b.add(t.Requests.Metric, ok, pi, l.streaming)
+				b.add(t.Latency.Metric+"_count", ls, pi, l.streaming)
 				inf := maps.Clone(ls)
-				inf["le"] = "+Inf"
-				b.get(t.Latency.Metric+"_bucket", inf).add(l.streaming, p.minutes)
+				inf["le"] = series.Le(math.Inf(1))
+				b.add(t.Latency.Metric+"_bucket", inf, pi, l.streaming)
 			}
 		}
 	}
 	out := make([]InputSeries, 0, len(b.order))
 	for _, key := range b.order {
-		out = append(out, InputSeries{Series: key, Values: strings.Join(b.byKey[key].values, " ")})
+		out = append(out, InputSeries{Series: key, Values: tl.Promtool(*b.byKey[key])})
 	}
 	return out
 }

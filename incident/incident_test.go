@@ -15,6 +15,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/textparse"
+
+	"github.com/burnrate/burnrate/internal/series"
 )
 
 var testEnv = Env{ClusterLabel: "cluster", Cluster: "prod-1", APIServer: map[string]string{"job": "kube-apiserver"}}
@@ -97,7 +99,7 @@ func TestBurn(t *testing.T) {
 					if sli == "write" {
 						th = 1
 					}
-					if s.Labels["le"] == formatLe(th) {
+					if s.Labels["le"] == series.Le(th) {
 						bad[sli] -= v
 					}
 				}
@@ -120,9 +122,9 @@ func TestSamples(t *testing.T) {
 		s    Series
 		want []float64
 	}{
-		{"counter", Series{Type: Counter, Values: []float64{1, 0.5}}, []float64{0, 60, 120, 180, 210, 240}},
-		{"counter with a start", Series{Type: Histogram, Values: []float64{0, 1}, Start: 1}, []float64{1, 1, 1, 1, 61, 121}},
-		{"counter created by the fault", Series{Type: Counter, Values: []float64{nan, 2}}, []float64{nan, nan, nan, 0, 120, 240}},
+		{"counter", Series{Type: Counter, Values: []float64{60, 30}}, []float64{0, 60, 120, 180, 210, 240}},
+		{"counter with a start", Series{Type: Histogram, Values: []float64{0, 60}, Start: 1}, []float64{1, 1, 1, 1, 61, 121}},
+		{"counter created by the fault", Series{Type: Counter, Values: []float64{nan, 120}}, []float64{nan, nan, nan, 0, 120, 240}},
 		{"gauge", Series{Type: Gauge, Values: []float64{0, 1}}, []float64{0, 0, 0, 1, 1, 1}},
 		{"gauge appearing", Series{Type: Gauge, Values: []float64{nan, 1}}, []float64{nan, nan, nan, 1, 1, 1}},
 	}
@@ -247,7 +249,7 @@ func TestOpenMetrics(t *testing.T) {
 					if err != nil {
 						t.Fatalf("le %q: %v", le, err)
 					}
-					ls = labels.NewBuilder(ls).Set("le", formatLe(f)).Labels()
+					ls = labels.NewBuilder(ls).Set("le", series.Le(f)).Labels()
 				}
 				if ts == nil {
 					t.Fatalf("sample of %s without a timestamp", ls)
@@ -284,5 +286,21 @@ func TestOpenMetrics(t *testing.T) {
 				t.Error("the unavailable-APIService counter should be written as unknown beside the gauge of the same family name")
 			}
 		})
+	}
+}
+
+// TestPerScrape: rates per second become short increases per scrape.
+func TestPerScrape(t *testing.T) {
+	tests := []struct{ perSecond, want float64 }{
+		{20, 1200},
+		{1.0 / 600, 0.1},
+		{10.0 / 3 * 0.08, 16},
+		{1.0 / 7, 8.571428571},
+		{0, 0},
+	}
+	for _, tc := range tests {
+		if got := perScrape(tc.perSecond); got != tc.want {
+			t.Errorf("perScrape(%v) = %v, want %v", tc.perSecond, got, tc.want)
+		}
 	}
 }

@@ -5,11 +5,13 @@
 // with no 5xx series yet).
 //
 // A scenario is data. Its time runs in phases (healthy first, then the
-// fault); every series holds one value per phase: the increase per second of
-// a counter, or the value of a gauge. Samples are taken every
-// ScrapeInterval (see Scenario.Samples), and the same samples can be written
-// as promtool input series (the generator does that) or as OpenMetrics text
-// for `promtool tsdb create-blocks-from openmetrics` (WriteOpenMetrics).
+// fault); every series holds one value per phase: the increase per scrape
+// interval of a counter (the scenarios are written in rates per second), or
+// the value of a gauge. Samples are taken every
+// ScrapeInterval (see Scenario.Samples); the series are those of package
+// internal/series, which writes them as promtool input series (the
+// generator does that), as OpenMetrics text for `promtool tsdb
+// create-blocks-from openmetrics` (WriteOpenMetrics) or into a storage.
 //
 // Each scenario also says what the runbook's drill-down steps must find: the
 // labels of the first row of a step's query (Culprits), the steps that must
@@ -18,48 +20,31 @@ package incident
 
 import (
 	"fmt"
-	"maps"
 	"math"
-	"slices"
-	"strconv"
 	"time"
+
+	"github.com/burnrate/burnrate/internal/series"
 )
 
 // ScrapeInterval is the time between two samples of a series.
 const ScrapeInterval = time.Minute
 
 // Type is the type of a series' metric family.
-type Type string
+type Type = series.Type
 
 // The metric family types. A histogram series is one of its _bucket,
 // _count or _sum series; it counts like a counter.
 const (
-	Counter   Type = "counter"
-	Gauge     Type = "gauge"
-	Histogram Type = "histogram"
+	Counter   = series.Counter
+	Gauge     = series.Gauge
+	Histogram = series.Histogram
 )
 
-// Series is one time series of a scenario.
-type Series struct {
-	// Name is the metric name, e.g. apiserver_request_total.
-	Name string
-	// Family is the metric family the series belongs to: the counter's name
-	// without _total, the histogram's base name, the gauge's name.
-	Family string
-	Type   Type
-	// Labels are the series' labels, without __name__.
-	Labels map[string]string
-	// Values holds one value per phase: the increase per second of a counter
-	// or histogram series, the value of a gauge. NaN means the series has no
-	// samples in that phase. A counter is absent only before it first
-	// appears; it then starts at Start.
-	Values []float64
-	// Start is a counter's value at its first sample.
-	Start float64
-}
-
-// Counts reports whether the series is a counter or a histogram series.
-func (s Series) Counts() bool { return s.Type != Gauge }
+// Series is one time series of a scenario, on the scenario's Timeline: its
+// Values hold, per phase, the increase per ScrapeInterval of a counter or
+// histogram series (the scenarios' rates per second times 60, rounded to
+// 1e-9 so that promtool's notation stays short), or the value of a gauge.
+type Series = series.Series
 
 // Phase is a stretch of time with constant rates.
 type Phase struct {
@@ -147,9 +132,9 @@ func (sc *Scenario) HealthyUntil() time.Duration { return sc.Phases[0].Duration 
 // first expected alert.
 func (sc *Scenario) Window() time.Duration { return sc.Fires[0].Long }
 
-// Steps returns the number of scrape intervals in each phase.
-func (sc *Scenario) Steps() []int {
-	out := make([]int, len(sc.Phases))
+// Timeline is the number of scrape intervals in each phase.
+func (sc *Scenario) Timeline() series.Timeline {
+	out := make(series.Timeline, len(sc.Phases))
 	for i, p := range sc.Phases {
 		out[i] = int(p.Duration / ScrapeInterval)
 	}
@@ -157,42 +142,8 @@ func (sc *Scenario) Steps() []int {
 }
 
 // Samples returns the series' value at every scrape, from time 0 to
-// Duration; NaN where it has no sample. The sample at time t belongs to the
-// phase that contains t (the last sample to the last phase); a counter's
-// increase from t-ScrapeInterval to t follows the rate of the phase that
-// contains t-ScrapeInterval.
-func (sc *Scenario) Samples(s Series) []float64 {
-	steps := sc.Steps()
-	n := 0
-	for _, k := range steps {
-		n += k
-	}
-	phaseAt := make([]int, n+1) // phase of the sample at k * ScrapeInterval
-	k := 0
-	for p, c := range steps {
-		for range c {
-			phaseAt[k] = p
-			k++
-		}
-	}
-	phaseAt[n] = len(steps) - 1
-	out := make([]float64, n+1)
-	iv := ScrapeInterval.Seconds()
-	for k := range out {
-		v := s.Values[phaseAt[k]]
-		switch {
-		case math.IsNaN(v):
-			out[k] = math.NaN()
-		case !s.Counts():
-			out[k] = v
-		case k == 0 || math.IsNaN(out[k-1]):
-			out[k] = s.Start
-		default:
-			out[k] = out[k-1] + s.Values[phaseAt[k-1]]*iv
-		}
-	}
-	return out
-}
+// Duration; NaN where it has no sample (see series.Timeline.Samples).
+func (sc *Scenario) Samples(s Series) []float64 { return sc.Timeline().Samples(s) }
 
 // Validate checks the scenario's shape: phases that are whole scrape
 // intervals, one value per phase, counters that never disappear, unique
@@ -251,24 +202,4 @@ func (sc *Scenario) Validate() error {
 		}
 	}
 	return nil
-}
-
-// Key is the series' name and labels in PromQL notation, e.g.
-// up{job="x"}; label values are quoted with strconv.Quote.
-func (s Series) Key() string {
-	return s.Name + labelString(s.Labels)
-}
-
-func labelString(ls map[string]string) string {
-	names := slices.Sorted(maps.Keys(ls))
-	b := []byte{'{'}
-	for i, n := range names {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, n...)
-		b = append(b, '=')
-		b = strconv.AppendQuote(b, ls[n])
-	}
-	return string(append(b, '}'))
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"strconv"
+
+	"github.com/burnrate/burnrate/internal/series"
 )
 
 // world is the state of a cluster during one phase: the requests each
@@ -58,7 +60,7 @@ func (w *world) clone() *world {
 		q := *p
 		q.labels = maps.Clone(p.labels)
 		c.plain = append(c.plain, &q)
-		c.index[q.name+labelString(q.labels)] = &q
+		c.index[q.name+series.LabelString(q.labels)] = &q
 	}
 	return c
 }
@@ -88,7 +90,7 @@ func (w *world) find(instance string, match map[string]string) []*flow {
 // set sets the rate (counters, histogram series) or value (gauges) of the
 // series, adding it if it is new.
 func (w *world) set(name, family string, typ Type, ls map[string]string, v float64) *plainSeries {
-	key := name + labelString(ls)
+	key := name + series.LabelString(ls)
 	if p, ok := w.index[key]; ok {
 		p.value = v
 		return p
@@ -121,7 +123,7 @@ func (w *world) gauge(name string, ls map[string]string, v float64) {
 func (w *world) histogram(family string, ls map[string]string, bounds []float64, perSecond float64, latency []bin) {
 	for _, le := range append(slices.Clone(bounds), math.Inf(1)) {
 		bl := maps.Clone(ls)
-		bl["le"] = formatLe(le)
+		bl["le"] = series.Le(le)
 		w.set(family+"_bucket", family, Histogram, bl, perSecond*within(latency, le))
 	}
 	w.set(family+"_count", family, Histogram, ls, perSecond)
@@ -145,13 +147,6 @@ func mean(latency []bin) float64 {
 		s += b.share * b.seconds
 	}
 	return s
-}
-
-func formatLe(le float64) string {
-	if math.IsInf(le, 1) {
-		return "+Inf"
-	}
-	return strconv.FormatFloat(le, 'f', -1, 64)
 }
 
 // series expands the world into series values: every flow into its
@@ -194,15 +189,16 @@ func (w *world) series() []*plainSeries {
 	return out
 }
 
-// assemble turns one world per phase into the scenario's series. A series
-// missing from a phase is absent there, except that a counter, once seen,
-// stays with rate 0.
+// assemble turns one world per phase into the scenario's series: a
+// counter's rate per second becomes its increase per scrape interval. A
+// series missing from a phase is absent there, except that a counter, once
+// seen, stays with rate 0.
 func assemble(phases []Phase, worlds []*world) []Series {
 	var order []string
 	byKey := map[string]*Series{}
 	for i, w := range worlds {
 		for _, p := range w.series() {
-			key := p.name + labelString(p.labels)
+			key := p.name + series.LabelString(p.labels)
 			s, ok := byKey[key]
 			if !ok {
 				s = &Series{Name: p.name, Family: p.family, Type: p.typ, Labels: p.labels, Start: p.start, Values: make([]float64, len(phases))}
@@ -213,6 +209,9 @@ func assemble(phases []Phase, worlds []*world) []Series {
 				order = append(order, key)
 			}
 			s.Values[i] = p.value
+			if s.Counts() {
+				s.Values[i] = perScrape(p.value)
+			}
 		}
 	}
 	out := make([]Series, 0, len(order))
@@ -231,4 +230,12 @@ func assemble(phases []Phase, worlds []*world) []Series {
 		out = append(out, *s)
 	}
 	return out
+}
+
+// perScrape is the increase per ScrapeInterval of a counter growing by
+// perSecond, rounded to 1e-9 so that the written samples stay short (1/600
+// per second is 0.1 per minute, not 0.09999999999999999).
+func perScrape(perSecond float64) float64 {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(perSecond*ScrapeInterval.Seconds(), 'f', 9, 64), 64)
+	return r
 }

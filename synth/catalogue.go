@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/burnrate/burnrate/internal/series"
 )
 
 // Metric names produced by the generator.
@@ -101,14 +103,10 @@ func (f LeFormat) String() string {
 
 // formatLe formats an upper bound. float selects the Prometheus 3 style.
 func formatLe(le float64, float bool) string {
-	if math.IsInf(le, 1) {
-		return "+Inf"
+	if float {
+		return series.LeFloat(le)
 	}
-	s := strconv.FormatFloat(le, 'f', -1, 64)
-	if float && le == math.Trunc(le) {
-		s += ".0"
-	}
-	return s
+	return series.Le(le)
 }
 
 // resourceInfo is one API resource of the catalogue.

@@ -7,12 +7,13 @@ package pql
 import (
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/burnrate/burnrate/internal/series"
 )
 
 // Sel is a list of label matchers that selects series of some metric.
@@ -96,11 +97,11 @@ func OneOf(name string, values []string) *labels.Matcher {
 // le matches the histogram bucket with upper bound seconds, in both spellings
 // of a whole number: le="1" (Prometheus 2) and le="1.0" (Prometheus 3).
 func Le(seconds float64) *labels.Matcher {
-	s := strconv.FormatFloat(seconds, 'f', -1, 64)
-	if !strings.Contains(s, ".") {
-		return Re("le", s+`(\.0)?`)
+	classic, float := series.Le(seconds), series.LeFloat(seconds)
+	if classic != float {
+		return Re("le", regexp.QuoteMeta(classic)+`(`+regexp.QuoteMeta(strings.TrimPrefix(float, classic))+`)?`)
 	}
-	return Eq("le", s)
+	return Eq("le", classic)
 }
 
 // Format prints e, checks that the text parses back to the same expression,

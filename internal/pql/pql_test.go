@@ -40,3 +40,34 @@ func TestLayoutKeepsMeaning(t *testing.T) {
 		}
 	}
 }
+
+// TestLe: a whole bound matches both spellings of its le label, others
+// only their own.
+func TestLe(t *testing.T) {
+	tests := []struct {
+		seconds float64
+		want    string
+		matches []string
+		misses  []string
+	}{
+		{1, `le=~"1(\\.0)?"`, []string{"1", "1.0"}, []string{"10", "1.00", "0.1", "11.0"}},
+		{30, `le=~"30(\\.0)?"`, []string{"30", "30.0"}, []string{"3", "300"}},
+		{0.05, `le="0.05"`, []string{"0.05"}, []string{"0.050", "0.5"}},
+	}
+	for _, tc := range tests {
+		m := Le(tc.seconds)
+		if m.String() != tc.want {
+			t.Errorf("Le(%v) = %s, want %s", tc.seconds, m, tc.want)
+		}
+		for _, v := range tc.matches {
+			if !m.Matches(v) {
+				t.Errorf("%s does not match %q", m, v)
+			}
+		}
+		for _, v := range tc.misses {
+			if m.Matches(v) {
+				t.Errorf("%s matches %q", m, v)
+			}
+		}
+	}
+}
