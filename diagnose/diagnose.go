@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/internal/runbook"
 )
 
 // Sample is one row of a query result.
@@ -57,10 +57,10 @@ const (
 
 // StepResult is one drill-down step's outcome.
 type StepResult struct {
-	Step    incident.Step `json:"step"`
-	Section Section       `json:"section"`
-	Query   string        `json:"query"`
-	Status  string        `json:"status"`
+	Step    runbook.Step `json:"step"`
+	Section Section      `json:"section"`
+	Query   string       `json:"query"`
+	Status  string       `json:"status"`
 	// Reason says why a step was skipped or failed.
 	Reason string `json:"reason,omitempty"`
 	// Rows are the top rows, largest first.
@@ -79,7 +79,7 @@ type Burn struct {
 
 // Culprit is a finding with the runbook section it points to.
 type Culprit struct {
-	Step   incident.Step     `json:"step"`
+	Step   runbook.Step      `json:"step"`
 	Labels map[string]string `json:"labels"`
 	Value  float64           `json:"value"`
 	Share  float64           `json:"share,omitempty"`
@@ -120,7 +120,7 @@ func (r *Report) Failed() int {
 }
 
 // Step returns the result of step st.
-func (r *Report) Step(st incident.Step) *StepResult {
+func (r *Report) Step(st runbook.Step) *StepResult {
 	for i := range r.Steps {
 		if r.Steps[i].Step == st {
 			return &r.Steps[i]
@@ -149,12 +149,12 @@ var eventual = []string{
 
 // Steps whose rows are rates that add up; the others are quantiles,
 // ratios or gauges.
-var additive = map[incident.Step]bool{
-	incident.StepErrors: true, incident.StepSlow: true, incident.StepAPIServiceReasons: true,
-	incident.StepAggregatorTerminations: true, incident.StepWebhookErrors: true, incident.StepListFetched: true,
-	incident.StepListFiltered: true, incident.StepWatchCache: true, incident.StepTerminations: true,
-	incident.StepAPFRejections: true, incident.StepAPFWork: true, incident.StepClientErrors: true,
-	incident.StepTerms: true,
+var additive = map[runbook.Step]bool{
+	runbook.StepErrors: true, runbook.StepSlow: true, runbook.StepAPIServiceReasons: true,
+	runbook.StepAggregatorTerminations: true, runbook.StepWebhookErrors: true, runbook.StepListFetched: true,
+	runbook.StepListFiltered: true, runbook.StepWatchCache: true, runbook.StepTerminations: true,
+	runbook.StepAPFRejections: true, runbook.StepAPFWork: true, runbook.StepClientErrors: true,
+	runbook.StepTerms: true,
 }
 
 // Diagnose checks that Prometheus answers, then runs every step of plan p.
@@ -274,7 +274,7 @@ func (c *Client) present(ctx context.Context, names []string, p *Plan, ts time.T
 
 // top sorts rows by value, largest first, sets shares for additive steps,
 // and keeps n.
-func top(rows v1Vector, st incident.Step, n int) []Sample {
+func top(rows v1Vector, st runbook.Step, n int) []Sample {
 	sum := 0.0
 	for _, r := range rows {
 		if !math.IsNaN(r.Value) {
@@ -296,7 +296,7 @@ func top(rows v1Vector, st incident.Step, n int) []Sample {
 			rows[i].Share = rows[i].Value / sum
 		}
 	}
-	if len(rows) > n && st != incident.StepSLI && st != incident.StepTerms {
+	if len(rows) > n && st != runbook.StepSLI && st != runbook.StepTerms {
 		rows = rows[:n]
 	}
 	return rows
@@ -306,7 +306,7 @@ func top(rows v1Vector, st incident.Step, n int) []Sample {
 func (r *Report) explain(p *Plan) {
 	s := p.Spec
 	sliLabel := s.SLILabel
-	if st := r.Step(incident.StepSLI); st != nil && st.Status == StatusFound {
+	if st := r.Step(runbook.StepSLI); st != nil && st.Status == StatusFound {
 		// The SLI and terms steps keep every row (see top).
 		for _, row := range st.Rows {
 			r.Burns = append(r.Burns, Burn{SLI: row.Labels[sliLabel], Window: row.Labels["window"], Factor: row.Value})
@@ -325,7 +325,7 @@ func (r *Report) explain(p *Plan) {
 			}
 		}
 	}
-	if st := r.Step(incident.StepTerms); st != nil && st.Status == StatusFound && r.SLI != "" {
+	if st := r.Step(runbook.StepTerms); st != nil && st.Status == StatusFound && r.SLI != "" {
 		sum := 0.0
 		var best Sample
 		for _, row := range st.Rows {
@@ -341,7 +341,7 @@ func (r *Report) explain(p *Plan) {
 			r.Term, r.TermShare = best.Labels["term"], best.Value/sum
 		}
 	}
-	add := func(st incident.Step, to Section) {
+	add := func(st runbook.Step, to Section) {
 		res := r.Step(st)
 		if res == nil || res.Status != StatusFound {
 			return
@@ -351,9 +351,9 @@ func (r *Report) explain(p *Plan) {
 	}
 	// The requests first, with the section the runbook sends them to: the
 	// term that burns most, then the other if it burns a fifth or more.
-	first := []incident.Step{incident.StepErrors, incident.StepSlow}
+	first := []runbook.Step{runbook.StepErrors, runbook.StepSlow}
 	if r.Term == "slow" {
-		first = []incident.Step{incident.StepSlow, incident.StepErrors}
+		first = []runbook.Step{runbook.StepSlow, runbook.StepErrors}
 	}
 	routed := map[int]bool{}
 	for i, st := range first {
@@ -370,9 +370,9 @@ func (r *Report) explain(p *Plan) {
 	// the requests lead to, and one apiserver instance that stands out.
 	for _, st := range p.Steps {
 		switch st.Step {
-		case incident.StepProbe, incident.StepSLI, incident.StepTerms, incident.StepErrors, incident.StepSlow:
+		case runbook.StepProbe, runbook.StepSLI, runbook.StepTerms, runbook.StepErrors, runbook.StepSlow:
 			continue
-		case incident.StepInstanceErrors, incident.StepInstanceLatency:
+		case runbook.StepInstanceErrors, runbook.StepInstanceLatency:
 			if r.standsOut(st.Step) {
 				add(st.Step, st.Section)
 			}
@@ -387,7 +387,7 @@ func (r *Report) explain(p *Plan) {
 // standsOut reports whether a ranking step's first row is well above the
 // second (twice), so that it names one culprit rather than the usual
 // biggest.
-func (r *Report) standsOut(st incident.Step) bool {
+func (r *Report) standsOut(st runbook.Step) bool {
 	res := r.Step(st)
 	if res == nil || res.Status != StatusFound || len(res.Rows) == 0 {
 		return false
@@ -399,8 +399,8 @@ func (r *Report) standsOut(st incident.Step) bool {
 }
 
 // route is the runbook section a failing or slow request row points to.
-func (r *Report) route(st incident.Step, ls map[string]string) int {
-	if st == incident.StepSlow {
+func (r *Report) route(st runbook.Step, ls map[string]string) int {
+	if st == runbook.StepSlow {
 		if ls["verb"] == "LIST" {
 			return 9
 		}
@@ -408,7 +408,7 @@ func (r *Report) route(st incident.Step, ls map[string]string) int {
 	}
 	code, group, verb := ls["code"], ls["group"], ls["verb"]
 	if (code == "503" || code == "504") && group != "" {
-		if res := r.Step(incident.StepAPIServices); res != nil {
+		if res := r.Step(runbook.StepAPIServices); res != nil {
 			for _, row := range res.Rows {
 				if strings.HasSuffix(row.Labels["name"], "."+group) {
 					return 6

@@ -14,8 +14,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
-	"github.com/burnrate/burnrate/generator"
-	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/internal/runbook"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -34,7 +33,7 @@ type Section struct {
 
 // PlannedStep is one drill-down query, ready to run.
 type PlannedStep struct {
-	Step    incident.Step
+	Step    runbook.Step
 	Query   string
 	Finder  bool
 	Section Section
@@ -65,7 +64,7 @@ func Windows(s *slo.Spec) []time.Duration {
 // window (one of the spec's alert windows; 0 means the runbook's own) and,
 // when cluster is not empty, only that cluster's series.
 func NewPlan(s *slo.Spec, window time.Duration, cluster string) (*Plan, error) {
-	page, err := generator.Runbook(s)
+	page, err := runbook.Render(s)
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,7 @@ import (
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
-	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/internal/runbook"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -34,17 +34,17 @@ func TestNewPlan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(p.Steps) != len(incident.Steps) {
-				t.Fatalf("%d steps, want %d", len(p.Steps), len(incident.Steps))
+			if len(p.Steps) != len(runbook.Steps) {
+				t.Fatalf("%d steps, want %d", len(p.Steps), len(runbook.Steps))
 			}
 			for i, st := range p.Steps {
-				if st.Step != incident.Steps[i] {
-					t.Errorf("step %d is %s, want %s", i, st.Step, incident.Steps[i])
+				if st.Step != runbook.Steps[i] {
+					t.Errorf("step %d is %s, want %s", i, st.Step, runbook.Steps[i])
 				}
-				if st.Step != incident.StepProbe && !strings.HasPrefix(st.Section.Title, "Step ") {
+				if st.Step != runbook.StepProbe && !strings.HasPrefix(st.Section.Title, "Step ") {
 					t.Errorf("step %s has no runbook section", st.Step)
 				}
-				if len(st.Metrics) == 0 && st.Step != incident.StepProbe {
+				if len(st.Metrics) == 0 && st.Step != runbook.StepProbe {
 					t.Errorf("step %s reads no metric", st.Step)
 				}
 				if tt.cluster != "" && strings.Count(st.Query, `cluster="`+tt.cluster+`"`) < 1 {
@@ -112,19 +112,19 @@ func TestClassify(t *testing.T) {
 }
 
 func TestRoute(t *testing.T) {
-	r := &Report{Steps: []StepResult{{Step: incident.StepAPIServices, Status: StatusFound, Rows: []Sample{{Labels: map[string]string{"name": "v3.projectcalico.org"}}}}}}
+	r := &Report{Steps: []StepResult{{Step: runbook.StepAPIServices, Status: StatusFound, Rows: []Sample{{Labels: map[string]string{"name": "v3.projectcalico.org"}}}}}}
 	tests := []struct {
-		step incident.Step
+		step runbook.Step
 		ls   map[string]string
 		want int
 	}{
-		{incident.StepErrors, map[string]string{"code": "503", "group": "projectcalico.org", "verb": "LIST"}, 6},
-		{incident.StepErrors, map[string]string{"code": "503", "group": "metrics.k8s.io", "verb": "GET"}, 5},
-		{incident.StepErrors, map[string]string{"code": "500", "verb": "PUT"}, 7},
-		{incident.StepErrors, map[string]string{"code": "504", "verb": "LIST"}, 10},
-		{incident.StepErrors, map[string]string{"code": "500", "verb": "GET"}, 5},
-		{incident.StepSlow, map[string]string{"verb": "LIST", "scope": "cluster"}, 9},
-		{incident.StepSlow, map[string]string{"verb": "PUT", "scope": "resource"}, 8},
+		{runbook.StepErrors, map[string]string{"code": "503", "group": "projectcalico.org", "verb": "LIST"}, 6},
+		{runbook.StepErrors, map[string]string{"code": "503", "group": "metrics.k8s.io", "verb": "GET"}, 5},
+		{runbook.StepErrors, map[string]string{"code": "500", "verb": "PUT"}, 7},
+		{runbook.StepErrors, map[string]string{"code": "504", "verb": "LIST"}, 10},
+		{runbook.StepErrors, map[string]string{"code": "500", "verb": "GET"}, 5},
+		{runbook.StepSlow, map[string]string{"verb": "LIST", "scope": "cluster"}, 9},
+		{runbook.StepSlow, map[string]string{"verb": "PUT", "scope": "resource"}, 8},
 	}
 	for _, tt := range tests {
 		if got := r.route(tt.step, tt.ls); got != tt.want {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/internal/runbook"
 )
 
 // WriteJSON writes the report as indented JSON.
@@ -89,7 +89,7 @@ func (r *Report) WriteText(w io.Writer, clusterLabel string) error {
 		case StatusFailed:
 			p("      %s\n", s.Reason)
 		case StatusFound:
-			if s.Step == incident.StepSLI || s.Step == incident.StepProbe {
+			if s.Step == runbook.StepSLI || s.Step == runbook.StepProbe {
 				continue
 			}
 			for _, row := range s.Rows {
