@@ -139,24 +139,6 @@ type Options struct {
 	Parallel int
 }
 
-// Metrics that exist only once something happened: no series may mean
-// "nothing yet" rather than "not scraped".
-var eventual = []string{
-	"aggregator_unavailable_apiservice_total", "apiserver_request_terminations_total",
-	"apiserver_admission_webhook_rejection_count", "apiserver_flowcontrol_rejected_requests_total",
-	"apiserver_watch_cache_initializations_total", "rest_client_requests_total",
-}
-
-// Steps whose rows are rates that add up; the others are quantiles,
-// ratios or gauges.
-var additive = map[runbook.Step]bool{
-	runbook.StepErrors: true, runbook.StepSlow: true, runbook.StepAPIServiceReasons: true,
-	runbook.StepAggregatorTerminations: true, runbook.StepWebhookErrors: true, runbook.StepListFetched: true,
-	runbook.StepListFiltered: true, runbook.StepWatchCache: true, runbook.StepTerminations: true,
-	runbook.StepAPFRejections: true, runbook.StepAPFWork: true, runbook.StepClientErrors: true,
-	runbook.StepTerms: true,
-}
-
 // Diagnose checks that Prometheus answers, then runs every step of plan p.
 // A failure to reach Prometheus at all is returned as an *Error; a step
 // that fails is reported in its result and the others still run.
@@ -200,7 +182,7 @@ func Diagnose(ctx context.Context, c *Client, p *Plan, o Options) (*Report, erro
 			}
 			if len(missing) > 0 {
 				res.Status = StatusSkipped
-				res.Reason = notScraped(missing)
+				res.Reason = notScraped(missing, st.Step.Eventual())
 				continue
 			}
 		}
@@ -231,23 +213,14 @@ func Diagnose(ctx context.Context, c *Client, p *Plan, o Options) (*Report, erro
 	return r, nil
 }
 
-func notScraped(missing []string) string {
-	var plain, ev []string
-	for _, m := range missing {
-		if slices.Contains(eventual, m) {
-			ev = append(ev, m)
-		} else {
-			plain = append(plain, m)
-		}
+// notScraped says why a step that reads the missing metrics is skipped;
+// eventual says that they may have no series because nothing happened
+// yet (see runbook.Step.Eventual).
+func notScraped(missing []string, eventual bool) string {
+	if eventual {
+		return "not scraped, or nothing happened yet: " + strings.Join(missing, ", ") + " has no series"
 	}
-	var parts []string
-	if len(plain) > 0 {
-		parts = append(parts, "not scraped: "+strings.Join(plain, ", ")+" has no series")
-	}
-	if len(ev) > 0 {
-		parts = append(parts, "not scraped, or nothing happened yet: "+strings.Join(ev, ", ")+" has no series")
-	}
-	return strings.Join(parts, "; ")
+	return "not scraped: " + strings.Join(missing, ", ") + " has no series"
 }
 
 // present reports which of names have a series (in the cluster) at ts.
@@ -291,7 +264,7 @@ func top(rows v1Vector, st runbook.Step, n int) []Sample {
 		}
 		return labels.FromMap(rows[i].Labels).String() < labels.FromMap(rows[j].Labels).String()
 	})
-	if additive[st] && sum > 0 {
+	if st.Adds() && sum > 0 {
 		for i := range rows {
 			rows[i].Share = rows[i].Value / sum
 		}
@@ -361,18 +334,18 @@ func (r *Report) explain(p *Plan) {
 		if res == nil || res.Status != StatusFound || (i > 0 && r.TermShare > 0.8) {
 			continue
 		}
-		n := r.route(st, res.Rows[0].Labels)
-		routed[n] = true
-		add(st, p.sections[n])
+		to := p.section(r.route(st, res.Rows[0].Labels))
+		routed[to.Number] = true
+		add(st, to)
 	}
 	// Then, in runbook order, every finder that found something (they
 	// find nothing on a healthy cluster), the ranking steps of the sections
 	// the requests lead to, and one apiserver instance that stands out.
 	for _, st := range p.Steps {
-		switch st.Step {
-		case runbook.StepProbe, runbook.StepSLI, runbook.StepTerms, runbook.StepErrors, runbook.StepSlow:
+		switch st.Step.Culprit() {
+		case runbook.CulpritNever, runbook.CulpritRequests:
 			continue
-		case runbook.StepInstanceErrors, runbook.StepInstanceLatency:
+		case runbook.CulpritWhenStandsOut:
 			if r.standsOut(st.Step) {
 				add(st.Step, st.Section)
 			}
@@ -398,31 +371,25 @@ func (r *Report) standsOut(st runbook.Step) bool {
 	return res.Rows[0].Value >= 2*res.Rows[1].Value
 }
 
-// route is the runbook section a failing or slow request row points to.
-func (r *Report) route(st runbook.Step, ls map[string]string) int {
-	if st == runbook.StepSlow {
-		if ls["verb"] == "LIST" {
-			return 9
+// route is the step whose runbook section a failing or slow request row of
+// step st points to, by the step's routes in the runbook; st itself if it
+// has none that matches.
+func (r *Report) route(st runbook.Step, ls map[string]string) runbook.Step {
+	rows := func(other runbook.Step) []map[string]string {
+		res := r.Step(other)
+		if res == nil {
+			return nil
 		}
-		return 8
-	}
-	code, group, verb := ls["code"], ls["group"], ls["verb"]
-	if (code == "503" || code == "504") && group != "" {
-		if res := r.Step(runbook.StepAPIServices); res != nil {
-			for _, row := range res.Rows {
-				if strings.HasSuffix(row.Labels["name"], "."+group) {
-					return 6
-				}
-			}
+		out := make([]map[string]string, len(res.Rows))
+		for i, row := range res.Rows {
+			out[i] = row.Labels
 		}
+		return out
 	}
-	switch {
-	case code == "500" && slices.Contains([]string{"POST", "PUT", "PATCH", "DELETE", "APPLY"}, verb):
-		return 7
-	case code == "504":
-		return 10
+	if to, ok := st.Route(ls, rows); ok {
+		return to
 	}
-	return 5
+	return st
 }
 
 // labelsText prints labels without the cluster label, sorted.

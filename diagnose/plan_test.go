@@ -74,8 +74,12 @@ func TestSectionsHaveFixes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sections := map[int]Section{}
+	for _, sec := range p.runbook.Sections() {
+		sections[sec.Number] = p.section(sec.Steps[0])
+	}
 	for _, n := range []int{5, 6, 7, 8, 9, 10, 11} {
-		s := p.sections[n]
+		s := sections[n]
 		if s.Fix == "" {
 			t.Errorf("section %d (%q) has no fix", n, s.Title)
 		}
@@ -83,8 +87,15 @@ func TestSectionsHaveFixes(t *testing.T) {
 			t.Errorf("section %d URL %q", n, s.URL)
 		}
 	}
-	if got, want := p.sections[6].URL, "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubeapierrorbudgetburn#step-6-is-an-aggregated-api-down"; got != want {
+	if got, want := sections[6].URL, "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubeapierrorbudgetburn#step-6-is-an-aggregated-api-down"; got != want {
 		t.Errorf("section 6 URL %q, want %q", got, want)
+	}
+	// Each step's section is the one that holds it, as the page numbers it.
+	for _, st := range p.Steps {
+		sec, _ := p.runbook.SectionOf(st.Step)
+		if st.Section.Number != sec.Number || st.Section.Title != sec.Heading || st.Section.Fix != sec.Fix {
+			t.Errorf("step %s: section %+v, want %+v", st.Step, st.Section, sec)
+		}
 	}
 }
 
@@ -112,35 +123,34 @@ func TestClassify(t *testing.T) {
 }
 
 func TestRoute(t *testing.T) {
+	p, err := NewPlan(slo.Default(), 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := &Report{Steps: []StepResult{{Step: runbook.StepAPIServices, Status: StatusFound, Rows: []Sample{{Labels: map[string]string{"name": "v3.projectcalico.org"}}}}}}
 	tests := []struct {
 		step runbook.Step
 		ls   map[string]string
+		// to is the step whose section the row routes to; want that
+		// section's number on today's page.
+		to   runbook.Step
 		want int
 	}{
-		{runbook.StepErrors, map[string]string{"code": "503", "group": "projectcalico.org", "verb": "LIST"}, 6},
-		{runbook.StepErrors, map[string]string{"code": "503", "group": "metrics.k8s.io", "verb": "GET"}, 5},
-		{runbook.StepErrors, map[string]string{"code": "500", "verb": "PUT"}, 7},
-		{runbook.StepErrors, map[string]string{"code": "504", "verb": "LIST"}, 10},
-		{runbook.StepErrors, map[string]string{"code": "500", "verb": "GET"}, 5},
-		{runbook.StepSlow, map[string]string{"verb": "LIST", "scope": "cluster"}, 9},
-		{runbook.StepSlow, map[string]string{"verb": "PUT", "scope": "resource"}, 8},
+		{runbook.StepErrors, map[string]string{"code": "503", "group": "projectcalico.org", "verb": "LIST"}, runbook.StepAPIServices, 6},
+		{runbook.StepErrors, map[string]string{"code": "503", "group": "metrics.k8s.io", "verb": "GET"}, runbook.StepInstanceErrors, 5},
+		{runbook.StepErrors, map[string]string{"code": "500", "verb": "PUT"}, runbook.StepWebhookErrors, 7},
+		{runbook.StepErrors, map[string]string{"code": "504", "verb": "LIST"}, runbook.StepTerminations, 10},
+		{runbook.StepErrors, map[string]string{"code": "500", "verb": "GET"}, runbook.StepInstanceErrors, 5},
+		{runbook.StepSlow, map[string]string{"verb": "LIST", "scope": "cluster"}, runbook.StepListFetched, 9},
+		{runbook.StepSlow, map[string]string{"verb": "PUT", "scope": "resource"}, runbook.StepEtcdLatency, 8},
 	}
 	for _, tt := range tests {
-		if got := r.route(tt.step, tt.ls); got != tt.want {
-			t.Errorf("route(%s, %v) = %d, want %d", tt.step, tt.ls, got, tt.want)
+		got := r.route(tt.step, tt.ls)
+		if got != tt.to {
+			t.Errorf("route(%s, %v) = %s, want %s", tt.step, tt.ls, got, tt.to)
 		}
-	}
-}
-
-func TestAnchor(t *testing.T) {
-	for in, want := range map[string]string{
-		"Step 6: Is an aggregated API down?":               "step-6-is-an-aggregated-api-down",
-		"Step 9: Expensive LISTs or a broken watch cache?": "step-9-expensive-lists-or-a-broken-watch-cache",
-		"Step 1: Which SLI burns, and how fast?":           "step-1-which-sli-burns-and-how-fast",
-	} {
-		if got := anchor(in); got != want {
-			t.Errorf("anchor(%q) = %q, want %q", in, got, want)
+		if n := p.section(got).Number; n != tt.want {
+			t.Errorf("route(%s, %v) leads to section %d, want %d", tt.step, tt.ls, n, tt.want)
 		}
 	}
 }

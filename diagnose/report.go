@@ -78,11 +78,7 @@ func (r *Report) WriteText(w io.Writer, clusterLabel string) error {
 
 	p("\nSteps:\n")
 	for _, s := range r.Steps {
-		title := s.Section.Title
-		if title == "" {
-			title = "Step 0: Which metrics do you have?"
-		}
-		p("  %-24s %-8s %s\n", s.Step, s.Status, title)
+		p("  %-24s %-8s %s\n", s.Step, s.Status, s.Section.Title)
 		switch s.Status {
 		case StatusSkipped:
 			p("      %s: step %s skipped\n", s.Reason, s.Step)
