@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,21 +76,25 @@ func TestSectionsHaveFixes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sections := map[int]Section{}
-	for _, sec := range p.runbook.Sections() {
-		sections[sec.Number] = p.section(sec.Steps[0])
-	}
-	for _, n := range []int{5, 6, 7, 8, 9, 10, 11} {
-		s := sections[n]
+	// The sections from Step 5 on, by a step of each: they say what fixes
+	// what they find.
+	for _, st := range []runbook.Step{
+		runbook.StepInstanceErrors, runbook.StepAPIServices, runbook.StepWebhookErrors, runbook.StepEtcdLatency,
+		runbook.StepListFetched, runbook.StepTerminations, runbook.StepAPFWork,
+	} {
+		s := p.section(st)
 		if s.Fix == "" {
-			t.Errorf("section %d (%q) has no fix", n, s.Title)
+			t.Errorf("section %d (%q) has no fix", s.Number, s.Title)
 		}
 		if !strings.HasPrefix(s.URL, "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubeapierrorbudgetburn#step-") {
-			t.Errorf("section %d URL %q", n, s.URL)
+			t.Errorf("section %d URL %q", s.Number, s.URL)
 		}
 	}
-	if got, want := sections[6].URL, "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubeapierrorbudgetburn#step-6-is-an-aggregated-api-down"; got != want {
-		t.Errorf("section 6 URL %q, want %q", got, want)
+	// The anchor is GitHub's for the heading, whatever the section's number.
+	url := regexp.MustCompile(`^https://runbooks\.prometheus-operator\.dev/runbooks/kubernetes/kubeapierrorbudgetburn#step-(\d+)-is-an-aggregated-api-down$`)
+	s := p.section(runbook.StepAPIServices)
+	if m := url.FindStringSubmatch(s.URL); m == nil || m[1] != strconv.Itoa(s.Number) || s.Title != "Step "+m[1]+": Is an aggregated API down?" {
+		t.Errorf("aggregated API section %d %q at %q", s.Number, s.Title, s.URL)
 	}
 	// Each step's section is the one that holds it, as the page numbers it.
 	for _, st := range p.Steps {
@@ -131,26 +137,26 @@ func TestRoute(t *testing.T) {
 	tests := []struct {
 		step runbook.Step
 		ls   map[string]string
-		// to is the step whose section the row routes to; want that
-		// section's number on today's page.
-		to   runbook.Step
-		want int
+		// want is the step whose section the row routes to: the aggregated
+		// API (Step 6 today), one instance or all (5), webhooks (7),
+		// timeouts (10), LISTs (9), etcd (8).
+		want runbook.Step
 	}{
-		{runbook.StepErrors, map[string]string{"code": "503", "group": "projectcalico.org", "verb": "LIST"}, runbook.StepAPIServices, 6},
-		{runbook.StepErrors, map[string]string{"code": "503", "group": "metrics.k8s.io", "verb": "GET"}, runbook.StepInstanceErrors, 5},
-		{runbook.StepErrors, map[string]string{"code": "500", "verb": "PUT"}, runbook.StepWebhookErrors, 7},
-		{runbook.StepErrors, map[string]string{"code": "504", "verb": "LIST"}, runbook.StepTerminations, 10},
-		{runbook.StepErrors, map[string]string{"code": "500", "verb": "GET"}, runbook.StepInstanceErrors, 5},
-		{runbook.StepSlow, map[string]string{"verb": "LIST", "scope": "cluster"}, runbook.StepListFetched, 9},
-		{runbook.StepSlow, map[string]string{"verb": "PUT", "scope": "resource"}, runbook.StepEtcdLatency, 8},
+		{runbook.StepErrors, map[string]string{"code": "503", "group": "projectcalico.org", "verb": "LIST"}, runbook.StepAPIServices},
+		{runbook.StepErrors, map[string]string{"code": "503", "group": "metrics.k8s.io", "verb": "GET"}, runbook.StepInstanceErrors},
+		{runbook.StepErrors, map[string]string{"code": "500", "verb": "PUT"}, runbook.StepWebhookErrors},
+		{runbook.StepErrors, map[string]string{"code": "504", "verb": "LIST"}, runbook.StepTerminations},
+		{runbook.StepErrors, map[string]string{"code": "500", "verb": "GET"}, runbook.StepInstanceErrors},
+		{runbook.StepSlow, map[string]string{"verb": "LIST", "scope": "cluster"}, runbook.StepListFetched},
+		{runbook.StepSlow, map[string]string{"verb": "PUT", "scope": "resource"}, runbook.StepEtcdLatency},
 	}
 	for _, tt := range tests {
 		got := r.route(tt.step, tt.ls)
-		if got != tt.to {
-			t.Errorf("route(%s, %v) = %s, want %s", tt.step, tt.ls, got, tt.to)
+		if got != tt.want {
+			t.Errorf("route(%s, %v) = %s, want %s", tt.step, tt.ls, got, tt.want)
 		}
-		if n := p.section(got).Number; n != tt.want {
-			t.Errorf("route(%s, %v) leads to section %d, want %d", tt.step, tt.ls, n, tt.want)
+		if sec, want := p.section(got), p.section(tt.want); sec.Title != want.Title || sec.Fix == "" {
+			t.Errorf("route(%s, %v) leads to %q (fix %q), want %q", tt.step, tt.ls, sec.Title, sec.Fix, want.Title)
 		}
 	}
 }
