@@ -1,10 +1,11 @@
 // Package diagnose runs the runbook's drill-down queries and checks the
 // series an SLO spec needs against a live Prometheus through its HTTP API.
 //
-// Diagnose turns the runbook of KubeAPIErrorBudgetBurn (generator.Runbook)
-// into a report: which SLI burns and how fast, whether errors or slow
-// requests burn it, and the top rows of every drill-down step with the
-// runbook section and fix each points to. Lint checks that the request
+// Diagnose walks the steps of the KubeAPIErrorBudgetBurn runbook (the table
+// of internal/runbook, which also renders the page) and turns them into a
+// report: which SLI burns and how fast, whether errors or slow requests
+// burn it, and the top rows of every drill-down step with the runbook
+// section and fix each points to. Lint checks that the request
 // counter, the latency histogram and every bucket a threshold names exist,
 // and names the rules that would come out empty or never count slow
 // requests.

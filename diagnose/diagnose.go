@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/internal/runbook"
 )
 
 // Sample is one row of a query result.
@@ -57,10 +57,10 @@ const (
 
 // StepResult is one drill-down step's outcome.
 type StepResult struct {
-	Step    incident.Step `json:"step"`
-	Section Section       `json:"section"`
-	Query   string        `json:"query"`
-	Status  string        `json:"status"`
+	Step    runbook.Step `json:"step"`
+	Section Section      `json:"section"`
+	Query   string       `json:"query"`
+	Status  string       `json:"status"`
 	// Reason says why a step was skipped or failed.
 	Reason string `json:"reason,omitempty"`
 	// Rows are the top rows, largest first.
@@ -79,7 +79,7 @@ type Burn struct {
 
 // Culprit is a finding with the runbook section it points to.
 type Culprit struct {
-	Step   incident.Step     `json:"step"`
+	Step   runbook.Step      `json:"step"`
 	Labels map[string]string `json:"labels"`
 	Value  float64           `json:"value"`
 	Share  float64           `json:"share,omitempty"`
@@ -120,7 +120,7 @@ func (r *Report) Failed() int {
 }
 
 // Step returns the result of step st.
-func (r *Report) Step(st incident.Step) *StepResult {
+func (r *Report) Step(st runbook.Step) *StepResult {
 	for i := range r.Steps {
 		if r.Steps[i].Step == st {
 			return &r.Steps[i]
@@ -137,24 +137,6 @@ type Options struct {
 	Top int
 	// Parallel is the number of queries in flight (default 4).
 	Parallel int
-}
-
-// Metrics that exist only once something happened: no series may mean
-// "nothing yet" rather than "not scraped".
-var eventual = []string{
-	"aggregator_unavailable_apiservice_total", "apiserver_request_terminations_total",
-	"apiserver_admission_webhook_rejection_count", "apiserver_flowcontrol_rejected_requests_total",
-	"apiserver_watch_cache_initializations_total", "rest_client_requests_total",
-}
-
-// Steps whose rows are rates that add up; the others are quantiles,
-// ratios or gauges.
-var additive = map[incident.Step]bool{
-	incident.StepErrors: true, incident.StepSlow: true, incident.StepAPIServiceReasons: true,
-	incident.StepAggregatorTerminations: true, incident.StepWebhookErrors: true, incident.StepListFetched: true,
-	incident.StepListFiltered: true, incident.StepWatchCache: true, incident.StepTerminations: true,
-	incident.StepAPFRejections: true, incident.StepAPFWork: true, incident.StepClientErrors: true,
-	incident.StepTerms: true,
 }
 
 // Diagnose checks that Prometheus answers, then runs every step of plan p.
@@ -200,7 +182,7 @@ func Diagnose(ctx context.Context, c *Client, p *Plan, o Options) (*Report, erro
 			}
 			if len(missing) > 0 {
 				res.Status = StatusSkipped
-				res.Reason = notScraped(missing)
+				res.Reason = notScraped(missing, st.Step.Eventual())
 				continue
 			}
 		}
@@ -231,23 +213,14 @@ func Diagnose(ctx context.Context, c *Client, p *Plan, o Options) (*Report, erro
 	return r, nil
 }
 
-func notScraped(missing []string) string {
-	var plain, ev []string
-	for _, m := range missing {
-		if slices.Contains(eventual, m) {
-			ev = append(ev, m)
-		} else {
-			plain = append(plain, m)
-		}
+// notScraped says why a step that reads the missing metrics is skipped;
+// eventual says that they may have no series because nothing happened
+// yet (see runbook.Step.Eventual).
+func notScraped(missing []string, eventual bool) string {
+	if eventual {
+		return "not scraped, or nothing happened yet: " + strings.Join(missing, ", ") + " has no series"
 	}
-	var parts []string
-	if len(plain) > 0 {
-		parts = append(parts, "not scraped: "+strings.Join(plain, ", ")+" has no series")
-	}
-	if len(ev) > 0 {
-		parts = append(parts, "not scraped, or nothing happened yet: "+strings.Join(ev, ", ")+" has no series")
-	}
-	return strings.Join(parts, "; ")
+	return "not scraped: " + strings.Join(missing, ", ") + " has no series"
 }
 
 // present reports which of names have a series (in the cluster) at ts.
@@ -274,7 +247,7 @@ func (c *Client) present(ctx context.Context, names []string, p *Plan, ts time.T
 
 // top sorts rows by value, largest first, sets shares for additive steps,
 // and keeps n.
-func top(rows v1Vector, st incident.Step, n int) []Sample {
+func top(rows v1Vector, st runbook.Step, n int) []Sample {
 	sum := 0.0
 	for _, r := range rows {
 		if !math.IsNaN(r.Value) {
@@ -291,12 +264,12 @@ func top(rows v1Vector, st incident.Step, n int) []Sample {
 		}
 		return labels.FromMap(rows[i].Labels).String() < labels.FromMap(rows[j].Labels).String()
 	})
-	if additive[st] && sum > 0 {
+	if st.Adds() && sum > 0 {
 		for i := range rows {
 			rows[i].Share = rows[i].Value / sum
 		}
 	}
-	if len(rows) > n && st != incident.StepSLI && st != incident.StepTerms {
+	if len(rows) > n && st != runbook.StepSLI && st != runbook.StepTerms {
 		rows = rows[:n]
 	}
 	return rows
@@ -306,7 +279,7 @@ func top(rows v1Vector, st incident.Step, n int) []Sample {
 func (r *Report) explain(p *Plan) {
 	s := p.Spec
 	sliLabel := s.SLILabel
-	if st := r.Step(incident.StepSLI); st != nil && st.Status == StatusFound {
+	if st := r.Step(runbook.StepSLI); st != nil && st.Status == StatusFound {
 		// The SLI and terms steps keep every row (see top).
 		for _, row := range st.Rows {
 			r.Burns = append(r.Burns, Burn{SLI: row.Labels[sliLabel], Window: row.Labels["window"], Factor: row.Value})
@@ -325,7 +298,7 @@ func (r *Report) explain(p *Plan) {
 			}
 		}
 	}
-	if st := r.Step(incident.StepTerms); st != nil && st.Status == StatusFound && r.SLI != "" {
+	if st := r.Step(runbook.StepTerms); st != nil && st.Status == StatusFound && r.SLI != "" {
 		sum := 0.0
 		var best Sample
 		for _, row := range st.Rows {
@@ -341,7 +314,7 @@ func (r *Report) explain(p *Plan) {
 			r.Term, r.TermShare = best.Labels["term"], best.Value/sum
 		}
 	}
-	add := func(st incident.Step, to Section) {
+	add := func(st runbook.Step, to Section) {
 		res := r.Step(st)
 		if res == nil || res.Status != StatusFound {
 			return
@@ -351,9 +324,9 @@ func (r *Report) explain(p *Plan) {
 	}
 	// The requests first, with the section the runbook sends them to: the
 	// term that burns most, then the other if it burns a fifth or more.
-	first := []incident.Step{incident.StepErrors, incident.StepSlow}
+	first := []runbook.Step{runbook.StepErrors, runbook.StepSlow}
 	if r.Term == "slow" {
-		first = []incident.Step{incident.StepSlow, incident.StepErrors}
+		first = []runbook.Step{runbook.StepSlow, runbook.StepErrors}
 	}
 	routed := map[int]bool{}
 	for i, st := range first {
@@ -361,18 +334,18 @@ func (r *Report) explain(p *Plan) {
 		if res == nil || res.Status != StatusFound || (i > 0 && r.TermShare > 0.8) {
 			continue
 		}
-		n := r.route(st, res.Rows[0].Labels)
-		routed[n] = true
-		add(st, p.sections[n])
+		to := p.section(r.route(st, res.Rows[0].Labels))
+		routed[to.Number] = true
+		add(st, to)
 	}
 	// Then, in runbook order, every finder that found something (they
 	// find nothing on a healthy cluster), the ranking steps of the sections
 	// the requests lead to, and one apiserver instance that stands out.
 	for _, st := range p.Steps {
-		switch st.Step {
-		case incident.StepProbe, incident.StepSLI, incident.StepTerms, incident.StepErrors, incident.StepSlow:
+		switch st.Step.Culprit() {
+		case runbook.CulpritNever, runbook.CulpritRequests:
 			continue
-		case incident.StepInstanceErrors, incident.StepInstanceLatency:
+		case runbook.CulpritWhenStandsOut:
 			if r.standsOut(st.Step) {
 				add(st.Step, st.Section)
 			}
@@ -387,7 +360,7 @@ func (r *Report) explain(p *Plan) {
 // standsOut reports whether a ranking step's first row is well above the
 // second (twice), so that it names one culprit rather than the usual
 // biggest.
-func (r *Report) standsOut(st incident.Step) bool {
+func (r *Report) standsOut(st runbook.Step) bool {
 	res := r.Step(st)
 	if res == nil || res.Status != StatusFound || len(res.Rows) == 0 {
 		return false
@@ -398,31 +371,25 @@ func (r *Report) standsOut(st incident.Step) bool {
 	return res.Rows[0].Value >= 2*res.Rows[1].Value
 }
 
-// route is the runbook section a failing or slow request row points to.
-func (r *Report) route(st incident.Step, ls map[string]string) int {
-	if st == incident.StepSlow {
-		if ls["verb"] == "LIST" {
-			return 9
+// route is the step whose runbook section a failing or slow request row of
+// step st points to, by the step's routes in the runbook; st itself if it
+// has none that matches.
+func (r *Report) route(st runbook.Step, ls map[string]string) runbook.Step {
+	rows := func(other runbook.Step) []map[string]string {
+		res := r.Step(other)
+		if res == nil {
+			return nil
 		}
-		return 8
-	}
-	code, group, verb := ls["code"], ls["group"], ls["verb"]
-	if (code == "503" || code == "504") && group != "" {
-		if res := r.Step(incident.StepAPIServices); res != nil {
-			for _, row := range res.Rows {
-				if strings.HasSuffix(row.Labels["name"], "."+group) {
-					return 6
-				}
-			}
+		out := make([]map[string]string, len(res.Rows))
+		for i, row := range res.Rows {
+			out[i] = row.Labels
 		}
+		return out
 	}
-	switch {
-	case code == "500" && slices.Contains([]string{"POST", "PUT", "PATCH", "DELETE", "APPLY"}, verb):
-		return 7
-	case code == "504":
-		return 10
+	if to, ok := st.Route(ls, rows); ok {
+		return to
 	}
-	return 5
+	return st
 }
 
 // labelsText prints labels without the cluster label, sorted.

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/burnrate/burnrate/diagnose/e2eprom"
-	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/internal/runbook"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -91,15 +91,15 @@ func TestE2EDiagnoseNamesTheCulprit(t *testing.T) {
 			if n := r.Failed(); n > 0 {
 				t.Errorf("%d steps failed", n)
 			}
-			if want := sc.Culprits[incident.StepSLI]["verb"]; r.SLI != want {
+			if want := sc.Culprits[runbook.StepSLI]["verb"]; r.SLI != want {
 				t.Errorf("SLI = %q, want %q", r.SLI, want)
 			}
-			if want := sc.Culprits[incident.StepTerms]["term"]; r.Term != want {
+			if want := sc.Culprits[runbook.StepTerms]["term"]; r.Term != want {
 				t.Errorf("term = %q, want %q", r.Term, want)
 			}
-			for _, st := range incident.Steps {
+			for _, st := range runbook.Steps {
 				want, ok := sc.Culprits[st]
-				if !ok || st == incident.StepSLI {
+				if !ok || st == runbook.StepSLI {
 					continue
 				}
 				res := r.Step(st)
@@ -119,9 +119,9 @@ func TestE2EDiagnoseNamesTheCulprit(t *testing.T) {
 				}
 			}
 			// The first culprit is the failing or slow request the scenario injects.
-			first := incident.StepErrors
+			first := runbook.StepErrors
 			if r.Term == "slow" {
-				first = incident.StepSlow
+				first = runbook.StepSlow
 			}
 			if len(r.Culprits) == 0 {
 				t.Fatal("no culprits")
@@ -142,7 +142,7 @@ func TestE2EDiagnoseNamesTheCulprit(t *testing.T) {
 func TestE2EDiagnoseNotScraped(t *testing.T) {
 	env := sharedE2E(t)
 	r := diagnoseScenario(t, env, droppedCluster, 3*24*time.Hour)
-	res := r.Step(incident.StepEtcdLatency)
+	res := r.Step(runbook.StepEtcdLatency)
 	if res.Status != StatusSkipped || !strings.Contains(res.Reason, "not scraped: etcd_request_duration_seconds_bucket") {
 		t.Errorf("etcd step: %s %q, want skipped as not scraped", res.Status, res.Reason)
 	}
@@ -152,7 +152,7 @@ func TestE2EDiagnoseNotScraped(t *testing.T) {
 		t.Errorf("report does not say the etcd step was skipped:\n%s", text.String())
 	}
 	// The rest still runs and finds the aggregated API.
-	if res := r.Step(incident.StepAPIServices); res.Status != StatusFound || res.Rows[0].Labels["name"] != "v3.projectcalico.org" {
+	if res := r.Step(runbook.StepAPIServices); res.Status != StatusFound || res.Rows[0].Labels["name"] != "v3.projectcalico.org" {
 		t.Errorf("apiservices step: %s %v", res.Status, res.Rows)
 	}
 }

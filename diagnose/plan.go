@@ -1,12 +1,8 @@
 package diagnose
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,12 +10,12 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
-	"github.com/burnrate/burnrate/generator"
-	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/internal/runbook"
 	"github.com/burnrate/burnrate/slo"
 )
 
-// Section is a section of the runbook page.
+// Section is a numbered section of the runbook page's Diagnosis, as the
+// report shows it.
 type Section struct {
 	// Number is the step number of the heading "Step N: ...".
 	Number int `json:"number"`
@@ -34,7 +30,7 @@ type Section struct {
 
 // PlannedStep is one drill-down query, ready to run.
 type PlannedStep struct {
-	Step    incident.Step
+	Step    runbook.Step
 	Query   string
 	Finder  bool
 	Section Section
@@ -48,8 +44,9 @@ type Plan struct {
 	Window  time.Duration
 	Cluster string
 	Steps   []PlannedStep
-	// sections by step number.
-	sections map[int]Section
+	// runbook is the runbook the steps come from; url its page's address.
+	runbook *runbook.Runbook
+	url     string
 }
 
 // Windows lists the windows of the spec's alert pairs, long and short.
@@ -65,12 +62,16 @@ func Windows(s *slo.Spec) []time.Duration {
 // window (one of the spec's alert windows; 0 means the runbook's own) and,
 // when cluster is not empty, only that cluster's series.
 func NewPlan(s *slo.Spec, window time.Duration, cluster string) (*Plan, error) {
-	page, err := generator.Runbook(s)
+	rb, err := runbook.New(s)
+	if err != nil {
+		return nil, err
+	}
+	queries, err := rb.Queries(rb.Window)
 	if err != nil {
 		return nil, err
 	}
 	if window == 0 {
-		window = page.Window
+		window = rb.Window
 	}
 	if !slices.Contains(Windows(s), window) {
 		var ws []string
@@ -79,21 +80,20 @@ func NewPlan(s *slo.Spec, window time.Duration, cluster string) (*Plan, error) {
 		}
 		return nil, fmt.Errorf("window %s is not one of the alert's windows (%s)", model.Duration(window), strings.Join(ws, ", "))
 	}
-	secs, byQuery := sections(page.Markdown, runbookURL(s))
-	p := &Plan{Spec: s, Window: window, Cluster: cluster, sections: secs}
+	p := &Plan{Spec: s, Window: window, Cluster: cluster, runbook: rb, url: rb.RunbookURL()}
 	var cm *labels.Matcher
 	if cluster != "" {
 		cm = labels.MustNewMatcher(labels.MatchEqual, s.ClusterLabel, cluster)
 	}
 	prs := parser.NewParser(parser.Options{})
-	for _, q := range page.Queries {
+	for _, q := range queries {
 		expr, err := prs.ParseExpr(q.PromQL)
 		if err != nil {
 			return nil, fmt.Errorf("runbook step %s: %w", q.Step, err)
 		}
-		metrics := rewrite(expr, page.Window, window, cm)
+		metrics := rewrite(expr, rb.Window, window, cm)
 		p.Steps = append(p.Steps, PlannedStep{
-			Step: q.Step, Query: expr.String(), Finder: q.Finder, Section: byQuery[q.PromQL], Metrics: metrics,
+			Step: q.Step, Query: expr.String(), Finder: q.Finder, Section: p.section(q.Step), Metrics: metrics,
 		})
 	}
 	return p, nil
@@ -128,75 +128,16 @@ func rewrite(expr parser.Expr, from, to time.Duration, cm *labels.Matcher) []str
 	return slices.Compact(names)
 }
 
-func runbookURL(s *slo.Spec) string {
-	if s.Runbook.URLPattern == "" || !strings.Contains(s.Runbook.URLPattern, "%s") {
-		return s.Runbook.URLPattern
+// section is the report's view of the runbook section that holds step st:
+// its heading, its address on the runbook page and its fix.
+func (p *Plan) section(st runbook.Step) Section {
+	sec, ok := p.runbook.SectionOf(st)
+	if !ok {
+		return Section{}
 	}
-	return fmt.Sprintf(s.Runbook.URLPattern, strings.ToLower(s.Alert.Name))
-}
-
-var stepHeading = regexp.MustCompile(`^### Step (\d+): (.*)$`)
-
-// sections reads the page's "### Step N" sections: their titles, anchors and
-// Fix paragraphs, and which section each promql block is in.
-func sections(md []byte, url string) (map[int]Section, map[string]Section) {
-	secs := map[int]Section{}
-	blockIn := map[string]int{}
-	cur := -1
-	sc := bufio.NewScanner(bytes.NewReader(md))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	var block []string
-	inBlock := false
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case inBlock && line == "```":
-			inBlock = false
-			blockIn[strings.Join(block, "\n")] = cur
-		case inBlock:
-			block = append(block, line)
-		case line == "```promql":
-			inBlock, block = true, nil
-		case strings.HasPrefix(line, "## "):
-			cur = -1
-		case stepHeading.MatchString(line):
-			m := stepHeading.FindStringSubmatch(line)
-			n, _ := strconv.Atoi(m[1])
-			title := "Step " + m[1] + ": " + m[2]
-			s := Section{Number: n, Title: title}
-			if url != "" {
-				s.URL = url + "#" + anchor(title)
-			}
-			secs[n] = s
-			cur = n
-		case cur >= 0 && strings.HasPrefix(line, "**Fix:**"):
-			s := secs[cur]
-			s.Fix = strings.TrimSpace(strings.TrimPrefix(line, "**Fix:**"))
-			secs[cur] = s
-		}
+	out := Section{Number: sec.Number, Title: sec.Heading, Fix: sec.Fix}
+	if p.url != "" {
+		out.URL = p.url + "#" + sec.Anchor
 	}
-	byQuery := map[string]Section{}
-	for q, n := range blockIn {
-		byQuery[q] = secs[n]
-	}
-	// A section's Fix is filled in after its blocks are seen.
-	for q, s := range byQuery {
-		byQuery[q] = secs[s.Number]
-	}
-	return secs, byQuery
-}
-
-// anchor is GitHub's heading anchor: lower case, punctuation dropped,
-// spaces to dashes.
-func anchor(title string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(title) {
-		switch {
-		case r == ' ':
-			b.WriteByte('-')
-		case r == '-' || r == '_' || ('a' <= r && r <= 'z') || ('0' <= r && r <= '9'):
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
+	return out
 }

@@ -6,13 +6,15 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
-	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/internal/runbook"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -34,17 +36,17 @@ func TestNewPlan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(p.Steps) != len(incident.Steps) {
-				t.Fatalf("%d steps, want %d", len(p.Steps), len(incident.Steps))
+			if len(p.Steps) != len(runbook.Steps) {
+				t.Fatalf("%d steps, want %d", len(p.Steps), len(runbook.Steps))
 			}
 			for i, st := range p.Steps {
-				if st.Step != incident.Steps[i] {
-					t.Errorf("step %d is %s, want %s", i, st.Step, incident.Steps[i])
+				if st.Step != runbook.Steps[i] {
+					t.Errorf("step %d is %s, want %s", i, st.Step, runbook.Steps[i])
 				}
-				if st.Step != incident.StepProbe && !strings.HasPrefix(st.Section.Title, "Step ") {
+				if st.Step != runbook.StepProbe && !strings.HasPrefix(st.Section.Title, "Step ") {
 					t.Errorf("step %s has no runbook section", st.Step)
 				}
-				if len(st.Metrics) == 0 && st.Step != incident.StepProbe {
+				if len(st.Metrics) == 0 && st.Step != runbook.StepProbe {
 					t.Errorf("step %s reads no metric", st.Step)
 				}
 				if tt.cluster != "" && strings.Count(st.Query, `cluster="`+tt.cluster+`"`) < 1 {
@@ -74,17 +76,32 @@ func TestSectionsHaveFixes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []int{5, 6, 7, 8, 9, 10, 11} {
-		s := p.sections[n]
+	// The sections from Step 5 on, by a step of each: they say what fixes
+	// what they find.
+	for _, st := range []runbook.Step{
+		runbook.StepInstanceErrors, runbook.StepAPIServices, runbook.StepWebhookErrors, runbook.StepEtcdLatency,
+		runbook.StepListFetched, runbook.StepTerminations, runbook.StepAPFWork,
+	} {
+		s := p.section(st)
 		if s.Fix == "" {
-			t.Errorf("section %d (%q) has no fix", n, s.Title)
+			t.Errorf("section %d (%q) has no fix", s.Number, s.Title)
 		}
 		if !strings.HasPrefix(s.URL, "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubeapierrorbudgetburn#step-") {
-			t.Errorf("section %d URL %q", n, s.URL)
+			t.Errorf("section %d URL %q", s.Number, s.URL)
 		}
 	}
-	if got, want := p.sections[6].URL, "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubeapierrorbudgetburn#step-6-is-an-aggregated-api-down"; got != want {
-		t.Errorf("section 6 URL %q, want %q", got, want)
+	// The anchor is GitHub's for the heading, whatever the section's number.
+	url := regexp.MustCompile(`^https://runbooks\.prometheus-operator\.dev/runbooks/kubernetes/kubeapierrorbudgetburn#step-(\d+)-is-an-aggregated-api-down$`)
+	s := p.section(runbook.StepAPIServices)
+	if m := url.FindStringSubmatch(s.URL); m == nil || m[1] != strconv.Itoa(s.Number) || s.Title != "Step "+m[1]+": Is an aggregated API down?" {
+		t.Errorf("aggregated API section %d %q at %q", s.Number, s.Title, s.URL)
+	}
+	// Each step's section is the one that holds it, as the page numbers it.
+	for _, st := range p.Steps {
+		sec, _ := p.runbook.SectionOf(st.Step)
+		if st.Section.Number != sec.Number || st.Section.Title != sec.Heading || st.Section.Fix != sec.Fix {
+			t.Errorf("step %s: section %+v, want %+v", st.Step, st.Section, sec)
+		}
 	}
 }
 
@@ -112,35 +129,34 @@ func TestClassify(t *testing.T) {
 }
 
 func TestRoute(t *testing.T) {
-	r := &Report{Steps: []StepResult{{Step: incident.StepAPIServices, Status: StatusFound, Rows: []Sample{{Labels: map[string]string{"name": "v3.projectcalico.org"}}}}}}
+	p, err := NewPlan(slo.Default(), 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Report{Steps: []StepResult{{Step: runbook.StepAPIServices, Status: StatusFound, Rows: []Sample{{Labels: map[string]string{"name": "v3.projectcalico.org"}}}}}}
 	tests := []struct {
-		step incident.Step
+		step runbook.Step
 		ls   map[string]string
-		want int
+		// want is the step whose section the row routes to: the aggregated
+		// API (Step 6 today), one instance or all (5), webhooks (7),
+		// timeouts (10), LISTs (9), etcd (8).
+		want runbook.Step
 	}{
-		{incident.StepErrors, map[string]string{"code": "503", "group": "projectcalico.org", "verb": "LIST"}, 6},
-		{incident.StepErrors, map[string]string{"code": "503", "group": "metrics.k8s.io", "verb": "GET"}, 5},
-		{incident.StepErrors, map[string]string{"code": "500", "verb": "PUT"}, 7},
-		{incident.StepErrors, map[string]string{"code": "504", "verb": "LIST"}, 10},
-		{incident.StepErrors, map[string]string{"code": "500", "verb": "GET"}, 5},
-		{incident.StepSlow, map[string]string{"verb": "LIST", "scope": "cluster"}, 9},
-		{incident.StepSlow, map[string]string{"verb": "PUT", "scope": "resource"}, 8},
+		{runbook.StepErrors, map[string]string{"code": "503", "group": "projectcalico.org", "verb": "LIST"}, runbook.StepAPIServices},
+		{runbook.StepErrors, map[string]string{"code": "503", "group": "metrics.k8s.io", "verb": "GET"}, runbook.StepInstanceErrors},
+		{runbook.StepErrors, map[string]string{"code": "500", "verb": "PUT"}, runbook.StepWebhookErrors},
+		{runbook.StepErrors, map[string]string{"code": "504", "verb": "LIST"}, runbook.StepTerminations},
+		{runbook.StepErrors, map[string]string{"code": "500", "verb": "GET"}, runbook.StepInstanceErrors},
+		{runbook.StepSlow, map[string]string{"verb": "LIST", "scope": "cluster"}, runbook.StepListFetched},
+		{runbook.StepSlow, map[string]string{"verb": "PUT", "scope": "resource"}, runbook.StepEtcdLatency},
 	}
 	for _, tt := range tests {
-		if got := r.route(tt.step, tt.ls); got != tt.want {
-			t.Errorf("route(%s, %v) = %d, want %d", tt.step, tt.ls, got, tt.want)
+		got := r.route(tt.step, tt.ls)
+		if got != tt.want {
+			t.Errorf("route(%s, %v) = %s, want %s", tt.step, tt.ls, got, tt.want)
 		}
-	}
-}
-
-func TestAnchor(t *testing.T) {
-	for in, want := range map[string]string{
-		"Step 6: Is an aggregated API down?":               "step-6-is-an-aggregated-api-down",
-		"Step 9: Expensive LISTs or a broken watch cache?": "step-9-expensive-lists-or-a-broken-watch-cache",
-		"Step 1: Which SLI burns, and how fast?":           "step-1-which-sli-burns-and-how-fast",
-	} {
-		if got := anchor(in); got != want {
-			t.Errorf("anchor(%q) = %q, want %q", in, got, want)
+		if sec, want := p.section(got), p.section(tt.want); sec.Title != want.Title || sec.Fix == "" {
+			t.Errorf("route(%s, %v) leads to %q (fix %q), want %q", tt.step, tt.ls, sec.Title, sec.Fix, want.Title)
 		}
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/internal/runbook"
 )
 
 // WriteJSON writes the report as indented JSON.
@@ -78,18 +78,14 @@ func (r *Report) WriteText(w io.Writer, clusterLabel string) error {
 
 	p("\nSteps:\n")
 	for _, s := range r.Steps {
-		title := s.Section.Title
-		if title == "" {
-			title = "Step 0: Which metrics do you have?"
-		}
-		p("  %-24s %-8s %s\n", s.Step, s.Status, title)
+		p("  %-24s %-8s %s\n", s.Step, s.Status, s.Section.Title)
 		switch s.Status {
 		case StatusSkipped:
 			p("      %s: step %s skipped\n", s.Reason, s.Step)
 		case StatusFailed:
 			p("      %s\n", s.Reason)
 		case StatusFound:
-			if s.Step == incident.StepSLI || s.Step == incident.StepProbe {
+			if s.Step == runbook.StepSLI || s.Step == runbook.StepProbe {
 				continue
 			}
 			for _, row := range s.Rows {

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/internal/runbook"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
@@ -70,10 +71,11 @@ func IncidentTests(s *slo.Spec, ruleFile string) (*NamedTestFile, error) {
 	if err := IncidentFits(s); err != nil {
 		return nil, err
 	}
-	d, err := newDrill(s)
+	rb, err := runbook.New(s)
 	if err != nil {
 		return nil, err
 	}
+	d := &drill{rb}
 	rf, err := Rules(s, slomodel.ProfileOptimized)
 	if err != nil {
 		return nil, err
@@ -111,13 +113,16 @@ func incidentEnv(s *slo.Spec) (incident.Env, error) {
 	return incident.Env{ClusterLabel: s.ClusterLabel, Cluster: incidentCluster, SLILabel: s.SLILabel, APIServer: api}, nil
 }
 
+// drill is the runbook whose drill-down queries the incident tests prove.
+type drill struct{ *runbook.Runbook }
+
 // incidentGroup renders one scenario's test group.
 func (d *drill) incidentGroup(sc *incident.Scenario) (TestGroup, error) {
-	qs, err := d.queries(sc.Window())
+	qs, err := d.Queries(sc.Window())
 	if err != nil {
 		return TestGroup{}, err
 	}
-	byStep := map[incident.Step]RunbookQuery{}
+	byStep := map[runbook.Step]runbook.Query{}
 	for _, q := range qs {
 		byStep[q.Step] = q
 	}
@@ -159,14 +164,14 @@ func (d *drill) incidentGroup(sc *incident.Scenario) (TestGroup, error) {
 		}
 	}
 	// The probe counts the series of every metric the steps read.
-	expr(byStep[incident.StepProbe].PromQL, end, d.probeCounts(sc)...)
+	expr(byStep[runbook.StepProbe].PromQL, end, d.probeCounts(sc)...)
 	// Step 1: the culprit SLI burns fastest over every window.
-	if c, ok := sc.Culprits[incident.StepSLI]; ok {
+	if c, ok := sc.Culprits[runbook.StepSLI]; ok {
 		var samples []ExpSample
-		for _, w := range d.pairWindows() {
-			samples = append(samples, one(with(map[string]string{d.SLILabel: c[d.SLILabel], "window": dur(w)})))
+		for _, w := range d.Spec.Windows() {
+			samples = append(samples, one(with(map[string]string{d.SLILabel: c[d.SLILabel], "window": dur(time.Duration(w))})))
 		}
-		expr(fmt.Sprintf("topk by (window) (1, %s) > bool 0", byStep[incident.StepSLI].PromQL), end, samples...)
+		expr(fmt.Sprintf("topk by (window) (1, %s) > bool 0", byStep[runbook.StepSLI].PromQL), end, samples...)
 	}
 	// Step 2: the terms add up to the recorded burn rate of the window.
 	var sums []ExpSample
@@ -174,10 +179,10 @@ func (d *drill) incidentGroup(sc *incident.Scenario) (TestGroup, error) {
 		sums = append(sums, one(with(map[string]string{d.SLILabel: s.Name})))
 	}
 	expr(fmt.Sprintf("abs(sum by (%s, %s) (%s) - %s:burnrate%s / %s) < bool 1e-09", d.ClusterLabel, d.SLILabel,
-		byStep[incident.StepTerms].PromQL, d.Base, dur(sc.Window()), num64(d.Budget)), end, sums...)
+		byStep[runbook.StepTerms].PromQL, d.Base, dur(sc.Window()), num64(d.Budget)), end, sums...)
 	// The culprits come first; the quiet steps find nothing.
-	for _, st := range incident.Steps {
-		if st == incident.StepSLI || st == incident.StepProbe {
+	for _, st := range runbook.Steps {
+		if st == runbook.StepSLI || st == runbook.StepProbe {
 			continue
 		}
 		q, ok := byStep[st]
@@ -213,15 +218,10 @@ func (d *drill) expectedAlerts(sc *incident.Scenario) ([]ExpAlert, error) {
 // probeCounts is the probe's expected result at the scenario's end: per
 // metric it reads, the number of series the spec's selector matches.
 func (d *drill) probeCounts(sc *incident.Scenario) []ExpSample {
-	var probe *labels.Matcher
-	for _, m := range d.probeMatchers() {
-		if m.Name == labels.MetricName {
-			probe = m
-		}
-	}
+	probed := d.ProbeMetrics()
 	counts := map[string]int{}
 	for _, s := range sc.Series {
-		if math.IsNaN(s.Values[len(s.Values)-1]) || !probe.Matches(s.Name) {
+		if math.IsNaN(s.Values[len(s.Values)-1]) || !slices.Contains(probed, s.Name) {
 			continue
 		}
 		ok := true

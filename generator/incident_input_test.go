@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 
 	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/internal/runbook"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/ruletest"
 	"github.com/burnrate/burnrate/slo"
@@ -80,10 +81,11 @@ func TestSelectedInputs(t *testing.T) {
 // arbitrarily, so the count is not compared with a replay of every series).
 func TestIncidentAssertionsCanFail(t *testing.T) {
 	s := slo.Default()
-	d, err := newDrill(s)
+	rb, err := runbook.New(s)
 	if err != nil {
 		t.Fatal(err)
 	}
+	d := &drill{rb}
 	rf, err := Rules(s, slomodel.ProfileOptimized)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/internal/runbook"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/ruletest"
 	"github.com/burnrate/burnrate/slo"
@@ -88,7 +89,7 @@ func TestIncidentTestsPass(t *testing.T) {
 // the window the scenario reads.
 func TestRunbookQueriesAreProven(t *testing.T) {
 	s := slo.Default()
-	page, err := Runbook(s)
+	page, err := runbook.Render(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +156,7 @@ func TestIncidentAssertions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	covered := map[incident.Step]bool{incident.StepProbe: true}
+	covered := map[runbook.Step]bool{runbook.StepProbe: true}
 	for i, sc := range scs {
 		g := f.Tests[i]
 		if len(g.AlertRuleTests) != 2 || len(g.AlertRuleTests[1].ExpAlerts) != len(sc.Fires) {
@@ -164,8 +165,8 @@ func TestIncidentAssertions(t *testing.T) {
 		// probe, SLI, terms sum, one per culprit (SLI counted already) and
 		// quiet step, plus the finders on the healthy cluster.
 		finders := 0
-		for _, st := range incident.Steps {
-			if st == incident.StepProbe {
+		for _, st := range runbook.Steps {
+			if st == runbook.StepProbe {
 				continue
 			}
 			if _, ok := sc.Culprits[st]; ok {
@@ -175,7 +176,7 @@ func TestIncidentAssertions(t *testing.T) {
 		for _, st := range sc.Quiet {
 			covered[st] = true
 		}
-		page, _ := Runbook(slo.Default())
+		page, _ := runbook.Render(slo.Default())
 		for _, q := range page.Queries {
 			if q.Finder {
 				finders++
@@ -186,7 +187,7 @@ func TestIncidentAssertions(t *testing.T) {
 			t.Errorf("%s: %d promql assertions, want %d", sc.Name, len(g.PromQLExprTests), want)
 		}
 	}
-	for _, st := range incident.Steps {
+	for _, st := range runbook.Steps {
 		if !covered[st] {
 			t.Errorf("no scenario names a culprit for step %s or expects it to find nothing", st)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/textparse"
 
+	"github.com/burnrate/burnrate/internal/runbook"
 	"github.com/burnrate/burnrate/internal/series"
 )
 
@@ -161,10 +162,10 @@ func TestValidate(t *testing.T) {
 			s.Series = []Series{{Name: "c_total", Type: Counter, Values: []float64{1, math.NaN()}}}
 		}, "disappears"},
 		{"no alert", func(s *Scenario) { s.Fires = nil }, "name the alerts"},
-		{"unknown step", func(s *Scenario) { s.Quiet = []Step{"nope"} }, `unknown quiet step "nope"`},
+		{"unknown step", func(s *Scenario) { s.Quiet = []runbook.Step{"nope"} }, `unknown quiet step "nope"`},
 		{"culprit and quiet", func(s *Scenario) {
-			s.Culprits = map[Step]map[string]string{StepSLI: {}}
-			s.Quiet = []Step{StepSLI}
+			s.Culprits = map[runbook.Step]map[string]string{runbook.StepSLI: {}}
+			s.Quiet = []runbook.Step{runbook.StepSLI}
 		}, "both has a culprit and finds nothing"},
 	}
 	for _, tc := range tests {

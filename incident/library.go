@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"maps"
 	"time"
+
+	"github.com/burnrate/burnrate/internal/runbook"
 )
 
 // Metric names of the kube-apiserver's request counter and SLI latency
@@ -38,7 +40,7 @@ type Env struct {
 	// the spec's selector matches them, e.g. job=kube-apiserver.
 	APIServer map[string]string
 	// SLILabel is the label of the recorded series and alerts that names the
-	// SLI (read, write); culprits of StepSLI and StepTerms use it. Default
+	// SLI (read, write); culprits of runbook.StepSLI and runbook.StepTerms use it. Default
 	// verb.
 	SLILabel string
 }
@@ -271,7 +273,7 @@ func (b *builder) scenario(sc Scenario, worlds ...*world) Scenario {
 	for st, ls := range sc.Culprits {
 		ls = maps.Clone(ls)
 		ls[b.env.ClusterLabel] = b.env.Cluster
-		if sli := b.env.SLILabel; (st == StepSLI || st == StepTerms) && sli != "" && sli != "verb" {
+		if sli := b.env.SLILabel; (st == runbook.StepSLI || st == runbook.StepTerms) && sli != "" && sli != "verb" {
 			ls[sli] = ls["verb"]
 			delete(ls, "verb")
 		}
@@ -354,16 +356,16 @@ func aggregatedAPI(env Env) Scenario {
 		Title:  "The aggregated API v3.projectcalico.org is unreachable from the control plane; its requests fail with 503",
 		Phases: phases(15*time.Minute, 225*time.Minute),
 		Fires:  []Firing{{"read", 72 * time.Hour, 6 * time.Hour}},
-		Culprits: map[Step]map[string]string{
-			StepSLI:                    {"verb": "read"},
-			StepTerms:                  {"verb": "read", "term": "errors"},
-			StepErrors:                 {"code": "503", "verb": "LIST", "group": "projectcalico.org", "resource": "networkpolicies"},
-			StepAPIServices:            {"name": "v3.projectcalico.org"},
-			StepAPIServiceReasons:      {"name": "v3.projectcalico.org", "reason": "FailedDiscoveryCheck"},
-			StepAggregatorTerminations: {"code": "503", "verb": "LIST", "group": "projectcalico.org", "resource": "networkpolicies"},
-			StepTerminations:           {"component": "aggregator", "code": "503", "verb": "LIST", "group": "projectcalico.org", "resource": "networkpolicies"},
+		Culprits: map[runbook.Step]map[string]string{
+			runbook.StepSLI:                    {"verb": "read"},
+			runbook.StepTerms:                  {"verb": "read", "term": "errors"},
+			runbook.StepErrors:                 {"code": "503", "verb": "LIST", "group": "projectcalico.org", "resource": "networkpolicies"},
+			runbook.StepAPIServices:            {"name": "v3.projectcalico.org"},
+			runbook.StepAPIServiceReasons:      {"name": "v3.projectcalico.org", "reason": "FailedDiscoveryCheck"},
+			runbook.StepAggregatorTerminations: {"code": "503", "verb": "LIST", "group": "projectcalico.org", "resource": "networkpolicies"},
+			runbook.StepTerminations:           {"component": "aggregator", "code": "503", "verb": "LIST", "group": "projectcalico.org", "resource": "networkpolicies"},
 		},
-		Quiet: []Step{StepWebhookErrors, StepWatchCache, StepAPFRejections, StepClientErrors},
+		Quiet: []runbook.Step{runbook.StepWebhookErrors, runbook.StepWatchCache, runbook.StepAPFRejections, runbook.StepClientErrors},
 	}, h, f)
 }
 
@@ -413,15 +415,15 @@ func failingWebhook(env Env) Scenario {
 		Title:  "The validating webhook validate.kyverno.svc-fail times out; pod creations and updates fail with 500",
 		Phases: phases(30*time.Minute, 45*time.Minute),
 		Fires:  []Firing{{"write", time.Hour, 5 * time.Minute}, {"write", 6 * time.Hour, 30 * time.Minute}},
-		Culprits: map[Step]map[string]string{
-			StepSLI:            {"verb": "write"},
-			StepTerms:          {"verb": "write", "term": "errors"},
-			StepErrors:         {"code": "500", "verb": "PUT", "resource": "configmaps"},
-			StepWebhookErrors:  {"name": webhookKyverno, "type": "validating", "operation": "UPDATE", "error_type": "calling_webhook_error", "rejection_code": "500"},
-			StepWebhookLatency: {"name": webhookKyverno, "type": "validating"},
-			StepClientErrors:   {"job": "kube-controller-manager", "code": "500"},
+		Culprits: map[runbook.Step]map[string]string{
+			runbook.StepSLI:            {"verb": "write"},
+			runbook.StepTerms:          {"verb": "write", "term": "errors"},
+			runbook.StepErrors:         {"code": "500", "verb": "PUT", "resource": "configmaps"},
+			runbook.StepWebhookErrors:  {"name": webhookKyverno, "type": "validating", "operation": "UPDATE", "error_type": "calling_webhook_error", "rejection_code": "500"},
+			runbook.StepWebhookLatency: {"name": webhookKyverno, "type": "validating"},
+			runbook.StepClientErrors:   {"job": "kube-controller-manager", "code": "500"},
 		},
-		Quiet: []Step{StepAPIServices, StepAPIServiceReasons, StepAggregatorTerminations, StepWatchCache, StepTerminations, StepAPFRejections},
+		Quiet: []runbook.Step{runbook.StepAPIServices, runbook.StepAPIServiceReasons, runbook.StepAggregatorTerminations, runbook.StepWatchCache, runbook.StepTerminations, runbook.StepAPFRejections},
 	}, h, f)
 }
 
@@ -472,14 +474,14 @@ func slowEtcd(env Env) Scenario {
 		Title:  "etcd's disk is slow; lease updates and other writes take seconds",
 		Phases: phases(30*time.Minute, 60*time.Minute),
 		Fires:  []Firing{{"write", 6 * time.Hour, 30 * time.Minute}},
-		Culprits: map[Step]map[string]string{
-			StepSLI:         {"verb": "write"},
-			StepTerms:       {"verb": "write", "term": "slow"},
-			StepSlow:        {"verb": "PUT", "scope": "resource", "group": "coordination.k8s.io", "resource": "leases"},
-			StepEtcdLatency: {"operation": "update", "group": "coordination.k8s.io", "resource": "leases"},
+		Culprits: map[runbook.Step]map[string]string{
+			runbook.StepSLI:         {"verb": "write"},
+			runbook.StepTerms:       {"verb": "write", "term": "slow"},
+			runbook.StepSlow:        {"verb": "PUT", "scope": "resource", "group": "coordination.k8s.io", "resource": "leases"},
+			runbook.StepEtcdLatency: {"operation": "update", "group": "coordination.k8s.io", "resource": "leases"},
 		},
-		Quiet: []Step{StepAPIServices, StepAPIServiceReasons, StepAggregatorTerminations, StepWebhookErrors,
-			StepWatchCache, StepTerminations, StepAPFRejections, StepClientErrors},
+		Quiet: []runbook.Step{runbook.StepAPIServices, runbook.StepAPIServiceReasons, runbook.StepAggregatorTerminations, runbook.StepWebhookErrors,
+			runbook.StepWatchCache, runbook.StepTerminations, runbook.StepAPFRejections, runbook.StepClientErrors},
 	}, h, f)
 }
 
@@ -537,19 +539,19 @@ func expensiveList(env Env) Scenario {
 		Title:  "A per-node agent LISTs every pod of the cluster from etcd every 10s; the LISTs are slow or time out",
 		Phases: phases(30*time.Minute, 150*time.Minute),
 		Fires:  []Firing{{"read", 24 * time.Hour, 2 * time.Hour}},
-		Culprits: map[Step]map[string]string{
-			StepSLI:           {"verb": "read"},
-			StepTerms:         {"verb": "read", "term": "slow", "scope": "cluster"},
-			StepErrors:        {"code": "504", "verb": "LIST", "resource": "pods"},
-			StepSlow:          {"verb": "LIST", "scope": "cluster", "resource": "pods"},
-			StepListFetched:   {"resource": "pods"},
-			StepListFiltered:  {"resource": "pods"},
-			StepEtcdLatency:   {"operation": "list", "resource": "pods"},
-			StepTerminations:  {"component": "apiserver", "code": "504", "verb": "LIST", "resource": "pods"},
-			StepAPFRejections: {"flow_schema": "service-accounts", "priority_level": "workload-low", "reason": "queue-full"},
-			StepAPFWork:       {"flow_schema": "service-accounts", "priority_level": "workload-low"},
+		Culprits: map[runbook.Step]map[string]string{
+			runbook.StepSLI:           {"verb": "read"},
+			runbook.StepTerms:         {"verb": "read", "term": "slow", "scope": "cluster"},
+			runbook.StepErrors:        {"code": "504", "verb": "LIST", "resource": "pods"},
+			runbook.StepSlow:          {"verb": "LIST", "scope": "cluster", "resource": "pods"},
+			runbook.StepListFetched:   {"resource": "pods"},
+			runbook.StepListFiltered:  {"resource": "pods"},
+			runbook.StepEtcdLatency:   {"operation": "list", "resource": "pods"},
+			runbook.StepTerminations:  {"component": "apiserver", "code": "504", "verb": "LIST", "resource": "pods"},
+			runbook.StepAPFRejections: {"flow_schema": "service-accounts", "priority_level": "workload-low", "reason": "queue-full"},
+			runbook.StepAPFWork:       {"flow_schema": "service-accounts", "priority_level": "workload-low"},
 		},
-		Quiet: []Step{StepAPIServices, StepAPIServiceReasons, StepAggregatorTerminations, StepWebhookErrors, StepWatchCache, StepClientErrors},
+		Quiet: []runbook.Step{runbook.StepAPIServices, runbook.StepAPIServiceReasons, runbook.StepAggregatorTerminations, runbook.StepWebhookErrors, runbook.StepWatchCache, runbook.StepClientErrors},
 	}, h, f)
 }
 
@@ -595,16 +597,16 @@ func badInstance(env Env) Scenario {
 		Title:  "The etcd member under apiserver 10.0.1.12:6443 fails; that instance answers most requests with 500",
 		Phases: phases(30*time.Minute, 50*time.Minute),
 		Fires:  []Firing{{"read", time.Hour, 5 * time.Minute}, {"read", 6 * time.Hour, 30 * time.Minute}},
-		Culprits: map[Step]map[string]string{
-			StepSLI:             {"verb": "read"},
-			StepTerms:           {"verb": "read", "term": "errors"},
-			StepErrors:          {"code": "500", "verb": "GET", "group": "coordination.k8s.io", "resource": "leases"},
-			StepInstanceErrors:  {"instance": apiserver2},
-			StepInstanceLatency: {"instance": apiserver2},
-			StepClientErrors:    {"job": "kubelet", "code": "500"},
+		Culprits: map[runbook.Step]map[string]string{
+			runbook.StepSLI:             {"verb": "read"},
+			runbook.StepTerms:           {"verb": "read", "term": "errors"},
+			runbook.StepErrors:          {"code": "500", "verb": "GET", "group": "coordination.k8s.io", "resource": "leases"},
+			runbook.StepInstanceErrors:  {"instance": apiserver2},
+			runbook.StepInstanceLatency: {"instance": apiserver2},
+			runbook.StepClientErrors:    {"job": "kubelet", "code": "500"},
 		},
-		Quiet: []Step{StepAPIServices, StepAPIServiceReasons, StepAggregatorTerminations, StepWebhookErrors,
-			StepWatchCache, StepTerminations, StepAPFRejections},
+		Quiet: []runbook.Step{runbook.StepAPIServices, runbook.StepAPIServiceReasons, runbook.StepAggregatorTerminations, runbook.StepWebhookErrors,
+			runbook.StepWatchCache, runbook.StepTerminations, runbook.StepAPFRejections},
 	}, h, f)
 }
 
@@ -638,15 +640,15 @@ func freshAPIServer(env Env) Scenario {
 		Title:  "A new apiserver with no 5xx series yet: its pods watch cache keeps re-initializing and namespaced pod LISTs are slow",
 		Phases: phases(15*time.Minute, 55*time.Minute),
 		Fires:  []Firing{{"read", 6 * time.Hour, 30 * time.Minute}},
-		Culprits: map[Step]map[string]string{
-			StepSLI:             {"verb": "read"},
-			StepTerms:           {"verb": "read", "term": "slow", "scope": "namespace"},
-			StepSlow:            {"verb": "LIST", "scope": "namespace", "resource": "pods"},
-			StepInstanceLatency: {"instance": inst},
-			StepWatchCache:      {"resource": "pods"},
-			StepListFetched:     {"resource": "pods"},
+		Culprits: map[runbook.Step]map[string]string{
+			runbook.StepSLI:             {"verb": "read"},
+			runbook.StepTerms:           {"verb": "read", "term": "slow", "scope": "namespace"},
+			runbook.StepSlow:            {"verb": "LIST", "scope": "namespace", "resource": "pods"},
+			runbook.StepInstanceLatency: {"instance": inst},
+			runbook.StepWatchCache:      {"resource": "pods"},
+			runbook.StepListFetched:     {"resource": "pods"},
 		},
-		Quiet: []Step{StepErrors, StepInstanceErrors, StepAPIServices, StepAPIServiceReasons, StepAggregatorTerminations,
-			StepWebhookErrors, StepTerminations, StepAPFRejections, StepClientErrors},
+		Quiet: []runbook.Step{runbook.StepErrors, runbook.StepInstanceErrors, runbook.StepAPIServices, runbook.StepAPIServiceReasons, runbook.StepAggregatorTerminations,
+			runbook.StepWebhookErrors, runbook.StepTerminations, runbook.StepAPFRejections, runbook.StepClientErrors},
 	}, h, f)
 }

@@ -23,6 +23,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/burnrate/burnrate/internal/runbook"
 	"github.com/burnrate/burnrate/internal/series"
 )
 
@@ -59,42 +60,6 @@ type Firing struct {
 	Long, Short time.Duration
 }
 
-// Step names a drill-down query of the runbook; the generator renders one
-// query per step.
-type Step string
-
-// The runbook's drill-down queries.
-const (
-	StepProbe                  Step = "probe"
-	StepSLI                    Step = "sli"
-	StepTerms                  Step = "terms"
-	StepErrors                 Step = "errors"
-	StepSlow                   Step = "slow"
-	StepInstanceErrors         Step = "instance-errors"
-	StepInstanceLatency        Step = "instance-latency"
-	StepAPIServices            Step = "apiservices"
-	StepAPIServiceReasons      Step = "apiservice-reasons"
-	StepAggregatorTerminations Step = "aggregator-terminations"
-	StepWebhookErrors          Step = "webhook-errors"
-	StepWebhookLatency         Step = "webhook-latency"
-	StepEtcdLatency            Step = "etcd-latency"
-	StepListFetched            Step = "list-fetched"
-	StepListFiltered           Step = "list-filtered"
-	StepWatchCache             Step = "watch-cache"
-	StepTerminations           Step = "terminations"
-	StepAPFRejections          Step = "apf-rejections"
-	StepAPFWork                Step = "apf-work"
-	StepClientErrors           Step = "client-errors"
-)
-
-// Steps lists every step in runbook order.
-var Steps = []Step{
-	StepProbe, StepSLI, StepTerms, StepErrors, StepSlow, StepInstanceErrors, StepInstanceLatency,
-	StepAPIServices, StepAPIServiceReasons, StepAggregatorTerminations, StepWebhookErrors, StepWebhookLatency,
-	StepEtcdLatency, StepListFetched, StepListFiltered, StepWatchCache, StepTerminations,
-	StepAPFRejections, StepAPFWork, StepClientErrors,
-}
-
 // Scenario is a healthy cluster with one injected fault.
 type Scenario struct {
 	// Name identifies the scenario, e.g. aggregated-api-unreachable.
@@ -111,9 +76,9 @@ type Scenario struct {
 	Fires []Firing
 	// Culprits gives, per step, the labels of the row the step's query must
 	// rank first at the end (with the cluster label).
-	Culprits map[Step]map[string]string
+	Culprits map[runbook.Step]map[string]string
 	// Quiet lists the steps whose query must return nothing at the end.
-	Quiet []Step
+	Quiet []runbook.Step
 }
 
 // Duration is the scenario's length: the time of its last sample.
@@ -184,17 +149,13 @@ func (sc *Scenario) Validate() error {
 	if len(sc.Fires) == 0 {
 		return fmt.Errorf("scenario %s: name the alerts that fire", sc.Name)
 	}
-	known := map[Step]bool{}
-	for _, st := range Steps {
-		known[st] = true
-	}
 	for st := range sc.Culprits {
-		if !known[st] {
+		if !st.Known() {
 			return fmt.Errorf("scenario %s: culprit for unknown step %q", sc.Name, st)
 		}
 	}
 	for _, st := range sc.Quiet {
-		if !known[st] {
+		if !st.Known() {
 			return fmt.Errorf("scenario %s: unknown quiet step %q", sc.Name, st)
 		}
 		if _, both := sc.Culprits[st]; both {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/burnrate/burnrate/generator"
 	"github.com/burnrate/burnrate/internal/output"
+	"github.com/burnrate/burnrate/internal/runbook"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
@@ -174,7 +175,7 @@ func render(specs []string, profile, out, runbooks string) ([]output.File, []out
 		if profile != slomodel.ProfileOptimized {
 			continue
 		}
-		page, err := generator.Runbook(src.spec)
+		page, err := runbook.Render(src.spec)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", src.name, err)
 		}

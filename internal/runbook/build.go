@@ -1,0 +1,244 @@
+package runbook
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/burnrate/burnrate/internal/pql"
+	"github.com/burnrate/burnrate/internal/slomodel"
+	"github.com/burnrate/burnrate/slo"
+)
+
+// Labels the drill-down queries read or set; the cluster and SLI labels must
+// not be one of them, and the selector must not match on le or __name__.
+var drilldownLabels = []string{
+	"window", "term", "code", "verb", "group", "resource", "subresource", "instance", "le", "name", "reason",
+	"component", "type", "operation", "error_type", "rejection_code", "flow_schema", "priority_level", "job",
+}
+
+// checkDrilldown rejects specs whose names or selectors would make a
+// drill-down query invalid or wrong.
+func checkDrilldown(s *slo.Spec) error {
+	for _, l := range []struct{ field, name string }{{"clusterLabel", s.ClusterLabel}, {"sliLabel", s.SLILabel}} {
+		if slices.Contains(drilldownLabels, l.name) && !(l.field == "sliLabel" && l.name == "verb") {
+			return fmt.Errorf("runbook: %s %q is a label the drill-down queries group by or set; choose another name", l.field, l.name)
+		}
+	}
+	for _, f := range []struct{ field, sel string }{
+		{"selector", s.Selector}, {"requests.errors", s.Requests.Errors}, {"latency.selector", s.Latency.Selector},
+	} {
+		ms, err := slo.Matchers(f.sel)
+		if err != nil {
+			return fmt.Errorf("runbook: %s: %w", f.field, err)
+		}
+		for _, m := range ms {
+			switch m.Name {
+			case labels.MetricName:
+				return fmt.Errorf("runbook: %s: the matcher %s would give every drill-down metric a second name, which PromQL rejects; select the series by other labels, e.g. job=\"kube-apiserver\"", f.field, m)
+			case "le":
+				return fmt.Errorf("runbook: %s: the matcher %s would drop histogram buckets the drill-down quantiles need; remove it", f.field, m)
+			}
+		}
+	}
+	return nil
+}
+
+// build is what the table's queries are built from: the model, the range
+// they read and the SLIs' selectors merged where they can be.
+type build struct {
+	*slomodel.Model
+	w time.Duration
+	// reqs and lats select every SLI's requests in the counter and the
+	// histogram: one selector when the SLIs differ in one matcher only.
+	reqs, lats []pql.Sel
+	// table is the table the queries come from (the probe walks it).
+	table []section
+}
+
+func newBuild(m *slomodel.Model, w time.Duration) *build {
+	return &build{Model: m, w: w, reqs: mergeSels(m.RequestSels()), lats: mergeSels(m.LatencySels()), table: table}
+}
+
+// by is the cluster label followed by ls.
+func (b *build) by(ls ...string) []string { return append([]string{b.ClusterLabel}, ls...) }
+
+func (b *build) rate(metric string, ms pql.Sel) parser.Expr {
+	return pql.Call("rate", pql.Range(pql.Vec(metric, ms), b.w))
+}
+
+func (b *build) increase(metric string, ms pql.Sel) parser.Expr {
+	return pql.Call("increase", pql.Range(pql.Vec(metric, ms), b.w))
+}
+
+// sliRate is the rate of metric over the requests of every SLI: one
+// selector when the SLIs' selectors differ in one matcher only, else one
+// rate per SLI joined with or.
+func (b *build) sliRate(metric string, sels []pql.Sel, extra ...*labels.Matcher) parser.Expr {
+	var e parser.Expr
+	for _, s := range sels {
+		e = or(e, b.rate(metric, s.And(extra...)))
+	}
+	return e
+}
+
+// probe counts the apiserver's series of every metric a step names as its
+// Probe.
+func (b *build) probe() parser.Expr {
+	return &parser.AggregateExpr{
+		Op:       parser.COUNT,
+		Expr:     &parser.VectorSelector{LabelMatchers: b.probeMatchers()},
+		Grouping: []string{labels.MetricName},
+	}
+}
+
+// probeMetrics lists the steps' Probe metrics in page order, each once.
+func (b *build) probeMetrics() []string {
+	var names []string
+	for _, sec := range b.table {
+		for _, st := range sec.Steps {
+			if st.Probe == nil {
+				continue
+			}
+			if n := st.Probe(b); !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	return names
+}
+
+func (b *build) probeMatchers() pql.Sel {
+	var alts []string
+	for _, n := range b.probeMetrics() {
+		alts = append(alts, regexp.QuoteMeta(n))
+	}
+	return append(pql.Sel{pql.Re(labels.MetricName, strings.Join(alts, "|"))}, b.Service...)
+}
+
+// burnRates is every SLI's recorded burn rate per window of the alert's
+// pairs, as a factor of the budget, with the window as a label.
+func (b *build) burnRates() parser.Expr {
+	var e parser.Expr
+	for _, win := range b.Spec.Windows() {
+		e = or(e, labelSet(pql.Bin(parser.DIV, pql.Vec(b.BurnRateRecord(win), nil), pql.Num(b.Budget)), "window", win.String()))
+	}
+	return e
+}
+
+// terms is the burn rate as a sum of terms, from the recorded base-window
+// rates.
+func (b *build) terms() parser.Expr {
+	over := func(metric string) parser.Expr {
+		return pql.Call("sum_over_time", pql.Range(pql.Vec(metric, nil), b.w))
+	}
+	errTerm := pql.Bin(parser.DIV, pql.Bin(parser.DIV, over(b.ErrorsRecord), over(b.EventsRecord)), pql.Num(b.Budget))
+	slowTerm := pql.Bin(parser.DIV, &parser.BinaryExpr{
+		Op: parser.DIV, LHS: over(b.SlowRecord), RHS: over(b.EventsRecord),
+		VectorMatching: &parser.VectorMatching{Card: parser.CardManyToOne, On: true, MatchingLabels: []string{b.ClusterLabel, b.SLILabel}},
+	}, pql.Num(b.Budget))
+	return pql.Bin(parser.LOR, labelSet(errTerm, "term", "errors"), labelSet(slowTerm, "term", "slow"))
+}
+
+// slow is the rate of slow requests, each at its SLI's threshold.
+func (b *build) slow() parser.Expr {
+	part := b.Latency.PartitionLabel
+	by := b.by("verb")
+	if part != "" {
+		by = append(by, part)
+	}
+	by = append(by, "group", "resource")
+	var e parser.Expr
+	for i, s := range b.SLOs {
+		for _, t := range s.Latency {
+			ms := b.SLIs[i].Latency
+			if len(t.Partition) > 0 {
+				ms = ms.And(pql.OneOf(part, t.Partition))
+			}
+			e = or(e, pql.Paren(pql.Bin(parser.SUB,
+				pql.SumBy(by, b.rate(b.Count, ms)),
+				pql.SumBy(by, b.rate(b.Bucket, ms.And(pql.Le(t.Seconds)))))))
+		}
+	}
+	return sortDesc(gt0(pql.Paren(e)))
+}
+
+// or is e or r; r alone when e is nil.
+func or(e, r parser.Expr) parser.Expr {
+	if e == nil {
+		return r
+	}
+	return pql.Bin(parser.LOR, e, r)
+}
+
+func gt0(e parser.Expr) parser.Expr { return pql.Bin(parser.GTR, e, pql.Num(0)) }
+
+func p99(e parser.Expr) parser.Expr { return pql.Call("histogram_quantile", pql.Num(0.99), e) }
+
+func sortDesc(e parser.Expr) parser.Expr { return pql.Call("sort_desc", e) }
+
+// labelSet is label_replace(e, name, value, "", ""): it sets label name to
+// value on every series.
+func labelSet(e parser.Expr, name, value string) parser.Expr {
+	str := func(s string) parser.Expr { return &parser.StringLiteral{Val: s} }
+	return pql.Call("label_replace", e, str(name), str(value), str(""), str(""))
+}
+
+// mergeSels turns per-SLI selectors that differ in one regexp or equality
+// matcher on the same label (the verb) into one selector with the
+// alternatives joined; otherwise it returns them unchanged.
+func mergeSels(ss []pql.Sel) []pql.Sel {
+	if len(ss) < 2 {
+		return ss
+	}
+	in := func(s pql.Sel, m *labels.Matcher) bool {
+		return slices.ContainsFunc(s, func(x *labels.Matcher) bool { return x.String() == m.String() })
+	}
+	var name string
+	var alts []string
+	for _, s := range ss {
+		var diff []*labels.Matcher
+		for _, m := range s {
+			common := true
+			for _, o := range ss {
+				if !in(o, m) {
+					common = false
+				}
+			}
+			if !common {
+				diff = append(diff, m)
+			}
+		}
+		if len(diff) != 1 || (name != "" && diff[0].Name != name) {
+			return ss
+		}
+		m := diff[0]
+		name = m.Name
+		switch m.Type {
+		case labels.MatchEqual:
+			alts = append(alts, regexp.QuoteMeta(m.Value))
+		case labels.MatchRegexp:
+			alts = append(alts, m.Value)
+		default:
+			return ss
+		}
+	}
+	var merged pql.Sel
+	for _, m := range ss[0] {
+		if m.Name == name {
+			merged = append(merged, pql.Re(name, strings.Join(alts, "|")))
+		} else {
+			merged = append(merged, m)
+		}
+	}
+	return []pql.Sel{merged}
+}
+
+// windowString prints a window the way the page and the queries do.
+func windowString(w time.Duration) string { return model.Duration(w).String() }
