@@ -156,12 +156,12 @@ func newTester(s *slo.Spec, profile string, rf *RuleFile, ruleFile string) (*tes
 		return nil, fmt.Errorf("requests.errors: tests need a single matcher, e.g. code=~\"5..\"")
 	}
 	m := errs[0]
-	for _, c := range []string{"500", "503", "504", "502"} {
+	for _, c := range slo.ErrCodes {
 		if m.Matches(c) && t.errCode == "" {
 			t.errCode = c
 		}
 	}
-	for _, c := range []string{"200", "201", "204", "404"} {
+	for _, c := range slo.OKCodes {
 		if !m.Matches(c) && t.okCode == "" {
 			t.okCode = c
 		}
