@@ -101,7 +101,7 @@ func IncidentTests(s *slo.Spec, ruleFile string) (*NamedTestFile, error) {
 }
 
 func incidentEnv(s *slo.Spec) (incident.Env, error) {
-	api, err := satisfy("selector", s.Selector)
+	api, err := satisfy(s.Selector)
 	if err != nil {
 		return incident.Env{}, err
 	}

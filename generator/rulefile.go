@@ -47,6 +47,9 @@ type Rule struct {
 
 // Rules renders the rule file of spec s in the named profile.
 func Rules(s *slo.Spec, profile string) (*RuleFile, error) {
+	if err := Check(s, profile); err != nil {
+		return nil, err
+	}
 	switch profile {
 	case ProfileOptimized:
 		return optimizedRules(s)

@@ -83,7 +83,7 @@ func Runbook(s *slo.Spec) (*RunbookPage, error) {
 }
 
 func newDrill(s *slo.Spec) (*drill, error) {
-	if err := checkDrilldown(s); err != nil {
+	if err := Check(s, ProfileOptimized); err != nil {
 		return nil, err
 	}
 	o, err := newOptSpec(s)
@@ -91,33 +91,6 @@ func newDrill(s *slo.Spec) (*drill, error) {
 		return nil, err
 	}
 	return &drill{optSpec: o, budget: errorBudget(s.Objective), window: time.Duration(s.Alert.Windows[0].Long)}, nil
-}
-
-// checkDrilldown rejects specs whose names or selectors would make a
-// drill-down query invalid or wrong.
-func checkDrilldown(s *slo.Spec) error {
-	for _, l := range []struct{ field, name string }{{"clusterLabel", s.ClusterLabel}, {"sliLabel", s.SLILabel}} {
-		if slices.Contains(drilldownLabels, l.name) && !(l.field == "sliLabel" && l.name == "verb") {
-			return fmt.Errorf("runbook: %s %q is a label the drill-down queries group by or set; choose another name", l.field, l.name)
-		}
-	}
-	for _, f := range []struct{ field, sel string }{
-		{"selector", s.Selector}, {"requests.errors", s.Requests.Errors}, {"latency.selector", s.Latency.Selector},
-	} {
-		ms, err := slo.Matchers(f.sel)
-		if err != nil {
-			return fmt.Errorf("runbook: %s: %w", f.field, err)
-		}
-		for _, m := range ms {
-			switch m.Name {
-			case labels.MetricName:
-				return fmt.Errorf("runbook: %s: the matcher %s would give every drill-down metric a second name, which PromQL rejects; select the series by other labels, e.g. job=\"kube-apiserver\"", f.field, m)
-			case "le":
-				return fmt.Errorf("runbook: %s: the matcher %s would drop histogram buckets the drill-down quantiles need; remove it", f.field, m)
-			}
-		}
-	}
-	return nil
 }
 
 // query is a drill-down query before formatting.

@@ -132,17 +132,21 @@ func newTester(s *slo.Spec, profile string, rf *RuleFile, ruleFile string) (*tes
 	for _, g := range rf.Groups {
 		t.groups = append(t.groups, g.Name)
 	}
-	var err error
-	if t.api, err = satisfy("selector", s.Selector); err != nil {
+	if err := Check(s, profile); err != nil {
 		return nil, err
 	}
-	latency, err := satisfy("latency.selector", s.Latency.Selector)
+	// Check and slo.Parse have ruled out the errors below.
+	var err error
+	if t.api, err = satisfy(s.Selector); err != nil {
+		return nil, err
+	}
+	latency, err := satisfy(s.Latency.Selector)
 	if err != nil {
 		return nil, err
 	}
 	maps.Copy(t.api, latency)
-	for i, o := range s.SLOs {
-		ls, err := satisfy(fmt.Sprintf("slos[%d].selector", i), o.Selector)
+	for _, o := range s.SLOs {
+		ls, err := satisfy(o.Selector)
 		if err != nil {
 			return nil, err
 		}
@@ -151,9 +155,6 @@ func newTester(s *slo.Spec, profile string, rf *RuleFile, ruleFile string) (*tes
 	errs, err := slo.Matchers(s.Requests.Errors)
 	if err != nil {
 		return nil, err
-	}
-	if len(errs) != 1 {
-		return nil, fmt.Errorf("requests.errors: tests need a single matcher, e.g. code=~\"5..\"")
 	}
 	m := errs[0]
 	for _, c := range slo.ErrCodes {
@@ -166,8 +167,8 @@ func newTester(s *slo.Spec, profile string, rf *RuleFile, ruleFile string) (*tes
 			t.okCode = c
 		}
 	}
-	if t.errCode == "" || t.okCode == "" || m.Name != "code" {
-		return nil, fmt.Errorf("requests.errors %q: tests need a code matcher that 500 matches and 200 does not", s.Requests.Errors)
+	if len(errs) != 1 || t.errCode == "" || t.okCode == "" || m.Name != "code" {
+		return nil, fmt.Errorf("requests.errors %q: tests need one code matcher that 500 matches and 200 does not", s.Requests.Errors)
 	}
 	lat, _ := slo.Matchers(s.Latency.Selector)
 	for _, sub := range []string{"log", "exec", "proxy", "attach", "portforward"} {
@@ -188,10 +189,10 @@ func newTester(s *slo.Spec, profile string, rf *RuleFile, ruleFile string) (*tes
 
 // satisfy picks label values that the selector's matchers match, trying
 // the alternatives of each regular expression and the empty value.
-func satisfy(field, selector string) (map[string]string, error) {
+func satisfy(selector string) (map[string]string, error) {
 	ms, err := slo.Matchers(selector)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", field, err)
+		return nil, err
 	}
 	out := map[string]string{}
 	for _, m := range ms {
@@ -214,7 +215,7 @@ func satisfy(field, selector string) (map[string]string, error) {
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("%s: cannot find a value of %s that %s matches, for the tests' input series", field, m.Name, m)
+			return nil, fmt.Errorf("the generated tests need a value of %s that %s matches for their input series, and found none among the regular expression's alternatives, \"\" and \"x\"; write the matcher so that one of its alternatives matches itself, e.g. %s=~\"a|b\"", m.Name, m, m.Name)
 		}
 	}
 	return out, nil
