@@ -90,6 +90,21 @@ func TestRefusals(t *testing.T) {
 			want: []want{{"kube-apiserver", `the spec must be a mapping of fields such as name, selector, slos; got "kube-apiserver"`}},
 		},
 		{
+			name: "a local tag on the spec",
+			text: "\n\n\n!0",
+			want: []want{{"!0", "the YAML tag !0 is not supported; remove it (the spec must be a mapping of fields such as name, selector, slos)"}},
+		},
+		{
+			name:  "a local tag on a duration",
+			edits: []string{"period: 30d", "period: !days 30"},
+			want:  []want{{"period:", "period: the YAML tag !days is not supported; remove it and write a Prometheus duration such as 5m, 1h or 30d"}},
+		},
+		{
+			name:  "a local tag on a list",
+			edits: []string{"partition: [namespace]", "partition: !include ns.yaml"},
+			want:  []want{{"partition: !include", "slos[0].latency[1].partition: the YAML tag !include is not supported; remove it and write a list of strings such as [resource, namespace]"}},
+		},
+		{
 			name:  "a mapping where a list belongs",
 			edits: []string{"partition: [namespace]", "partition: {namespace: true}"},
 			want:  []want{{"partition: {", "slos[0].latency[1].partition: expected a list of strings such as [resource, namespace], got a mapping"}},

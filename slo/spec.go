@@ -14,7 +14,6 @@ package slo
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
@@ -195,11 +194,11 @@ type Duration model.Duration
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := model.ParseDuration(n.Value)
 	if n.Kind != yaml.ScalarNode || err != nil {
-		tag, value := strings.TrimPrefix(n.ShortTag(), "!!"), ""
+		value := ""
 		if n.Kind == yaml.ScalarNode {
 			value = " `" + n.Value + "`"
 		}
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: cannot unmarshal !!%s%s into slo.Duration", n.Line, tag, value)}}
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: cannot unmarshal %s%s into slo.Duration", n.Line, n.ShortTag(), value)}}
 	}
 	*d = Duration(v)
 	return nil

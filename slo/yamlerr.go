@@ -16,7 +16,7 @@ var (
 	unknownFieldR = regexp.MustCompile(`^field (\S+) not found in type slo\.(\w+)$`)
 	// typeErrorRE matches yaml.v3's "cannot unmarshal !!str `99.9%` into
 	// float64"; the value is cut to 7 bytes and "..." when longer than 10.
-	typeErrorRE = regexp.MustCompile("(?s)^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (\\S+)$")
+	typeErrorRE = regexp.MustCompile("(?s)^cannot unmarshal (\\S+)(?: `(.*)`)? into (\\S+)$")
 	percentRE   = regexp.MustCompile(`^\s*([0-9]*\.?[0-9]+)\s*%\s*$`)
 )
 
@@ -81,7 +81,7 @@ func yamlError(file string, root *yaml.Node, err error) error {
 	return errors.Join(errs...)
 }
 
-// typeError words a value of YAML type tag (value as yaml.v3 quotes it) at
+// typeError words a value of YAML tag (!!str, !!seq…; value as yaml.v3 quotes it) at
 // line that does not decode into Go type goType, and names its field.
 func typeError(root *yaml.Node, line int, tag, value, goType string) (field Path, msg string) {
 	p, n := findNode(root, line, tag, value, goType)
@@ -104,19 +104,27 @@ func typeError(root *yaml.Node, line int, tag, value, goType string) (field Path
 	}
 	var got string
 	switch tag {
-	case "seq":
+	case "!!seq":
 		got = "a list"
-	case "map":
+	case "!!map":
 		got = "a mapping"
-	case "null":
+	case "!!null":
 		got = "nothing"
 	default:
 		got = strconv.Quote(value)
 	}
+	if !strings.HasPrefix(tag, "!!") {
+		// A local tag such as !include: burnrate reads plain YAML only.
+		msg = fmt.Sprintf("the YAML tag %s is not supported; remove it and write %s", tag, want)
+		if len(p) == 0 {
+			msg = fmt.Sprintf("the YAML tag %s is not supported; remove it (the spec must be %s)", tag, want)
+		}
+		return field, msg
+	}
 	if goType == "slo.Spec" && len(p) == 0 {
 		return nil, fmt.Sprintf("the spec must be %s; got %s", want, got)
 	}
-	if goType == "slo.Duration" && (tag == "str" || tag == "int" || tag == "float") {
+	if goType == "slo.Duration" && (tag == "!!str" || tag == "!!int" || tag == "!!float") {
 		return field, fmt.Sprintf("%s is not a Prometheus duration; use a number and a unit: 5m, 1h, 3d", got)
 	}
 	msg = fmt.Sprintf("expected %s, got %s", want, got)
@@ -138,7 +146,7 @@ func typeError(root *yaml.Node, line int, tag, value, goType string) (field Path
 func findNode(root *yaml.Node, line int, tag, value, goType string) (Path, *yaml.Node) {
 	prefix, cut := strings.CutSuffix(value, "...")
 	matches := func(n *yaml.Node) bool {
-		if n.Line != line || n.ShortTag() != "!!"+tag {
+		if n.Line != line || n.ShortTag() != tag {
 			return false
 		}
 		if n.Kind != yaml.ScalarNode {
