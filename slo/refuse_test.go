@@ -45,6 +45,26 @@ func TestRefusals(t *testing.T) {
 			},
 		},
 		{
+			name:  "SLI label reserved by Prometheus",
+			edits: []string{"sliLabel: verb", "sliLabel: __name__"},
+			want:  []want{{"sliLabel:", `sliLabel: "__name__": label names beginning with __ are reserved for Prometheus's own use; choose another name`}},
+		},
+		{
+			name:  "cluster label le",
+			edits: []string{"clusterLabel: cluster", "clusterLabel: le"},
+			want:  []want{{"clusterLabel:", `clusterLabel: "le" is the histogram's bucket label, which the rules keep as it is; choose another name`}},
+		},
+		{
+			name:  "SLI label that is the cluster label",
+			edits: []string{"sliLabel: verb", "sliLabel: cluster"},
+			want:  []want{{"sliLabel:", `sliLabel: "cluster" is also the clusterLabel; the SLI's name would replace the cluster's in every recorded series, so choose another label, e.g. verb`}},
+		},
+		{
+			name:  "partition label that is the SLI label",
+			edits: []string{"partitionLabel: scope", "partitionLabel: verb"},
+			want:  []want{{"partitionLabel:", `latency.partitionLabel: "verb" is also the sliLabel; the rules aggregate by both, so the partition label must be another label of the histogram, e.g. scope`}},
+		},
+		{
 			name:  "second document",
 			edits: []string{"urlPattern: https://runbooks.prometheus-operator.dev/runbooks/kubernetes/%s\n", "urlPattern: https://runbooks.prometheus-operator.dev/runbooks/kubernetes/%s\n---\nname: other\n"},
 			want:  []want{{"name: other", "a second YAML document; a spec file holds one spec: move this one into a file of its own and pass both files, or delete it"}},

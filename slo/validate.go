@@ -36,6 +36,10 @@ func (s *Spec) Validate() []FieldError {
 	v.selector(Path{"selector"}, s.Selector, true)
 	v.labelName(Path{"clusterLabel"}, s.ClusterLabel)
 	v.labelName(Path{"sliLabel"}, s.SLILabel)
+	v.ownLabel(Path{"clusterLabel"}, s.ClusterLabel)
+	v.ownLabel(Path{"sliLabel"}, s.SLILabel)
+	v.check(s.SLILabel != s.ClusterLabel, Path{"sliLabel"},
+		fmt.Sprintf("%q is also the clusterLabel; the SLI's name would replace the cluster's in every recorded series, so choose another label, e.g. verb", s.SLILabel))
 	objectiveOK := s.Objective > 0 && s.Objective < 1
 	switch {
 	case objectiveOK:
@@ -88,8 +92,13 @@ func (s *Spec) Validate() []FieldError {
 			}
 		}
 	}
-	if partitioned {
-		v.labelName(Path{"latency", "partitionLabel"}, s.Latency.PartitionLabel)
+	if pl := s.Latency.PartitionLabel; partitioned || pl != "" {
+		p := Path{"latency", "partitionLabel"}
+		v.labelName(p, pl)
+		v.ownLabel(p, pl)
+		for _, other := range []struct{ field, name string }{{"clusterLabel", s.ClusterLabel}, {"sliLabel", s.SLILabel}} {
+			v.check(pl != other.name, p, fmt.Sprintf("%q is also the %s; the rules aggregate by both, so the partition label must be another label of the histogram, e.g. scope", pl, other.field))
+		}
 	}
 
 	a := s.Alert
@@ -274,6 +283,17 @@ func (v *validator) selector(p Path, sel string, required bool) {
 
 func (v *validator) labelName(p Path, name string) {
 	v.check(model.LegacyValidation.IsValidLabelName(name), p, fmt.Sprintf("%q is not a label name; want letters, digits and underscores, e.g. cluster", name))
+}
+
+// ownLabel refuses, for a label the rules aggregate by or set, the names
+// Prometheus keeps for itself.
+func (v *validator) ownLabel(p Path, name string) {
+	switch {
+	case strings.HasPrefix(name, "__"):
+		v.add(p, fmt.Sprintf("%q: label names beginning with __ are reserved for Prometheus's own use; choose another name", name))
+	case name == "le":
+		v.add(p, `"le" is the histogram's bucket label, which the rules keep as it is; choose another name`)
+	}
 }
 
 func (v *validator) metricName(p Path, name string) {
