@@ -115,6 +115,11 @@ func TestRefusals(t *testing.T) {
 			want: []want{{"!0", "the YAML tag !0 is not supported; remove it (the spec must be a mapping of fields such as name, selector, slos)"}},
 		},
 		{
+			name: "a local tag with a tab",
+			text: "!%09",
+			want: []want{{"!", `the YAML tag "!\t" is not supported; remove it (the spec must be a mapping of fields such as name, selector, slos)`}},
+		},
+		{
 			name:  "a local tag on a duration",
 			edits: []string{"period: 30d", "period: !days 30"},
 			want:  []want{{"period:", "period: the YAML tag !days is not supported; remove it and write a Prometheus duration such as 5m, 1h or 30d"}},

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -16,7 +17,7 @@ var (
 	unknownFieldR = regexp.MustCompile(`^field (\S+) not found in type slo\.(\w+)$`)
 	// typeErrorRE matches yaml.v3's "cannot unmarshal !!str `99.9%` into
 	// float64"; the value is cut to 7 bytes and "..." when longer than 10.
-	typeErrorRE = regexp.MustCompile("(?s)^cannot unmarshal (\\S+)(?: `(.*)`)? into (\\S+)$")
+	typeErrorRE = regexp.MustCompile("(?s)^cannot unmarshal (.+?)(?: `(.*)`)? into (\\S+)$")
 	percentRE   = regexp.MustCompile(`^\s*([0-9]*\.?[0-9]+)\s*%\s*$`)
 )
 
@@ -115,6 +116,9 @@ func typeError(root *yaml.Node, line int, tag, value, goType string) (field Path
 	}
 	if !strings.HasPrefix(tag, "!!") {
 		// A local tag such as !include: burnrate reads plain YAML only.
+		if strings.ContainsFunc(tag, unicode.IsSpace) {
+			tag = strconv.Quote(tag)
+		}
 		msg = fmt.Sprintf("the YAML tag %s is not supported; remove it and write %s", tag, want)
 		if len(p) == 0 {
 			msg = fmt.Sprintf("the YAML tag %s is not supported; remove it (the spec must be %s)", tag, want)
