@@ -103,7 +103,7 @@ func document(file string, data []byte) (*yaml.Node, error) {
 		}
 		return nil, yamlError(file, nil, err)
 	}
-	if len(doc.Content) == 0 {
+	if len(doc.Content) == 0 || doc.Content[0].ShortTag() == "!!null" {
 		return nil, &Error{File: file, Line: 1, Msg: "the spec is empty; start from the embedded one (burnrate spec prints it)"}
 	}
 	var next yaml.Node

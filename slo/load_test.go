@@ -97,9 +97,12 @@ func TestBadSpecs(t *testing.T) {
 }
 
 func TestEmptySpec(t *testing.T) {
-	_, err := Parse("empty.yaml", []byte("# nothing\n"))
-	if err == nil || !strings.HasPrefix(err.Error(), "empty.yaml:1: ") {
-		t.Fatalf("got %v, want an error at empty.yaml:1", err)
+	for _, text := range []string{"", "# nothing\n", "---\n", "~\n", "null\n---\n"} {
+		_, err := Parse("empty.yaml", []byte(text))
+		want := "empty.yaml:1: the spec is empty; start from the embedded one (burnrate spec prints it)"
+		if err == nil || err.Error() != want {
+			t.Errorf("Parse(%q): got %v, want %s", text, err, want)
+		}
 	}
 }
 
