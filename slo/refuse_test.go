@@ -172,7 +172,12 @@ func TestRefusals(t *testing.T) {
 		{
 			name:  "unknown function in the summary",
 			edits: []string{"  summary: The Kube API server is burning too much error budget.", "  summary: '{{ $value | percent }}'"},
-			want:  []want{{"summary:", `alert.summary: does not parse as a Prometheus alert template (function "percent" not defined); close every {{ with }}, or write {{ "{{" }} for literal braces`}},
+			want:  []want{{"summary:", `alert.summary: does not parse as a Prometheus alert template (function "percent" not defined); use Prometheus's template functions, e.g. {{ $value | humanizePercentage }}, and the variables $labels, $externalLabels, $externalURL and $value`}},
+		},
+		{
+			name:  "unknown variable in the description",
+			edits: []string{"  description: The Kube API server is burning too much error budget.", "  description: '{{ $label.cluster }}'"},
+			want:  []want{{"description:", `alert.description: does not parse as a Prometheus alert template (undefined variable "$label"); use Prometheus's template functions, e.g. {{ $value | humanizePercentage }}, and the variables $labels, $externalLabels, $externalURL and $value`}},
 		},
 		{
 			name:  "template in a severity",

@@ -353,6 +353,11 @@ func (v *validator) template(p Path, text string) {
 	data := template.AlertTemplateData(map[string]string{}, map[string]string{}, "", promql.Sample{})
 	t := template.NewTemplateExpander(context.Background(), templateDefs+text, "alert", data, 0, nil, nil, nil)
 	if err := t.ParseTest(); err != nil {
-		v.add(p, fmt.Sprintf("does not parse as a Prometheus alert template (%s); close every {{ with }}, or write {{ \"{{\" }} for literal braces", templateNameRE.ReplaceAllString(err.Error(), "")))
+		msg := templateNameRE.ReplaceAllString(err.Error(), "")
+		hint := `close every {{ with }}, or write {{ "{{" }} for literal braces`
+		if strings.Contains(msg, "not defined") || strings.Contains(msg, "undefined variable") {
+			hint = "use Prometheus's template functions, e.g. {{ $value | humanizePercentage }}, and the variables $labels, $externalLabels, $externalURL and $value"
+		}
+		v.add(p, fmt.Sprintf("does not parse as a Prometheus alert template (%s); %s", msg, hint))
 	}
 }
