@@ -85,6 +85,19 @@ bench-test-runner:
 bench-diagnose: tools
 	$(GO) test -run '^$$' -bench '^BenchmarkDiagnose$$' -benchtime 20x ./diagnose
 
+# Runs each fuzz target for FUZZTIME, one after the other: the spec loader
+# (FuzzParse) and spec -> rules -> Prometheus's rule loader (FuzzGenerate).
+# Their seed corpora in testdata/fuzz/ run in every `go test`; a failure the
+# fuzzer finds is written there as a new seed. More: make fuzz FUZZTIME=10m
+FUZZTIME ?= 60s
+FUZZ_TARGETS := ./slo:FuzzParse ./generator:FuzzGenerate
+
+.PHONY: fuzz
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
+	done
+
 # Samples touched per evaluation, optimized vs kubernetes-mixin vs pr1283
 # (BenchmarkRuleCost); COST_SIZE=full builds the 23k-bucket, 72h cluster.
 COST_SIZE ?= small

@@ -60,6 +60,19 @@ func IncidentFits(s *slo.Spec) error {
 			return fmt.Errorf("%w: %s differs from the embedded kube-apiserver spec's, which the scenarios are calibrated for", ErrIncidentsDoNotFit, f.field)
 		}
 	}
+	own := incident.OwnLabels()
+	if slices.Contains(own, s.ClusterLabel) {
+		return fmt.Errorf("%w: clusterLabel %q is a label the scenarios set themselves", ErrIncidentsDoNotFit, s.ClusterLabel)
+	}
+	api, err := satisfy(s.Selector)
+	if err != nil {
+		return fmt.Errorf("%w: selector: %v", ErrIncidentsDoNotFit, err)
+	}
+	for l := range api {
+		if l != "job" && slices.Contains(own, l) {
+			return fmt.Errorf("%w: selector sets %q, a label the scenarios set themselves", ErrIncidentsDoNotFit, l)
+		}
+	}
 	return nil
 }
 
@@ -106,7 +119,7 @@ func IncidentTests(s *slo.Spec, ruleFile string) (*NamedTestFile, error) {
 }
 
 func incidentEnv(s *slo.Spec) (incident.Env, error) {
-	api, err := satisfy("selector", s.Selector)
+	api, err := satisfy(s.Selector)
 	if err != nil {
 		return incident.Env{}, err
 	}

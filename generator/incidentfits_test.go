@@ -33,6 +33,8 @@ func TestIncidentFits(t *testing.T) {
 		{"other objective", func(s *slo.Spec) { s.Objective = 0.999 }, "objective differs"},
 		{"other windows", func(s *slo.Spec) { s.Alert.Windows = s.Alert.Windows[:1] }, "alert.windows differs"},
 		{"a fix off", func(s *slo.Spec) { s.Fixes.AbsentAsZero = false }, "fixes differs"},
+		{"cluster label the scenarios set", func(s *slo.Spec) { s.ClusterLabel = "host" }, `clusterLabel "host" is a label the scenarios set themselves`},
+		{"selector on a label the scenarios set", func(s *slo.Spec) { s.Selector = `job="kube-apiserver",method="GET"` }, `selector sets "method", a label the scenarios set themselves`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,6 +20,9 @@ import (
 
 // Rules renders the rule groups of spec s in the named profile.
 func Rules(s *slo.Spec, profile string) ([]rulefmt.RuleGroup, error) {
+	if err := Check(s, profile); err != nil {
+		return nil, err
+	}
 	m, err := slomodel.New(s, profile)
 	if err != nil {
 		return nil, err

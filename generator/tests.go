@@ -93,6 +93,9 @@ func (f *TestFile) Marshal(header string) ([]byte, error) {
 // relative to the test files) in the named profile: one file pinning the
 // recorded burn rates, and one per alert window pair.
 func Tests(s *slo.Spec, profile, ruleFile string) ([]NamedTestFile, error) {
+	if err := Check(s, profile); err != nil {
+		return nil, err
+	}
 	m, err := slomodel.New(s, profile)
 	if err != nil {
 		return nil, err
@@ -137,17 +140,18 @@ func newTester(m *slomodel.Model, groups []rulefmt.RuleGroup, ruleFile string) (
 	for _, g := range groups {
 		t.groups = append(t.groups, g.Name)
 	}
+	// Check and slo.Parse have ruled out the errors below.
 	var err error
-	if t.api, err = satisfy("selector", s.Selector); err != nil {
+	if t.api, err = satisfy(s.Selector); err != nil {
 		return nil, err
 	}
-	latency, err := satisfy("latency.selector", s.Latency.Selector)
+	latency, err := satisfy(s.Latency.Selector)
 	if err != nil {
 		return nil, err
 	}
 	maps.Copy(t.api, latency)
-	for i, o := range s.SLOs {
-		ls, err := satisfy(fmt.Sprintf("slos[%d].selector", i), o.Selector)
+	for _, o := range s.SLOs {
+		ls, err := satisfy(o.Selector)
 		if err != nil {
 			return nil, err
 		}
@@ -157,22 +161,19 @@ func newTester(m *slomodel.Model, groups []rulefmt.RuleGroup, ruleFile string) (
 	if err != nil {
 		return nil, err
 	}
-	if len(errs) != 1 {
-		return nil, fmt.Errorf("requests.errors: tests need a single matcher, e.g. code=~\"5..\"")
-	}
 	em := errs[0]
-	for _, c := range []string{"500", "503", "504", "502"} {
+	for _, c := range slo.ErrCodes {
 		if em.Matches(c) && t.errCode == "" {
 			t.errCode = c
 		}
 	}
-	for _, c := range []string{"200", "201", "204", "404"} {
+	for _, c := range slo.OKCodes {
 		if !em.Matches(c) && t.okCode == "" {
 			t.okCode = c
 		}
 	}
-	if t.errCode == "" || t.okCode == "" || em.Name != "code" {
-		return nil, fmt.Errorf("requests.errors %q: tests need a code matcher that 500 matches and 200 does not", s.Requests.Errors)
+	if len(errs) != 1 || t.errCode == "" || t.okCode == "" || em.Name != "code" {
+		return nil, fmt.Errorf("requests.errors %q: tests need one code matcher that 500 matches and 200 does not", s.Requests.Errors)
 	}
 	lat, _ := slo.Matchers(s.Latency.Selector)
 	for _, sub := range []string{"log", "exec", "proxy", "attach", "portforward"} {
@@ -193,10 +194,10 @@ func newTester(m *slomodel.Model, groups []rulefmt.RuleGroup, ruleFile string) (
 
 // satisfy picks label values that the selector's matchers match, trying
 // the alternatives of each regular expression and the empty value.
-func satisfy(field, selector string) (map[string]string, error) {
+func satisfy(selector string) (map[string]string, error) {
 	ms, err := slo.Matchers(selector)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", field, err)
+		return nil, err
 	}
 	out := map[string]string{}
 	for _, m := range ms {
@@ -219,7 +220,7 @@ func satisfy(field, selector string) (map[string]string, error) {
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("%s: cannot find a value of %s that %s matches, for the tests' input series", field, m.Name, m)
+			return nil, fmt.Errorf("the generated tests need a value of %s that %s matches for their input series, and found none among the regular expression's alternatives, \"\" and \"x\"; write the matcher so that one of its alternatives matches itself, e.g. %s=~\"a|b\"", m.Name, m, m.Name)
 		}
 	}
 	return out, nil

@@ -5,9 +5,8 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -32,9 +31,31 @@ func Default() *Spec {
 	return s
 }
 
+// Limits on what a spec may hold. They keep a mistaken or hostile spec from
+// taking unbounded memory, here or in the generated files, which repeat the
+// alert's texts in every rule and test.
+const (
+	// MaxSpecBytes is the largest spec file.
+	MaxSpecBytes = 1 << 20
+	// MaxSLOs is the most SLOs in one spec.
+	MaxSLOs = 1000
+	// MaxWindows is the most alert window pairs in one spec.
+	MaxWindows = 100
+	// MaxValueBytes is the longest single value (a name, a selector, the
+	// alert's summary or description).
+	MaxValueBytes = 4 << 10
+)
+
 // Load reads, decodes and validates the spec file at path.
 func Load(path string) (*Spec, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read spec: %w", err)
+	}
+	defer f.Close()
+	// Read one byte more than the limit, so that Parse sees an oversized
+	// file as such without the whole of it in memory.
+	data, err := io.ReadAll(io.LimitReader(f, MaxSpecBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read spec: %w", err)
 	}
@@ -45,30 +66,103 @@ func Load(path string) (*Spec, error) {
 // read "file:line: what is wrong". A spec with several problems returns them
 // all, joined.
 func Parse(file string, data []byte) (*Spec, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlError(file, err)
+	if len(data) > MaxSpecBytes {
+		return nil, &Error{File: file, Msg: fmt.Sprintf("the spec is larger than the limit of %d MiB; a spec that size is a mistake (an SLO takes a few hundred bytes)", MaxSpecBytes>>20)}
 	}
-	if len(root.Content) == 0 {
-		return nil, &Error{File: file, Line: 1, Msg: "the spec is empty; start from the embedded one (burnrate spec prints it)"}
+	root, err := document(file, data)
+	if err != nil {
+		return nil, err
+	}
+	if errs := checkSizes(file, root); len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	s := Spec{BaseWindow: Duration(5 * time.Minute), Fixes: DefaultFixes(), Runbook: Runbook{Component: "kubernetes"}}
 	if err := dec.Decode(&s); err != nil {
-		return nil, yamlError(file, err)
+		return nil, yamlError(file, root, err)
 	}
 	if s.Runbook.URLPattern == "" {
 		s.Runbook.URLPattern = "https://runbooks.prometheus-operator.dev/runbooks/" + s.Runbook.Component + "/%s"
 	}
-	var errs []error
-	for _, fe := range s.Validate() {
-		errs = append(errs, &Error{File: file, Line: lineOf(root.Content[0], fe.Path), Field: fe.Path.String(), Msg: fe.Msg})
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	s.src = &source{file: file, root: root}
+	if err := s.Errors(s.Validate()); err != nil {
+		return nil, err
 	}
 	return &s, nil
+}
+
+// document decodes the one YAML document of a spec file and returns its
+// root node, refusing an empty file and a second document.
+func document(file string, data []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &Error{File: file, Line: 1, Msg: "the spec is empty; start from the embedded one (burnrate spec prints it)"}
+		}
+		return nil, yamlError(file, nil, err)
+	}
+	if len(doc.Content) == 0 || doc.Content[0].ShortTag() == "!!null" {
+		return nil, &Error{File: file, Line: 1, Msg: "the spec is empty; start from the embedded one (burnrate spec prints it)"}
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, yamlError(file, nil, err)
+	case len(next.Content) > 0 && next.Content[0].Tag != "!!null":
+		return nil, &Error{File: file, Line: next.Content[0].Line, Msg: "a second YAML document; a spec file holds one spec: move this one into a file of its own and pass both files, or delete it"}
+	}
+	return doc.Content[0], nil
+}
+
+// checkSizes refuses values longer than MaxValueBytes before the spec is
+// decoded into Go values.
+func checkSizes(file string, root *yaml.Node) []error {
+	var errs []error
+	var walk func(n *yaml.Node, p Path)
+	walk = func(n *yaml.Node, p Path) {
+		switch n.Kind {
+		case yaml.ScalarNode:
+			if len(n.Value) > MaxValueBytes {
+				errs = append(errs, &Error{File: file, Line: n.Line, Field: p.String(),
+					Msg: fmt.Sprintf("the value is %d bytes long, more than the limit of %d; shorten it (link to longer text from the runbook instead)", len(n.Value), MaxValueBytes)})
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				walk(n.Content[i], p)
+				walk(n.Content[i+1], append(p[:len(p):len(p)], n.Content[i].Value))
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				walk(c, append(p[:len(p):len(p)], i))
+			}
+		}
+	}
+	walk(root, nil)
+	return errs
+}
+
+// source is where a spec was parsed from, for errors found after parsing.
+type source struct {
+	file string
+	root *yaml.Node
+}
+
+// Errors turns problems found in the spec into one *Error each, at the file
+// and line of the field in the file the spec was parsed from, joined; nil
+// when there are none. A spec not parsed from a file reports no line.
+func (s *Spec) Errors(fes []FieldError) error {
+	var errs []error
+	for _, fe := range fes {
+		e := &Error{File: "spec", Field: fe.Path.String(), Msg: fe.Msg}
+		if s.src != nil {
+			e.File, e.Line = s.src.file, lineOf(s.src.root, fe.Path)
+		}
+		errs = append(errs, e)
+	}
+	return errors.Join(errs...)
 }
 
 // Error is a problem in a spec file, with its position.
@@ -94,56 +188,6 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-var (
-	yamlLineRE    = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-	unknownFieldR = regexp.MustCompile(`^field (\S+) not found in type slo\.(\w+)$`)
-	typeErrorRE   = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
-)
-
-var typeNames = map[string]string{
-	"float64":         "a number",
-	"bool":            "true or false",
-	"string":          "a string",
-	"[]string":        "a list of strings",
-	"[]slo.SLO":       "a list of SLOs",
-	"[]slo.Window":    "a list of window pairs",
-	"[]slo.Threshold": "a list of thresholds",
-}
-
-// yamlError turns a yaml.v3 error into one *Error per problem, each with its
-// line and a sentence that says what to do.
-func yamlError(file string, err error) error {
-	var lines []string
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		lines = te.Errors
-	} else {
-		lines = []string{err.Error()}
-	}
-	var errs []error
-	for _, l := range lines {
-		e := &Error{File: file, Msg: l}
-		syntax := strings.HasPrefix(l, "yaml: ")
-		if m := yamlLineRE.FindStringSubmatch(l); m != nil {
-			e.Line, _ = strconv.Atoi(m[1])
-			e.Msg = m[2]
-		}
-		if m := unknownFieldR.FindStringSubmatch(e.Msg); m != nil {
-			e.Msg = fmt.Sprintf("unknown field %q in %s; check its spelling against the README's spec reference", m[1], strings.ToLower(m[2]))
-		} else if m := typeErrorRE.FindStringSubmatch(e.Msg); m != nil {
-			want, ok := typeNames[m[3]]
-			if !ok {
-				want = "of type " + m[3]
-			}
-			e.Msg = fmt.Sprintf("%q is not %s", m[2], want)
-		} else if syntax {
-			e.Msg = "invalid YAML: " + strings.TrimPrefix(e.Msg, "yaml: ")
-		}
-		errs = append(errs, e)
-	}
-	return errors.Join(errs...)
-}
-
 // Path locates a field in a spec: map keys (string) and list indices (int).
 type Path []any
 
@@ -163,17 +207,20 @@ func (p Path) String() string {
 	return b.String()
 }
 
-// lineOf finds the line of the node at path, or of its closest existing parent.
+// lineOf finds the line of the node at path, or of its closest existing
+// parent. A field is on the line of its key, which is where a list or a
+// multi-line text that is its value starts to be read.
 func lineOf(n *yaml.Node, path Path) int {
 	line := n.Line
 	for _, el := range path {
 		var next *yaml.Node
+		at := 0
 		switch v := el.(type) {
 		case string:
 			if n.Kind == yaml.MappingNode {
 				for i := 0; i+1 < len(n.Content); i += 2 {
 					if n.Content[i].Value == v {
-						next = n.Content[i+1]
+						next, at = n.Content[i+1], n.Content[i].Line
 						break
 					}
 				}
@@ -186,7 +233,10 @@ func lineOf(n *yaml.Node, path Path) int {
 		if next == nil {
 			return line
 		}
-		n, line = next, next.Line
+		if at == 0 {
+			at = next.Line
+		}
+		n, line = next, at
 	}
 	return line
 }

@@ -53,7 +53,7 @@ func TestBadSpecs(t *testing.T) {
 		{"negative factor", "factor: 6,", "factor: -6,", "", "factor must be a positive number"},
 		{"selector not PromQL", `selector: 'job="kube-apiserver"'`, `selector: 'job=kube-apiserver'`, "", "does not parse as PromQL"},
 		{"errors selector not PromQL", `errors: 'code=~"5.."'`, `errors: 'code=~"5..'`, "", "does not parse as PromQL"},
-		{"threshold not a number", "seconds: 5", "seconds: five", "", `"five" is not a number`},
+		{"threshold not a number", "seconds: 5", "seconds: five", "", `slos[0].latency[1].seconds: expected a number such as 1, got "five"`},
 		{"duplicate SLO name", "- name: write", "- name: read", "", `SLO name "read" is already used`},
 		{"runbook pattern without %s", "#alert-name-%s", "#alert-name", "runbookURLPattern: https", "must contain %s"},
 		{"duplicate window pair", "{long: 6h, short: 30m,", "{long: 1h, short: 5m,", "{long: 1h, short: 5m, factor: 6", "already alert.windows[0]"},
@@ -97,9 +97,12 @@ func TestBadSpecs(t *testing.T) {
 }
 
 func TestEmptySpec(t *testing.T) {
-	_, err := Parse("empty.yaml", []byte("# nothing\n"))
-	if err == nil || !strings.HasPrefix(err.Error(), "empty.yaml:1: ") {
-		t.Fatalf("got %v, want an error at empty.yaml:1", err)
+	for _, text := range []string{"", "# nothing\n", "---\n", "~\n", "null\n---\n"} {
+		_, err := Parse("empty.yaml", []byte(text))
+		want := "empty.yaml:1: the spec is empty; start from the embedded one (burnrate spec prints it)"
+		if err == nil || err.Error() != want {
+			t.Errorf("Parse(%q): got %v, want %s", text, err, want)
+		}
 	}
 }
 

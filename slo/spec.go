@@ -59,6 +59,9 @@ type Spec struct {
 	Fixes Fixes `yaml:"fixes"`
 	// Runbook places the generated runbook (optimized profile). Optional.
 	Runbook Runbook `yaml:"runbook"`
+
+	// src is where the spec was parsed from; nil for a spec built in Go.
+	src *source
 }
 
 // Runbook says where the generated runbook lives, in the
@@ -185,14 +188,17 @@ type Window struct {
 // of the offending value in its error.
 type Duration model.Duration
 
-// UnmarshalYAML implements yaml.Unmarshaler.
+// UnmarshalYAML implements yaml.Unmarshaler. Its errors are yaml.v3 type
+// errors, so that the decoder goes on to report the spec's other problems
+// and Parse words them with the field's name.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: want a duration such as 5m or 1h", n.Line)
-	}
 	v, err := model.ParseDuration(n.Value)
-	if err != nil {
-		return fmt.Errorf("line %d: %q is not a Prometheus duration (use a number and a unit: 5m, 1h, 3d)", n.Line, n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil {
+		value := ""
+		if n.Kind == yaml.ScalarNode {
+			value = " `" + n.Value + "`"
+		}
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: cannot unmarshal %s%s into slo.Duration", n.Line, n.ShortTag(), value)}}
 	}
 	*d = Duration(v)
 	return nil

@@ -1,16 +1,20 @@
 package slo
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/template"
 )
 
 // FieldError is a validation problem at a path in the spec.
@@ -32,16 +36,32 @@ func (s *Spec) Validate() []FieldError {
 	v.selector(Path{"selector"}, s.Selector, true)
 	v.labelName(Path{"clusterLabel"}, s.ClusterLabel)
 	v.labelName(Path{"sliLabel"}, s.SLILabel)
-	v.check(s.Objective > 0 && s.Objective < 1, Path{"objective"},
-		fmt.Sprintf("%v is outside (0, 1); write the target as a ratio, e.g. 0.99 for 99%%", s.Objective))
+	v.ownLabel(Path{"clusterLabel"}, s.ClusterLabel)
+	v.ownLabel(Path{"sliLabel"}, s.SLILabel)
+	v.check(s.SLILabel != s.ClusterLabel, Path{"sliLabel"},
+		fmt.Sprintf("%q is also the clusterLabel; the SLI's name would replace the cluster's in every recorded series, so choose another label, e.g. verb", s.SLILabel))
+	objectiveOK := s.Objective > 0 && s.Objective < 1
+	switch {
+	case objectiveOK:
+		v.number(Path{"objective"}, s.Objective)
+	case s.Objective > 1 && s.Objective < 100:
+		v.add(Path{"objective"}, fmt.Sprintf("%v is outside (0, 1); write the target as a ratio: %s for %v%%", s.Objective, shortest(s.Objective/100), s.Objective))
+	default:
+		v.add(Path{"objective"}, fmt.Sprintf("%v is outside (0, 1); write the target as a ratio, e.g. 0.99 for 99%%", s.Objective))
+	}
 	v.check(s.Period > 0, Path{"period"}, "must be a positive duration, e.g. 30d")
 
 	v.metricName(Path{"requests", "metric"}, s.Requests.Metric)
 	v.selector(Path{"requests", "errors"}, s.Requests.Errors, true)
+	v.errorsMatcher(Path{"requests", "errors"}, s.Requests.Errors)
 	v.metricName(Path{"latency", "metric"}, s.Latency.Metric)
 	v.selector(Path{"latency", "selector"}, s.Latency.Selector, false)
 
 	v.check(len(s.SLOs) > 0, Path{"slos"}, "list at least one SLO")
+	if len(s.SLOs) > MaxSLOs {
+		v.add(Path{"slos"}, fmt.Sprintf("%d SLOs, more than the limit of %d; split the spec into several files", len(s.SLOs), MaxSLOs))
+		return v.errs // rather than one error for each of them
+	}
 	seen := map[string]int{}
 	partitioned := false
 	for i, o := range s.SLOs {
@@ -58,6 +78,7 @@ func (s *Spec) Validate() []FieldError {
 			tp := append(append(Path{}, p...), "latency", j)
 			v.check(t.Seconds > 0 && !math.IsInf(t.Seconds, 0) && !math.IsNaN(t.Seconds), append(tp, "seconds"),
 				"must be a positive number of seconds, the upper bound of a histogram bucket")
+			v.number(append(tp, "seconds"), t.Seconds)
 			if len(o.Latency) > 1 {
 				v.check(len(t.Partition) > 0, append(tp, "partition"),
 					"with several thresholds each needs the partition label values it applies to")
@@ -71,8 +92,13 @@ func (s *Spec) Validate() []FieldError {
 			}
 		}
 	}
-	if partitioned {
-		v.labelName(Path{"latency", "partitionLabel"}, s.Latency.PartitionLabel)
+	if pl := s.Latency.PartitionLabel; partitioned || pl != "" {
+		p := Path{"latency", "partitionLabel"}
+		v.labelName(p, pl)
+		v.ownLabel(p, pl)
+		for _, other := range []struct{ field, name string }{{"clusterLabel", s.ClusterLabel}, {"sliLabel", s.SLILabel}} {
+			v.check(pl != other.name, p, fmt.Sprintf("%q is also the %s; the rules aggregate by both, so the partition label must be another label of the histogram, e.g. scope", pl, other.field))
+		}
 	}
 
 	a := s.Alert
@@ -81,7 +107,13 @@ func (s *Spec) Validate() []FieldError {
 	v.check(a.Description != "", Path{"alert", "description"}, "write a description")
 	v.check(strings.Count(a.RunbookURLPattern, "%s") == 1 && strings.Count(a.RunbookURLPattern, "%") == 1,
 		Path{"alert", "runbookURLPattern"}, "must contain %s exactly once (replaced by the lower-cased alert name) and no other %")
+	v.template(Path{"alert", "summary"}, a.Summary)
+	v.template(Path{"alert", "description"}, a.Description)
 	v.check(len(a.Windows) > 0, Path{"alert", "windows"}, "list at least one window pair")
+	if len(a.Windows) > MaxWindows {
+		v.add(Path{"alert", "windows"}, fmt.Sprintf("%d window pairs, more than the limit of %d; a few pairs (the SRE workbook uses 3 or 4) catch both fast and slow burns", len(a.Windows), MaxWindows))
+		return v.errs
+	}
 	pairs := map[[2]Duration]int{}
 	for i, w := range a.Windows {
 		p := Path{"alert", "windows", i}
@@ -93,7 +125,23 @@ func (s *Spec) Validate() []FieldError {
 		}
 		v.check(w.Factor > 0 && !math.IsInf(w.Factor, 0), append(p, "factor"),
 			fmt.Sprintf("%v: the burn-rate factor must be a positive number, e.g. 14.4", w.Factor))
+		v.number(append(p, "factor"), w.Factor)
+		// The budget as the user reads it: 1 - 0.99 is 0.01, not 0.010000000000000009.
+		budget, _ := strconv.ParseFloat(shortest(1-s.Objective), 64)
+		if objectiveOK && w.Factor > 0 && w.Factor*budget >= 1 {
+			v.add(append(p, "factor"), fmt.Sprintf("%v times the error budget (%s%% at objective %v) is an error ratio of %s%%, which no service can exceed, so the alert can never fire; use a factor below %s",
+				w.Factor, shortest(budget*100), s.Objective, shortest(w.Factor*budget*100), shortest(1/budget)))
+		}
+		for _, f := range []struct {
+			name string
+			d    Duration
+		}{{"long", w.Long}, {"short", w.Short}} {
+			if s.Period > 0 && f.d > s.Period {
+				v.add(append(p, f.name), fmt.Sprintf("the %s window %s is longer than the SLO period %s; the budget is measured over the period, so make the window %s or shorter", f.name, f.d, s.Period, s.Period))
+			}
+		}
 		v.check(w.Severity != "" && model.LabelValue(w.Severity).IsValid(), append(p, "severity"), "want a severity such as critical or warning")
+		v.template(append(p, "severity"), w.Severity)
 		v.check(w.For >= 0, append(p, "for"), "must not be negative")
 		k := [2]Duration{w.Long, w.Short}
 		if j, dup := pairs[k]; dup {
@@ -237,6 +285,79 @@ func (v *validator) labelName(p Path, name string) {
 	v.check(model.LegacyValidation.IsValidLabelName(name), p, fmt.Sprintf("%q is not a label name; want letters, digits and underscores, e.g. cluster", name))
 }
 
+// ownLabel refuses, for a label the rules aggregate by or set, the names
+// Prometheus keeps for itself.
+func (v *validator) ownLabel(p Path, name string) {
+	switch {
+	case strings.HasPrefix(name, "__"):
+		v.add(p, fmt.Sprintf("%q: label names beginning with __ are reserved for Prometheus's own use; choose another name", name))
+	case name == "le":
+		v.add(p, `"le" is the histogram's bucket label, which the rules keep as it is; choose another name`)
+	}
+}
+
 func (v *validator) metricName(p Path, name string) {
 	v.check(model.LegacyValidation.IsValidMetricName(name), p, fmt.Sprintf("%q is not a metric name", name))
+}
+
+// shortest prints v with at most 15 significant digits, which drops the
+// noise of binary floating point (1/(1-0.99) prints as 100).
+func shortest(v float64) string { return strconv.FormatFloat(v, 'g', 15, 64) }
+
+// number refuses a number whose shortest decimal form within 15 significant
+// digits is not the number itself: 0.30000000000000004 is 0.1+0.2 printed
+// by a program, not a threshold anyone meant, and would reach the rules as
+// le="0.30000000000000004".
+func (v *validator) number(p Path, x float64) {
+	if math.IsInf(x, 0) || math.IsNaN(x) {
+		return
+	}
+	if back, err := strconv.ParseFloat(shortest(x), 64); err == nil && back != x {
+		v.add(p, fmt.Sprintf("%s looks like floating-point noise; write %s", strconv.FormatFloat(x, 'g', -1, 64), shortest(x)))
+	}
+}
+
+// Codes the generated tests use for failed and successful requests: the
+// first of ErrCodes that requests.errors matches, and the first of OKCodes
+// it does not.
+var (
+	ErrCodes = []string{"500", "503", "504", "502"}
+	OKCodes  = []string{"200", "201", "204", "404"}
+)
+
+// errorsMatcher checks that requests.errors is what the generated tests can
+// write series for: one matcher on code that a 5xx code matches and a
+// success code does not.
+func (v *validator) errorsMatcher(p Path, sel string) {
+	ms, err := Matchers(sel)
+	if err != nil || len(ms) == 0 {
+		return // reported by selector
+	}
+	m := ms[0]
+	ok := len(ms) == 1 && m.Name == "code" &&
+		slices.ContainsFunc(ErrCodes, m.Matches) && slices.ContainsFunc(OKCodes, func(c string) bool { return !m.Matches(c) })
+	v.check(ok, p, fmt.Sprintf("%q: want one matcher on the code label that 500 matches and 200 does not, e.g. code=~\"5..\"; the generated tests write their series with those codes", sel))
+}
+
+// defs are the variables Prometheus defines before an alert's templates.
+const templateDefs = "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}"
+
+var templateNameRE = regexp.MustCompile(`^template: \S+?:\d+:\s*`)
+
+// template checks that text, an alert label or annotation, parses as
+// Prometheus parses it when it loads the rule file (model/rulefmt).
+func (v *validator) template(p Path, text string) {
+	if !strings.Contains(text, "{{") {
+		return
+	}
+	data := template.AlertTemplateData(map[string]string{}, map[string]string{}, "", promql.Sample{})
+	t := template.NewTemplateExpander(context.Background(), templateDefs+text, "alert", data, 0, nil, nil, nil)
+	if err := t.ParseTest(); err != nil {
+		msg := templateNameRE.ReplaceAllString(err.Error(), "")
+		hint := `close every {{ with }}, or write {{ "{{" }} for literal braces`
+		if strings.Contains(msg, "not defined") || strings.Contains(msg, "undefined variable") {
+			hint = "use Prometheus's template functions, e.g. {{ $value | humanizePercentage }}, and the variables $labels, $externalLabels, $externalURL and $value"
+		}
+		v.add(p, fmt.Sprintf("does not parse as a Prometheus alert template (%s); %s", msg, hint))
+	}
 }

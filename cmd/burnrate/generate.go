@@ -151,6 +151,9 @@ func render(specs []string, profile, out, runbooks string) ([]output.File, []out
 			return nil, nil, fmt.Errorf("%s and %s both have name %q and would write %s; give each spec its own name", other, src.name, src.spec.Name, path)
 		}
 		seen[path] = src.name
+		if err := generator.Check(src.spec, profile); err != nil {
+			return nil, nil, err // file:line errors, which name the spec already
+		}
 		rf, err := generator.Rules(src.spec, profile)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", src.name, err)

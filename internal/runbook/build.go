@@ -23,31 +23,36 @@ var drilldownLabels = []string{
 	"component", "type", "operation", "error_type", "rejection_code", "flow_schema", "priority_level", "job",
 }
 
-// checkDrilldown rejects specs whose names or selectors would make a
-// drill-down query invalid or wrong.
-func checkDrilldown(s *slo.Spec) error {
-	for _, l := range []struct{ field, name string }{{"clusterLabel", s.ClusterLabel}, {"sliLabel", s.SLILabel}} {
+// Problems is what the runbook needs beyond a valid spec (the optimized
+// profile writes it): names and selectors that keep every drill-down query valid
+// and right.
+func Problems(s *slo.Spec) []slo.FieldError {
+	var fes []slo.FieldError
+	for _, l := range []struct {
+		field, name string
+	}{{"clusterLabel", s.ClusterLabel}, {"sliLabel", s.SLILabel}} {
 		if slices.Contains(drilldownLabels, l.name) && !(l.field == "sliLabel" && l.name == "verb") {
-			return fmt.Errorf("runbook: %s %q is a label the drill-down queries group by or set; choose another name", l.field, l.name)
+			fes = append(fes, slo.FieldError{Path: slo.Path{l.field},
+				Msg: fmt.Sprintf("%q is a label the runbook's drill-down queries group by or set; choose another name, e.g. %s", l.name, map[string]string{"clusterLabel": "cluster", "sliLabel": "sli"}[l.field])})
 		}
 	}
-	for _, f := range []struct{ field, sel string }{
-		{"selector", s.Selector}, {"requests.errors", s.Requests.Errors}, {"latency.selector", s.Latency.Selector},
+	for _, f := range []struct {
+		path slo.Path
+		sel  string
+	}{
+		{slo.Path{"selector"}, s.Selector}, {slo.Path{"requests", "errors"}, s.Requests.Errors}, {slo.Path{"latency", "selector"}, s.Latency.Selector},
 	} {
-		ms, err := slo.Matchers(f.sel)
-		if err != nil {
-			return fmt.Errorf("runbook: %s: %w", f.field, err)
-		}
+		ms, _ := slo.Matchers(f.sel) // validated
 		for _, m := range ms {
 			switch m.Name {
 			case labels.MetricName:
-				return fmt.Errorf("runbook: %s: the matcher %s would give every drill-down metric a second name, which PromQL rejects; select the series by other labels, e.g. job=\"kube-apiserver\"", f.field, m)
+				fes = append(fes, slo.FieldError{Path: f.path, Msg: fmt.Sprintf("the matcher %s would give every drill-down metric of the runbook a second name, which PromQL rejects; select the series by other labels, e.g. job=\"kube-apiserver\"", m)})
 			case "le":
-				return fmt.Errorf("runbook: %s: the matcher %s would drop histogram buckets the drill-down quantiles need; remove it", f.field, m)
+				fes = append(fes, slo.FieldError{Path: f.path, Msg: fmt.Sprintf("the matcher %s would drop histogram buckets the runbook's drill-down quantiles need; remove it", m)})
 			}
 		}
 	}
-	return nil
+	return fes
 }
 
 // build is what the table's queries are built from: the model, the range

@@ -78,7 +78,7 @@ type Runbook struct {
 // table's prose rendered for it. It rejects a spec whose names or selectors
 // would break a drill-down query.
 func New(s *slo.Spec) (*Runbook, error) {
-	if err := checkDrilldown(s); err != nil {
+	if err := s.Errors(Problems(s)); err != nil {
 		return nil, err
 	}
 	m, err := slomodel.New(s, slomodel.ProfileOptimized)

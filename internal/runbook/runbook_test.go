@@ -267,10 +267,10 @@ func TestRunbookRejectsBadSpec(t *testing.T) {
 		edit func(*slo.Spec)
 		want string
 	}{
-		{"metric name in the selector", func(s *slo.Spec) { s.Selector = `__name__="up",job="x"` }, `selector: the matcher __name__="up" would give every drill-down metric a second name`},
+		{"metric name in the selector", func(s *slo.Spec) { s.Selector = `__name__="up",job="x"` }, `selector: the matcher __name__="up" would give every drill-down metric of the runbook a second name`},
 		{"le in the latency selector", func(s *slo.Spec) { s.Latency.Selector = `le="1"` }, `latency.selector: the matcher le="1" would drop histogram buckets`},
-		{"cluster label used by a step", func(s *slo.Spec) { s.ClusterLabel = "instance" }, `clusterLabel "instance" is a label the drill-down queries group by or set`},
-		{"SLI label set by a step", func(s *slo.Spec) { s.SLILabel = "term" }, `sliLabel "term" is a label the drill-down queries group by or set`},
+		{"cluster label used by a step", func(s *slo.Spec) { s.ClusterLabel = "instance" }, `clusterLabel: "instance" is a label the runbook's drill-down queries group by or set`},
+		{"SLI label set by a step", func(s *slo.Spec) { s.SLILabel = "term" }, `sliLabel: "term" is a label the runbook's drill-down queries group by or set`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,103 @@
+package generator
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/burnrate/burnrate/internal/slomodel"
+	"github.com/burnrate/burnrate/slo"
+)
+
+// TestCheck edits the embedded spec into one that slo.Parse accepts but a
+// profile cannot render, and expects Check, Rules and Tests to refuse it
+// with the same file:line error.
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name    string
+		profile string
+		edits   []string // old, new, …
+		at      string   // text on the error's line
+		want    string   // the error after "spec.yaml:<line>: "
+	}{
+		{
+			name: "mixin without a partition label", profile: slomodel.ProfileMixin,
+			edits: []string{"  partitionLabel: scope\n", "", "      - partition: [resource, \"\"]\n        seconds: 1\n      - partition: [namespace]\n        seconds: 5\n      - partition: [cluster]\n        seconds: 30\n", "      - seconds: 1\n"},
+			at:    "latency:",
+			want:  "latency.partitionLabel: the kubernetes-mixin profile groups the latency histogram by this label, as the mixin groups by scope, even when no SLO has partitions; set it, e.g. partitionLabel: scope",
+		},
+		{
+			name: "mixin with a period of part days", profile: slomodel.ProfileMixin,
+			edits: []string{"period: 30d", "period: 30d12h"},
+			at:    "period:",
+			want:  "period: 30d12h: the kubernetes-mixin profile counts the SLO period in whole days; use e.g. 30d",
+		},
+		{
+			name: "SLI label the runbook uses", profile: slomodel.ProfileOptimized,
+			edits: []string{"sliLabel: verb", "sliLabel: job"},
+			at:    "sliLabel:",
+			want:  `sliLabel: "job" is a label the runbook's drill-down queries group by or set; choose another name, e.g. sli`,
+		},
+		{
+			name: "cluster label the runbook uses", profile: slomodel.ProfileOptimized,
+			edits: []string{"clusterLabel: cluster", "clusterLabel: instance"},
+			at:    "clusterLabel:",
+			want:  `clusterLabel: "instance" is a label the runbook's drill-down queries group by or set; choose another name, e.g. cluster`,
+		},
+		{
+			name: "selector on the metric name", profile: slomodel.ProfileOptimized,
+			edits: []string{`selector: 'job="kube-apiserver"'`, `selector: 'job="kube-apiserver", __name__=~"apiserver_.+"'`},
+			at:    "selector: 'job=",
+			want:  `selector: the matcher __name__=~"apiserver_.+" would give every drill-down metric of the runbook a second name, which PromQL rejects; select the series by other labels, e.g. job="kube-apiserver"`,
+		},
+		{
+			name: "selector no test series can match", profile: slomodel.ProfileMixin,
+			edits: []string{`selector: 'verb=~"LIST|GET"'`, `selector: 'verb=~"LIST|GET", instance=~"[0-9]+"'`},
+			at:    `selector: 'verb=~"LIST|GET"`,
+			want:  `slos[0].selector: the generated tests need a value of instance that instance=~"[0-9]+" matches for their input series, and found none among the regular expression's alternatives, "" and "x"; write the matcher so that one of its alternatives matches itself, e.g. instance=~"a|b"`,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			text := string(slo.DefaultYAML())
+			for i := 0; i+1 < len(tc.edits); i += 2 {
+				if !strings.Contains(text, tc.edits[i]) {
+					t.Fatalf("spec has no %q", tc.edits[i])
+				}
+				text = strings.Replace(text, tc.edits[i], tc.edits[i+1], 1)
+			}
+			s, err := slo.Parse("spec.yaml", []byte(text))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			line := 0
+			for i, l := range strings.Split(text, "\n") {
+				if strings.Contains(l, tc.at) {
+					line = i + 1
+					break
+				}
+			}
+			want := fmt.Sprintf("spec.yaml:%d: %s", line, tc.want)
+			err = Check(s, tc.profile)
+			if err == nil || err.Error() != want {
+				t.Fatalf("Check:\ngot  %v\nwant %s", err, want)
+			}
+			var se *slo.Error
+			if !errors.As(err, &se) {
+				t.Errorf("Check gave %T, want a *slo.Error", err)
+			}
+			if _, err := Rules(s, tc.profile); err == nil || err.Error() != want {
+				t.Errorf("Rules:\ngot  %v\nwant %s", err, want)
+			}
+			if _, err := Tests(s, tc.profile, "x.rules.yaml"); err == nil || err.Error() != want {
+				t.Errorf("Tests:\ngot  %v\nwant %s", err, want)
+			}
+		})
+	}
+	for _, p := range slomodel.Profiles {
+		if err := Check(slo.Default(), p); err != nil {
+			t.Errorf("Check(default spec, %s): %v", p, err)
+		}
+	}
+}

@@ -1,0 +1,68 @@
+package generator
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/burnrate/burnrate/internal/runbook"
+	"github.com/burnrate/burnrate/internal/slomodel"
+	"github.com/burnrate/burnrate/slo"
+)
+
+// FuzzGenerate feeds spec YAML through slo.Parse and every profile: a spec
+// that Parse and Check accept must give a rule file that Prometheus's own
+// loader (rulefmt) accepts without a finding, and unit tests (and, in the
+// optimized profile, a runbook) without an error; a spec either refuses must
+// be refused with *slo.Errors, and nothing may panic. The seeds are in
+// testdata/fuzz/FuzzGenerate; `make fuzz` runs it.
+func FuzzGenerate(f *testing.F) {
+	f.Add(slo.DefaultYAML())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := slo.Parse("fuzz.yaml", data)
+		if err != nil {
+			return // FuzzParse covers the refusals
+		}
+		for _, p := range slomodel.Profiles {
+			if err := Check(s, p); err != nil {
+				var se *slo.Error
+				if !errors.As(err, &se) {
+					t.Fatalf("%s: Check gave a %T, want *slo.Errors: %v", p, err, err)
+				}
+				if _, rerr := Rules(s, p); rerr == nil || rerr.Error() != err.Error() {
+					t.Fatalf("%s: Check refused the spec with %v, but Rules gave %v", p, err, rerr)
+				}
+				continue
+			}
+			rf, err := Rules(s, p)
+			if err != nil {
+				t.Fatalf("%s: Rules failed on a spec Parse and Check accept: %v", p, err)
+			}
+			out, err := MarshalRules(rf, "fuzz")
+			if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			if _, errs := rulefmt.Parse(out, false, model.UTF8Validation, parser.NewParser(parser.Options{}), promslog.NewNopLogger()); len(errs) > 0 {
+				t.Fatalf("%s: Prometheus would not load the rules: %v\n%s", p, errors.Join(errs...), out)
+			}
+			tests, err := Tests(s, p, "fuzz.rules.yaml")
+			if err != nil {
+				t.Fatalf("%s: Tests failed on a spec Parse and Check accept: %v", p, err)
+			}
+			for _, tf := range tests {
+				if _, err := tf.File.Marshal("fuzz"); err != nil {
+					t.Fatalf("%s: %s: %v", p, tf.Name, err)
+				}
+			}
+			if p == slomodel.ProfileOptimized {
+				if _, err := runbook.Render(s); err != nil {
+					t.Fatalf("runbook of a spec Parse and Check accept: %v", err)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,313 @@
+package slo
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRefusals edits the default spec and expects exactly the errors given,
+// each at the line of the text in at, worded as the user reads them.
+func TestRefusals(t *testing.T) {
+	base := string(DefaultYAML())
+	type want struct{ at, msg string } // at: text on the error's line; "" for no line
+	tests := []struct {
+		name  string
+		edits []string // old, new, old, new…
+		text  string   // the whole spec instead of edits
+		want  []want
+	}{
+		{
+			name:  "factor that can never fire",
+			edits: []string{"factor: 14.4", "factor: 2000"},
+			want:  []want{{"factor: 2000", "alert.windows[0].factor: 2000 times the error budget (1% at objective 0.99) is an error ratio of 2000%, which no service can exceed, so the alert can never fire; use a factor below 100"}},
+		},
+		{
+			name:  "factor at exactly the whole budget",
+			edits: []string{"objective: 0.99", "objective: 0.9", "factor: 14.4", "factor: 5", "factor: 6,", "factor: 10,"},
+			want:  []want{{"factor: 10,", "alert.windows[1].factor: 10 times the error budget (10% at objective 0.9) is an error ratio of 100%, which no service can exceed, so the alert can never fire; use a factor below 10"}},
+		},
+		{
+			name:  "long window longer than the period",
+			edits: []string{"long: 3d,", "long: 60d,"},
+			want:  []want{{"long: 60d", "alert.windows[3].long: the long window 60d is longer than the SLO period 30d; the budget is measured over the period, so make the window 30d or shorter"}},
+		},
+		{
+			name:  "both windows longer than the period",
+			edits: []string{"{long: 3d, short: 6h,", "{long: 90d, short: 60d,"},
+			want: []want{
+				{"long: 90d", "alert.windows[3].long: the long window 90d is longer than the SLO period 30d; the budget is measured over the period, so make the window 30d or shorter"},
+				{"long: 90d", "alert.windows[3].short: the short window 60d is longer than the SLO period 30d; the budget is measured over the period, so make the window 30d or shorter"},
+			},
+		},
+		{
+			name:  "SLI label reserved by Prometheus",
+			edits: []string{"sliLabel: verb", "sliLabel: __name__"},
+			want:  []want{{"sliLabel:", `sliLabel: "__name__": label names beginning with __ are reserved for Prometheus's own use; choose another name`}},
+		},
+		{
+			name:  "cluster label le",
+			edits: []string{"clusterLabel: cluster", "clusterLabel: le"},
+			want:  []want{{"clusterLabel:", `clusterLabel: "le" is the histogram's bucket label, which the rules keep as it is; choose another name`}},
+		},
+		{
+			name:  "SLI label that is the cluster label",
+			edits: []string{"sliLabel: verb", "sliLabel: cluster"},
+			want:  []want{{"sliLabel:", `sliLabel: "cluster" is also the clusterLabel; the SLI's name would replace the cluster's in every recorded series, so choose another label, e.g. verb`}},
+		},
+		{
+			name:  "partition label that is the SLI label",
+			edits: []string{"partitionLabel: scope", "partitionLabel: verb"},
+			want:  []want{{"partitionLabel:", `latency.partitionLabel: "verb" is also the sliLabel; the rules aggregate by both, so the partition label must be another label of the histogram, e.g. scope`}},
+		},
+		{
+			name:  "second document",
+			edits: []string{"urlPattern: https://runbooks.prometheus-operator.dev/runbooks/kubernetes/%s\n", "urlPattern: https://runbooks.prometheus-operator.dev/runbooks/kubernetes/%s\n---\nname: other\n"},
+			want:  []want{{"name: other", "a second YAML document; a spec file holds one spec: move this one into a file of its own and pass both files, or delete it"}},
+		},
+		{
+			name:  "threshold with floating-point noise",
+			edits: []string{"      - seconds: 1\n", "      - seconds: 0.30000000000000004\n"},
+			want:  []want{{"seconds: 0.3", "slos[1].latency[0].seconds: 0.30000000000000004 looks like floating-point noise; write 0.3"}},
+		},
+		{
+			name:  "objective with floating-point noise",
+			edits: []string{"objective: 0.99", "objective: 0.9900000000000001"},
+			want:  []want{{"objective:", "objective: 0.9900000000000001 looks like floating-point noise; write 0.99"}},
+		},
+		{
+			name:  "factor with floating-point noise",
+			edits: []string{"factor: 14.4", "factor: 14.399999999999999"},
+			want:  []want{{"factor: 14.3", "alert.windows[0].factor: 14.399999999999999 looks like floating-point noise; write 14.4"}},
+		},
+		{
+			name:  "objective in percent",
+			edits: []string{"objective: 0.99", "objective: 99.9"},
+			want:  []want{{"objective:", "objective: 99.9 is outside (0, 1); write the target as a ratio: 0.999 for 99.9%"}},
+		},
+		{
+			name:  "objective as a percent string",
+			edits: []string{"objective: 0.99", `objective: "99.9%"`},
+			want:  []want{{"objective:", `objective: expected a number such as 0.999, got "99.9%"; write the ratio: 0.999 for 99.9%`}},
+		},
+		{
+			name:  "objective as a list",
+			edits: []string{"objective: 0.99", "objective: [1]"},
+			want:  []want{{"objective:", "objective: expected a number such as 0.999, got a list"}},
+		},
+		{
+			name: "a list at the top level",
+			text: "- name: kube-apiserver\n- slos: []\n",
+			want: []want{{"- name", "the spec must be a mapping of fields such as name, selector, slos; got a list"}},
+		},
+		{
+			name: "a string at the top level",
+			text: "kube-apiserver\n",
+			want: []want{{"kube-apiserver", `the spec must be a mapping of fields such as name, selector, slos; got "kube-apiserver"`}},
+		},
+		{
+			name: "a local tag on the spec",
+			text: "\n\n\n!0",
+			want: []want{{"!0", "the YAML tag !0 is not supported; remove it (the spec must be a mapping of fields such as name, selector, slos)"}},
+		},
+		{
+			name: "a local tag with a tab",
+			text: "!%09",
+			want: []want{{"!", `the YAML tag "!\t" is not supported; remove it (the spec must be a mapping of fields such as name, selector, slos)`}},
+		},
+		{
+			name:  "a local tag on a duration",
+			edits: []string{"period: 30d", "period: !days 30"},
+			want:  []want{{"period:", "period: the YAML tag !days is not supported; remove it and write a Prometheus duration such as 5m, 1h or 30d"}},
+		},
+		{
+			name:  "a local tag on a list",
+			edits: []string{"partition: [namespace]", "partition: !include ns.yaml"},
+			want:  []want{{"partition: !include", "slos[0].latency[1].partition: the YAML tag !include is not supported; remove it and write a list of strings such as [resource, namespace]"}},
+		},
+		{
+			name:  "a mapping where a list belongs",
+			edits: []string{"partition: [namespace]", "partition: {namespace: true}"},
+			want:  []want{{"partition: {", "slos[0].latency[1].partition: expected a list of strings such as [resource, namespace], got a mapping"}},
+		},
+		{
+			name: "a mapping where the SLO list belongs",
+			text: "name: x\nslos:\n  read:\n    selector: 'verb=\"GET\"'\n",
+			want: []want{{"slos:", "slos: expected a list of SLOs, each with the fields name, selector and latency, got a mapping"}},
+		},
+		{
+			name:  "a string where a mapping belongs",
+			edits: []string{"requests:\n  metric: apiserver_request_total\n  errors: 'code=~\"5..\"'\n", "requests: apiserver_request_total\n"},
+			want:  []want{{"requests:", `requests: expected a mapping with the fields metric and errors, got "apiserver_request_total"`}},
+		},
+		{
+			name:  "a word where true or false belongs",
+			edits: []string{"showMultiCluster: false", "showMultiCluster: maybe"},
+			want:  []want{{"showMultiCluster", `showMultiCluster: expected true or false, got "maybe"`}},
+		},
+		{
+			name:  "a list where a duration belongs",
+			edits: []string{"{long: 6h,", "{long: [6h],"},
+			want:  []want{{"long: [6h]", "alert.windows[1].long: expected a Prometheus duration such as 5m, 1h or 30d, got a list"}},
+		},
+		{
+			name:  "a duration without a unit",
+			edits: []string{"period: 30d", "period: 30"},
+			want:  []want{{"period:", `period: "30" is not a Prometheus duration; use a number and a unit: 5m, 1h, 3d`}},
+		},
+		{
+			name:  "a long value cut short by yaml",
+			edits: []string{"objective: 0.99", "objective: ninety-nine percent"},
+			want:  []want{{"objective:", `objective: expected a number such as 0.999, got "ninety-nine percent"`}},
+		},
+		{
+			name:  "unclosed template in the description",
+			edits: []string{"  description: The Kube API server is burning too much error budget.", "  description: 'Burning on {{ $labels.cluster'"},
+			want:  []want{{"description:", `alert.description: does not parse as a Prometheus alert template (unclosed action); close every {{ with }}, or write {{ "{{" }} for literal braces`}},
+		},
+		{
+			name:  "unknown function in the summary",
+			edits: []string{"  summary: The Kube API server is burning too much error budget.", "  summary: '{{ $value | percent }}'"},
+			want:  []want{{"summary:", `alert.summary: does not parse as a Prometheus alert template (function "percent" not defined); use Prometheus's template functions, e.g. {{ $value | humanizePercentage }}, and the variables $labels, $externalLabels, $externalURL and $value`}},
+		},
+		{
+			name:  "unknown variable in the description",
+			edits: []string{"  description: The Kube API server is burning too much error budget.", "  description: '{{ $label.cluster }}'"},
+			want:  []want{{"description:", `alert.description: does not parse as a Prometheus alert template (undefined variable "$label"); use Prometheus's template functions, e.g. {{ $value | humanizePercentage }}, and the variables $labels, $externalLabels, $externalURL and $value`}},
+		},
+		{
+			name:  "template in a severity",
+			edits: []string{"severity: warning, for: 1h", "severity: '{{ $labels.x', for: 1h"},
+			want:  []want{{"severity: '{{", `alert.windows[2].severity: does not parse as a Prometheus alert template (unclosed action); close every {{ with }}, or write {{ "{{" }} for literal braces`}},
+		},
+		{
+			name:  "errors matcher that 500 does not match",
+			edits: []string{`errors: 'code=~"5.."'`, `errors: 'code=~"4.."'`},
+			want:  []want{{"errors:", `requests.errors: "code=~\"4..\"": want one matcher on the code label that 500 matches and 200 does not, e.g. code=~"5.."; the generated tests write their series with those codes`}},
+		},
+		{
+			name:  "errors matcher on another label",
+			edits: []string{`errors: 'code=~"5.."'`, `errors: 'status=~"5.."'`},
+			want:  []want{{"errors:", `requests.errors: "status=~\"5..\"": want one matcher on the code label that 500 matches and 200 does not, e.g. code=~"5.."; the generated tests write their series with those codes`}},
+		},
+		{
+			name:  "errors matcher with two matchers",
+			edits: []string{`errors: 'code=~"5.."'`, `errors: 'code=~"5..", code!="501"'`},
+			want:  []want{{"errors:", `requests.errors: "code=~\"5..\", code!=\"501\"": want one matcher on the code label that 500 matches and 200 does not, e.g. code=~"5.."; the generated tests write their series with those codes`}},
+		},
+		{
+			name:  "description too long",
+			edits: []string{"  description: The Kube API server is burning too much error budget.", "  description: " + strings.Repeat("x", MaxValueBytes+1)},
+			want:  []want{{"description:", "alert.description: the value is 4097 bytes long, more than the limit of 4096; shorten it (link to longer text from the runbook instead)"}},
+		},
+		{
+			name:  "too many SLOs",
+			edits: []string{"slos:\n", "slos:\n" + manySLOs(MaxSLOs-1)},
+			want:  []want{{"slos:", "slos: 1001 SLOs, more than the limit of 1000; split the spec into several files"}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			text := tc.text
+			if text == "" {
+				text = base
+				for i := 0; i+1 < len(tc.edits); i += 2 {
+					if !strings.Contains(text, tc.edits[i]) {
+						t.Fatalf("spec has no %q", tc.edits[i])
+					}
+					text = strings.Replace(text, tc.edits[i], tc.edits[i+1], 1)
+				}
+			}
+			_, err := Parse("bad.yaml", []byte(text))
+			if err == nil {
+				t.Fatal("Parse accepted the spec")
+			}
+			var wantLines []string
+			for _, w := range tc.want {
+				wantLines = append(wantLines, fmt.Sprintf("bad.yaml:%d: %s", lineWith(t, text, w.at), w.msg))
+			}
+			if got := err.Error(); got != strings.Join(wantLines, "\n") {
+				t.Errorf("got  %s\nwant %s", got, strings.Join(wantLines, "\n"))
+			}
+		})
+	}
+}
+
+// TestOversizedSpecFile loads a spec file of 10 MB (a 10 MB description)
+// and expects a quick refusal that reads no more than the limit.
+func TestOversizedSpecFile(t *testing.T) {
+	desc := "  description: The Kube API server is burning too much error budget."
+	text := strings.Replace(string(DefaultYAML()), desc, "  description: "+strings.Repeat("x", 10<<20), 1)
+	path := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	text = "" // let the collector have it
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	_, err := Load(path)
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+	want := path + ": the spec is larger than the limit of 1 MiB; a spec that size is a mistake (an SLO takes a few hundred bytes)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v\nwant %s", err, want)
+	}
+	if allocated := after.TotalAlloc - before.TotalAlloc; allocated > 8<<20 {
+		t.Errorf("Load allocated %d MiB to refuse the file, want at most 8", allocated>>20)
+	}
+	if elapsed > 2*time.Second {
+		t.Errorf("Load took %v to refuse the file", elapsed)
+	}
+	if _, err := Parse("big.yaml", make([]byte, MaxSpecBytes+1)); err == nil || !strings.Contains(err.Error(), "larger than the limit of 1 MiB") {
+		t.Errorf("Parse of %d bytes: got %v, want the size limit", MaxSpecBytes+1, err)
+	}
+}
+
+// manySLOs lists n SLOs named s0, s1, … in flow style.
+func manySLOs(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "  - {name: s%d, selector: 'verb=\"GET\"', latency: [{seconds: 1}]}\n", i)
+	}
+	return b.String()
+}
+
+// TestAccepted checks edits next to the refusals that must still pass.
+func TestAccepted(t *testing.T) {
+	tests := []struct {
+		name  string
+		edits []string
+	}{
+		{"factor just below the whole budget", []string{"factor: 14.4", "factor: 99.9"}},
+		{"long window as long as the period", []string{"long: 3d,", "long: 30d,"}},
+		{"a trailing document marker", []string{"urlPattern: https://runbooks.prometheus-operator.dev/runbooks/kubernetes/%s\n", "urlPattern: https://runbooks.prometheus-operator.dev/runbooks/kubernetes/%s\n---\n"}},
+		{"a leading document marker", []string{"name: kube-apiserver\n", "---\nname: kube-apiserver\n"}},
+		{"a short decimal threshold", []string{"      - seconds: 1\n", "      - seconds: 0.3\n"}},
+		{"a threshold with 15 digits", []string{"      - seconds: 1\n", "      - seconds: 0.123456789012345\n"}},
+		{"a template that parses", []string{"  description: The Kube API server is burning too much error budget.", "  description: 'Burning {{ $value | humanizePercentage }} on {{ $labels.cluster }}'"}},
+		{"literal braces", []string{"  summary: The Kube API server is burning too much error budget.", `  summary: 'Budget {{ "{{" }} burn'`}},
+		{"an errors matcher with 5xx and 429", []string{`errors: 'code=~"5.."'`, `errors: 'code=~"5..|429"'`}},
+		{"a description at the limit", []string{"  description: The Kube API server is burning too much error budget.", "  description: " + strings.Repeat("x", MaxValueBytes)}},
+		{"200 SLOs", []string{"slos:\n  - name: read", "slos:\n" + manySLOs(198) + "  - name: read"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			text := string(DefaultYAML())
+			for i := 0; i+1 < len(tc.edits); i += 2 {
+				if !strings.Contains(text, tc.edits[i]) {
+					t.Fatalf("spec has no %q", tc.edits[i])
+				}
+				text = strings.Replace(text, tc.edits[i], tc.edits[i+1], 1)
+			}
+			if _, err := Parse("ok.yaml", []byte(text)); err != nil {
+				t.Errorf("Parse refused the spec: %v", err)
+			}
+		})
+	}
+}
