@@ -346,7 +346,10 @@ func (r *Report) explain(p *Plan) {
 		case runbook.CulpritNever, runbook.CulpritRequests:
 			continue
 		case runbook.CulpritWhenStandsOut:
-			if r.standsOut(st.Step) {
+			// An instance stands out only from other instances: with a
+			// single apiserver its row says nothing about which one is
+			// bad, and would name it on every incident.
+			if res := r.Step(st.Step); res != nil && len(res.Rows) > 1 && r.standsOut(st.Step) {
 				add(st.Step, st.Section)
 			}
 			continue

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -158,5 +159,38 @@ func TestRoute(t *testing.T) {
 		if sec, want := p.section(got), p.section(tt.want); sec.Title != want.Title || sec.Fix == "" {
 			t.Errorf("route(%s, %v) leads to %q (fix %q), want %q", tt.step, tt.ls, sec.Title, sec.Fix, want.Title)
 		}
+	}
+}
+
+// TestInstanceCulprit: an apiserver instance is named a culprit only when it
+// stands out from other instances; a single apiserver's row is no culprit
+// (on a one-instance cluster it would otherwise be named on every
+// incident).
+func TestInstanceCulprit(t *testing.T) {
+	p, err := NewPlan(slo.Default(), 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := func(inst string, v float64) Sample {
+		return Sample{Labels: map[string]string{"instance": inst}, Value: v}
+	}
+	tests := []struct {
+		name string
+		rows []Sample
+		want bool
+	}{
+		{"one instance", []Sample{row("a", 5)}, false},
+		{"one of three stands out", []Sample{row("a", 5), row("b", 1), row("c", 1)}, true},
+		{"instances alike", []Sample{row("a", 5), row("b", 4), row("c", 4)}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Report{Steps: []StepResult{{Step: runbook.StepInstanceLatency, Status: StatusFound, Rows: tc.rows}}}
+			r.explain(p)
+			got := slices.ContainsFunc(r.Culprits, func(c Culprit) bool { return c.Step == runbook.StepInstanceLatency })
+			if got != tc.want {
+				t.Errorf("instance named a culprit: %v, want %v (%+v)", got, tc.want, r.Culprits)
+			}
+		})
 	}
 }
