@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
@@ -109,23 +108,19 @@ func (l *linter) add(sev, sloName, check, query, format string, args ...any) {
 	l.r.Findings = append(l.r.Findings, Finding{Severity: sev, SLO: sloName, Check: check, Query: query, Message: fmt.Sprintf(format, args...)})
 }
 
-// sel prints metric{ms..., cluster}.
-func (l *linter) sel(metric string, ms ...[]*labels.Matcher) string {
-	vs := &parser.VectorSelector{Name: metric}
-	vs.LabelMatchers = append(vs.LabelMatchers, labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, metric))
-	for _, m := range ms {
-		vs.LabelMatchers = append(vs.LabelMatchers, m...)
-	}
+// sel selects metric{ms..., cluster}.
+func (l *linter) sel(metric string, ms ...[]*labels.Matcher) *parser.VectorSelector {
+	all := slices.Concat(ms...)
 	if l.cm != nil {
-		vs.LabelMatchers = append(vs.LabelMatchers, l.cm)
+		all = append(all, l.cm)
 	}
-	return vs.String()
+	return metricSelector(metric, all...)
 }
 
-// count runs count by (by) (last_over_time(sel[lookback])) and returns
-// the rows.
-func (l *linter) count(ctx context.Context, sel string, by ...string) (string, v1Vector, error) {
-	q := fmt.Sprintf("count by (%s) (last_over_time(%s[%s]))", strings.Join(by, ", "), sel, model.Duration(l.o.Lookback))
+// count runs count by (by) (last_over_time(vs[lookback])) and returns the
+// query and its rows.
+func (l *linter) count(ctx context.Context, vs *parser.VectorSelector, by ...string) (string, v1Vector, error) {
+	q := seriesCount(vs, l.o.Lookback, by...).String()
 	rows, err := l.c.query(ctx, q, l.o.Time)
 	return q, rows, err
 }
@@ -261,7 +256,7 @@ func (l *linter) rules(ctx context.Context) error {
 				return fmt.Errorf("rule %s: %w", rule.Record, err)
 			}
 			rewrite(expr, 0, 0, l.cm)
-			q := "count(" + expr.String() + ")"
+			q := countOf(expr).String()
 			rows, err := l.c.query(ctx, q, l.o.Time)
 			if err != nil {
 				return err

@@ -1,0 +1,51 @@
+package diagnose
+
+import (
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+)
+
+// The probes of diagnose and lint are built as syntax trees, like the rules,
+// and printed with String, so label values are always quoted and escaped.
+
+// seriesCount is `count by (by) (last_over_time(vs[window]))`: how many of
+// the series vs selects have a sample in the window before the query time,
+// per value of the by labels (in total when there are none).
+func seriesCount(vs *parser.VectorSelector, window time.Duration, by ...string) *parser.AggregateExpr {
+	return &parser.AggregateExpr{
+		Op:       parser.COUNT,
+		Grouping: by,
+		Expr: &parser.Call{
+			Func: parser.MustGetFunction("last_over_time"),
+			Args: parser.Expressions{&parser.MatrixSelector{VectorSelector: vs, Range: window}},
+		},
+	}
+}
+
+// metricSelector selects the series of metric that match all of ms.
+func metricSelector(metric string, ms ...*labels.Matcher) *parser.VectorSelector {
+	all := make([]*labels.Matcher, 0, len(ms)+1)
+	all = append(all, labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, metric))
+	return &parser.VectorSelector{Name: metric, LabelMatchers: append(all, ms...)}
+}
+
+// namesSelector is `{__name__=~"a|b|…"}`: the series of any of the metrics
+// names (matched literally), further restricted by ms.
+func namesSelector(names []string, ms ...*labels.Matcher) *parser.VectorSelector {
+	alts := make([]string, len(names))
+	for i, n := range names {
+		alts[i] = regexp.QuoteMeta(n)
+	}
+	all := make([]*labels.Matcher, 0, len(ms)+1)
+	all = append(all, labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, strings.Join(alts, "|")))
+	return &parser.VectorSelector{LabelMatchers: append(all, ms...)}
+}
+
+// countOf is `count(e)`.
+func countOf(e parser.Expr) *parser.AggregateExpr {
+	return &parser.AggregateExpr{Op: parser.COUNT, Expr: e}
+}
