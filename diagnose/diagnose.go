@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -225,16 +224,12 @@ func notScraped(missing []string, eventual bool) string {
 
 // present reports which of names have a series (in the cluster) at ts.
 func (c *Client) present(ctx context.Context, names []string, p *Plan, ts time.Time) (map[string]bool, error) {
-	var alts []string
-	for _, n := range names {
-		alts = append(alts, regexp.QuoteMeta(n))
-	}
-	sel := fmt.Sprintf(`{__name__=~%q`, strings.Join(alts, "|"))
+	var in []*labels.Matcher
 	if p.Cluster != "" {
-		sel += fmt.Sprintf(`,%s=%q`, p.Spec.ClusterLabel, p.Cluster)
+		in = append(in, labels.MustNewMatcher(labels.MatchEqual, p.Spec.ClusterLabel, p.Cluster))
 	}
-	sel += "}"
-	rows, err := c.query(ctx, fmt.Sprintf("count by (__name__) (last_over_time(%s[%s]))", sel, model.Duration(p.Window)), ts)
+	q := seriesCount(namesSelector(names, in...), p.Window, labels.MetricName)
+	rows, err := c.query(ctx, q.String(), ts)
 	if err != nil {
 		return nil, err
 	}

@@ -11,11 +11,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/burnrate/burnrate/generator"
+	"github.com/burnrate/burnrate/internal/pql"
+	"github.com/burnrate/burnrate/internal/series"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
@@ -110,23 +111,19 @@ func (l *linter) add(sev, sloName, check, query, format string, args ...any) {
 	l.r.Findings = append(l.r.Findings, Finding{Severity: sev, SLO: sloName, Check: check, Query: query, Message: fmt.Sprintf(format, args...)})
 }
 
-// sel prints metric{ms..., cluster}.
-func (l *linter) sel(metric string, ms ...[]*labels.Matcher) string {
-	vs := &parser.VectorSelector{Name: metric}
-	vs.LabelMatchers = append(vs.LabelMatchers, labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, metric))
-	for _, m := range ms {
-		vs.LabelMatchers = append(vs.LabelMatchers, m...)
-	}
+// sel selects metric{ms..., cluster}.
+func (l *linter) sel(metric string, ms ...[]*labels.Matcher) *parser.VectorSelector {
+	all := slices.Concat(ms...)
 	if l.cm != nil {
-		vs.LabelMatchers = append(vs.LabelMatchers, l.cm)
+		all = append(all, l.cm)
 	}
-	return vs.String()
+	return pql.Vec(metric, all)
 }
 
-// count runs count by (by) (last_over_time(sel[lookback])) and returns
-// the rows.
-func (l *linter) count(ctx context.Context, sel string, by ...string) (string, v1Vector, error) {
-	q := fmt.Sprintf("count by (%s) (last_over_time(%s[%s]))", strings.Join(by, ", "), sel, model.Duration(l.o.Lookback))
+// count runs count by (by) (last_over_time(vs[lookback])) and returns the
+// query and its rows.
+func (l *linter) count(ctx context.Context, vs *parser.VectorSelector, by ...string) (string, v1Vector, error) {
+	q := seriesCount(vs, l.o.Lookback, by...).String()
 	rows, err := l.c.query(ctx, q, l.o.Time)
 	return q, rows, err
 }
@@ -185,7 +182,7 @@ func (l *linter) series(ctx context.Context) error {
 				return err
 			}
 			if len(crows) == 0 {
-				l.add(SeverityWarning, o.Name, "histogram", cq, "no requests of %s in %s_count: nothing to check for the %ss threshold", what, s.Latency.Metric, fmtSeconds(t.Seconds))
+				l.add(SeverityWarning, o.Name, "histogram", cq, "no requests of %s in %s_count: nothing to check for the %ss threshold", what, s.Latency.Metric, series.Le(t.Seconds))
 				continue
 			}
 			q, rows, err := l.count(ctx, l.sel(s.Latency.Metric+"_bucket", tm), "le")
@@ -213,7 +210,7 @@ func (l *linter) series(ctx context.Context) error {
 				return 0
 			})
 			if found {
-				l.add(SeverityOK, o.Name, "bucket", q, "bucket le=%q of %s_bucket exists for %s", fmtSeconds(t.Seconds), s.Latency.Metric, what)
+				l.add(SeverityOK, o.Name, "bucket", q, "bucket le=%q of %s_bucket exists for %s", series.Le(t.Seconds), s.Latency.Metric, what)
 				continue
 			}
 			effect := "the slow-request rule counts none of these requests as slow (fixes.absentAsZero makes the missing bucket 0), so their latency never burns the budget"
@@ -222,7 +219,7 @@ func (l *linter) series(ctx context.Context) error {
 			}
 			l.add(SeverityError, o.Name, "bucket", q,
 				"bucket le=%q of %s_bucket is missing for %s (the buckets scraped are %s): %s; keep the bucket in your metricRelabelings (kube-prometheus drops some by default) or pick a threshold that is a scraped bucket",
-				fmtSeconds(t.Seconds), s.Latency.Metric, what, strings.Join(les, ", "), effect)
+				series.Le(t.Seconds), s.Latency.Metric, what, strings.Join(les, ", "), effect)
 		}
 	}
 	return nil
@@ -246,7 +243,7 @@ func (l *linter) rules(ctx context.Context) error {
 				return fmt.Errorf("rule %s: %w", rule.Record, err)
 			}
 			rewrite(expr, 0, 0, l.cm)
-			q := "count(" + expr.String() + ")"
+			q := countOf(expr).String()
 			rows, err := l.c.query(ctx, q, l.o.Time)
 			if err != nil {
 				return err
@@ -264,8 +261,6 @@ func (l *linter) rules(ctx context.Context) error {
 }
 
 func (l *linter) sloOf(ls map[string]string) string { return ls[l.s.SLILabel] }
-
-func fmtSeconds(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // WriteJSON writes the report as indented JSON.
 func (r *LintReport) WriteJSON(w io.Writer) error {

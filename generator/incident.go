@@ -9,9 +9,11 @@ import (
 	"slices"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/internal/promtest"
 	"github.com/burnrate/burnrate/internal/runbook"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
@@ -101,7 +103,7 @@ func IncidentTests(s *slo.Spec, ruleFile string) (*NamedTestFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &TestFile{RuleFiles: []string{ruleFile}, EvaluationInterval: dur(incidentEvalInterval)}
+	f := &promtest.File{RuleFiles: []string{ruleFile}, EvaluationInterval: model.Duration(incidentEvalInterval)}
 	for _, g := range rf {
 		f.GroupEvalOrder = append(f.GroupEvalOrder, g.Name)
 	}
@@ -130,10 +132,10 @@ func incidentEnv(s *slo.Spec) (incident.Env, error) {
 type drill struct{ *runbook.Runbook }
 
 // incidentGroup renders one scenario's test group.
-func (d *drill) incidentGroup(sc *incident.Scenario) (TestGroup, error) {
+func (d *drill) incidentGroup(sc *incident.Scenario) (promtest.Group, error) {
 	qs, err := d.Queries(sc.Window())
 	if err != nil {
-		return TestGroup{}, err
+		return promtest.Group{}, err
 	}
 	byStep := map[runbook.Step]runbook.Query{}
 	for _, q := range qs {
@@ -141,28 +143,30 @@ func (d *drill) incidentGroup(sc *incident.Scenario) (TestGroup, error) {
 	}
 	// healthy is the last sample before the fault.
 	healthy, end := sc.HealthyUntil()-incident.ScrapeInterval, sc.Duration()
-	g := TestGroup{
+	g := promtest.Group{
 		Name:     fmt.Sprintf("%s: %s", sc.Name, sc.Title),
-		Interval: dur(incident.ScrapeInterval),
+		Interval: model.Duration(incident.ScrapeInterval),
 	}
 	for _, s := range sc.Series {
-		g.InputSeries = append(g.InputSeries, InputSeries{Series: s.Name + labels.FromMap(s.Labels).String(), Values: promtoolValues(sc, s)})
+		g.InputSeries = append(g.InputSeries, promtest.InputSeries{Series: s.Name + labels.FromMap(s.Labels).String(), Values: promtoolValues(sc, s)})
 	}
 	exp, err := d.expectedAlerts(sc)
 	if err != nil {
-		return TestGroup{}, err
+		return promtest.Group{}, err
 	}
-	g.AlertRuleTests = []AlertTest{
-		{EvalTime: dur(healthy), Alertname: d.Alert.Name, ExpAlerts: []ExpAlert{}},
-		{EvalTime: dur(end), Alertname: d.Alert.Name, ExpAlerts: exp},
+	g.AlertRuleTests = []promtest.AlertTest{
+		{EvalTime: model.Duration(healthy), Alertname: d.Alert.Name, ExpAlerts: []promtest.ExpAlert{}},
+		{EvalTime: model.Duration(end), Alertname: d.Alert.Name, ExpAlerts: exp},
 	}
-	expr := func(e string, at time.Duration, samples ...ExpSample) {
+	expr := func(e string, at time.Duration, samples ...promtest.ExpSample) {
 		if samples == nil {
-			samples = []ExpSample{}
+			samples = []promtest.ExpSample{}
 		}
-		g.PromQLExprTests = append(g.PromQLExprTests, ExprTest{Expr: e, EvalTime: dur(at), ExpSamples: samples})
+		g.PromQLExprTests = append(g.PromQLExprTests, promtest.ExprTest{Expr: e, EvalTime: model.Duration(at), ExpSamples: samples})
 	}
-	one := func(ls map[string]string) ExpSample { return ExpSample{Labels: labels.FromMap(ls).String(), Value: 1} }
+	one := func(ls map[string]string) promtest.ExpSample {
+		return promtest.ExpSample{Labels: labels.FromMap(ls).String(), Value: 1}
+	}
 	cl := map[string]string{d.ClusterLabel: incidentCluster}
 	with := func(extra map[string]string) map[string]string {
 		out := maps.Clone(cl)
@@ -180,14 +184,14 @@ func (d *drill) incidentGroup(sc *incident.Scenario) (TestGroup, error) {
 	expr(byStep[runbook.StepProbe].PromQL, end, d.probeCounts(sc)...)
 	// Step 1: the culprit SLI burns fastest over every window.
 	if c, ok := sc.Culprits[runbook.StepSLI]; ok {
-		var samples []ExpSample
+		var samples []promtest.ExpSample
 		for _, w := range d.Spec.Windows() {
 			samples = append(samples, one(with(map[string]string{d.SLILabel: c[d.SLILabel], "window": dur(time.Duration(w))})))
 		}
 		expr(fmt.Sprintf("topk by (window) (1, %s) > bool 0", byStep[runbook.StepSLI].PromQL), end, samples...)
 	}
 	// Step 2: the terms add up to the recorded burn rate of the window.
-	var sums []ExpSample
+	var sums []promtest.ExpSample
 	for _, s := range d.SLOs {
 		sums = append(sums, one(with(map[string]string{d.SLILabel: s.Name})))
 	}
@@ -200,7 +204,7 @@ func (d *drill) incidentGroup(sc *incident.Scenario) (TestGroup, error) {
 		}
 		q, ok := byStep[st]
 		if !ok {
-			return TestGroup{}, fmt.Errorf("the runbook has no query for step %s", st)
+			return promtest.Group{}, fmt.Errorf("the runbook has no query for step %s", st)
 		}
 		if c, ok := sc.Culprits[st]; ok {
 			expr(fmt.Sprintf("topk(1, %s) > bool 0", q.PromQL), end, one(c))
@@ -213,8 +217,8 @@ func (d *drill) incidentGroup(sc *incident.Scenario) (TestGroup, error) {
 }
 
 // expectedAlerts are the alerts the scenario fires at its end.
-func (d *drill) expectedAlerts(sc *incident.Scenario) ([]ExpAlert, error) {
-	var out []ExpAlert
+func (d *drill) expectedAlerts(sc *incident.Scenario) ([]promtest.ExpAlert, error) {
+	var out []promtest.ExpAlert
 	for _, f := range sc.Fires {
 		i := slices.IndexFunc(d.Alert.Windows, func(w slo.Window) bool {
 			return time.Duration(w.Long) == f.Long && time.Duration(w.Short) == f.Short
@@ -223,14 +227,14 @@ func (d *drill) expectedAlerts(sc *incident.Scenario) ([]ExpAlert, error) {
 			return nil, fmt.Errorf("the spec has no window pair %s/%s", dur(f.Long), dur(f.Short))
 		}
 		ls, as := d.FiringAlert(d.Alert.Windows[i], f.SLI, incidentCluster)
-		out = append(out, ExpAlert{ExpLabels: ls, ExpAnnotations: as})
+		out = append(out, promtest.ExpAlert{ExpLabels: ls, ExpAnnotations: as})
 	}
 	return out, nil
 }
 
 // probeCounts is the probe's expected result at the scenario's end: per
 // metric it reads, the number of series the spec's selector matches.
-func (d *drill) probeCounts(sc *incident.Scenario) []ExpSample {
+func (d *drill) probeCounts(sc *incident.Scenario) []promtest.ExpSample {
 	probed := d.ProbeMetrics()
 	counts := map[string]int{}
 	for _, s := range sc.Series {
@@ -247,9 +251,9 @@ func (d *drill) probeCounts(sc *incident.Scenario) []ExpSample {
 			counts[s.Name]++
 		}
 	}
-	var out []ExpSample
+	var out []promtest.ExpSample
 	for _, name := range slices.Sorted(maps.Keys(counts)) {
-		out = append(out, ExpSample{Labels: labels.FromStrings(labels.MetricName, name).String(), Value: float64(counts[name])})
+		out = append(out, promtest.ExpSample{Labels: labels.FromStrings(labels.MetricName, name).String(), Value: float64(counts[name])})
 	}
 	return out
 }

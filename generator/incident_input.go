@@ -3,6 +3,7 @@ package generator
 import (
 	"fmt"
 
+	"github.com/burnrate/burnrate/internal/promtest"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -14,7 +15,7 @@ import (
 // out changes no result: the scenarios keep whole histograms for the
 // end-to-end tests, the promtool file only what it reads (e.g. _sum
 // series whose _count and _bucket series the queries use).
-func selectedInputs(g *TestGroup, rules []rulefmt.RuleGroup) error {
+func selectedInputs(g *promtest.Group, rules []rulefmt.RuleGroup) error {
 	p := parser.NewParser(parser.Options{})
 	var sels [][]*labels.Matcher
 	collect := func(expr string) error {

@@ -9,9 +9,11 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
 
 	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/internal/promtest"
 	"github.com/burnrate/burnrate/internal/runbook"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/ruletest"
@@ -44,12 +46,12 @@ func TestSelectedInputs(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			g := &TestGroup{}
+			g := &promtest.Group{}
 			for _, in := range inputs {
-				g.InputSeries = append(g.InputSeries, InputSeries{Series: in, Values: "0+1x3"})
+				g.InputSeries = append(g.InputSeries, promtest.InputSeries{Series: in, Values: "0+1x3"})
 			}
 			for _, e := range tc.exprs {
-				g.PromQLExprTests = append(g.PromQLExprTests, ExprTest{Expr: e})
+				g.PromQLExprTests = append(g.PromQLExprTests, promtest.ExprTest{Expr: e})
 			}
 			rg := rulefmt.RuleGroup{Name: "g"}
 			for _, e := range tc.rules {
@@ -67,7 +69,7 @@ func TestSelectedInputs(t *testing.T) {
 			}
 		})
 	}
-	g := &TestGroup{PromQLExprTests: []ExprTest{{Expr: "sum(("}}}
+	g := &promtest.Group{PromQLExprTests: []promtest.ExprTest{{Expr: "sum(("}}}
 	if err := selectedInputs(g, nil); err == nil {
 		t.Error("an assertion that does not parse: no error")
 	}
@@ -106,7 +108,7 @@ func TestIncidentAssertionsCanFail(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), rules, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f := &TestFile{RuleFiles: []string{"rules.yaml"}, EvaluationInterval: dur(incidentEvalInterval)}
+	f := &promtest.File{RuleFiles: []string{"rules.yaml"}, EvaluationInterval: model.Duration(incidentEvalInterval)}
 	for _, g := range rf {
 		f.GroupEvalOrder = append(f.GroupEvalOrder, g.Name)
 	}

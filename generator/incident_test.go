@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/internal/promtest"
 	"github.com/burnrate/burnrate/internal/runbook"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/ruletest"
@@ -19,7 +20,7 @@ import (
 
 // writeIncidentFiles writes the optimized rule file and the incident test
 // file of spec s into a temporary directory and returns the test file.
-func writeIncidentFiles(t *testing.T, s *slo.Spec) (string, *TestFile) {
+func writeIncidentFiles(t *testing.T, s *slo.Spec) (string, *promtest.File) {
 	t.Helper()
 	dir := t.TempDir()
 	rf, err := Rules(s, slomodel.ProfileOptimized)

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/rulefmt"
 
+	"github.com/burnrate/burnrate/internal/promtest"
 	"github.com/burnrate/burnrate/internal/series"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
@@ -24,69 +25,11 @@ import (
 // requests, and the expected burn rates and alert states follow from those
 // shares, not from evaluating the rules.
 
-// TestFile is a promtool rule unit-test file.
-type TestFile struct {
-	RuleFiles          []string    `yaml:"rule_files"`
-	EvaluationInterval string      `yaml:"evaluation_interval"`
-	GroupEvalOrder     []string    `yaml:"group_eval_order"`
-	Tests              []TestGroup `yaml:"tests"`
-}
-
-// TestGroup is one test: input series and assertions on them.
-type TestGroup struct {
-	Name            string        `yaml:"name"`
-	Interval        string        `yaml:"interval"`
-	InputSeries     []InputSeries `yaml:"input_series"`
-	AlertRuleTests  []AlertTest   `yaml:"alert_rule_test,omitempty"`
-	PromQLExprTests []ExprTest    `yaml:"promql_expr_test,omitempty"`
-}
-
-// InputSeries is a series and its values in promtool's expanding notation.
-type InputSeries struct {
-	Series string `yaml:"series"`
-	Values string `yaml:"values"`
-}
-
-// AlertTest expects exactly ExpAlerts to be firing at EvalTime.
-type AlertTest struct {
-	EvalTime  string     `yaml:"eval_time"`
-	Alertname string     `yaml:"alertname"`
-	ExpAlerts []ExpAlert `yaml:"exp_alerts"`
-}
-
-// ExpAlert is one expected firing alert.
-type ExpAlert struct {
-	ExpLabels      map[string]string `yaml:"exp_labels"`
-	ExpAnnotations map[string]string `yaml:"exp_annotations"`
-}
-
-// ExprTest expects the query Expr to return ExpSamples at EvalTime.
-type ExprTest struct {
-	Expr       string      `yaml:"expr"`
-	EvalTime   string      `yaml:"eval_time"`
-	ExpSamples []ExpSample `yaml:"exp_samples"`
-}
-
-// ExpSample is one expected sample.
-type ExpSample struct {
-	Labels string  `yaml:"labels"`
-	Value  float64 `yaml:"value"`
-}
-
 // NamedTestFile is a test file and the name it is written under, relative to
 // the rule file's directory.
 type NamedTestFile struct {
 	Name string
-	File *TestFile
-}
-
-// Marshal writes the test file as YAML under a comment header.
-func (f *TestFile) Marshal(header string) ([]byte, error) {
-	out, err := marshalWithHeader(header, f)
-	if err != nil {
-		return nil, fmt.Errorf("encode test file: %w", err)
-	}
-	return out, nil
+	File *promtest.File
 }
 
 // Tests renders the unit tests of spec s's rule file ruleFile (a name
@@ -312,7 +255,7 @@ func (t *tester) leValue(seconds float64, le10 bool) string {
 // input renders the scenario's series: per SLO and threshold the request
 // counter (success and error codes) and the latency histogram's count, the
 // threshold bucket, a wider bucket and +Inf.
-func (t *tester) input(sc scenario) []InputSeries {
+func (t *tester) input(sc scenario) []promtest.InputSeries {
 	b := seriesBuilder{phases: len(sc.phases)}
 	var tl series.Timeline
 	active := map[int]bool{}
@@ -375,9 +318,9 @@ func (t *tester) input(sc scenario) []InputSeries {
 			}
 		}
 	}
-	out := make([]InputSeries, 0, len(b.order))
+	out := make([]promtest.InputSeries, 0, len(b.order))
 	for _, key := range b.order {
-		out = append(out, InputSeries{Series: key, Values: tl.Promtool(*b.byKey[key])})
+		out = append(out, promtest.InputSeries{Series: key, Values: tl.Promtool(*b.byKey[key])})
 	}
 	return out
 }
@@ -422,13 +365,13 @@ func dur(d time.Duration) string { return model.Duration(d).String() }
 func minutes(d time.Duration) int { return int(d / time.Minute) }
 
 // expAlert is the alert of pair w for SLO i as a test expects it.
-func (t *tester) expAlert(w slo.Window, i int) ExpAlert {
+func (t *tester) expAlert(w slo.Window, i int) promtest.ExpAlert {
 	ls, as := t.FiringAlert(w, t.SLOs[i].Name, testCluster)
-	return ExpAlert{ExpLabels: ls, ExpAnnotations: as}
+	return promtest.ExpAlert{ExpLabels: ls, ExpAnnotations: as}
 }
 
-func (t *tester) file(interval time.Duration, groups []TestGroup) *TestFile {
-	return &TestFile{RuleFiles: []string{t.ruleFile}, EvaluationInterval: dur(interval), GroupEvalOrder: t.groups, Tests: groups}
+func (t *tester) file(interval time.Duration, groups []promtest.Group) *promtest.File {
+	return &promtest.File{RuleFiles: []string{t.ruleFile}, EvaluationInterval: model.Duration(interval), GroupEvalOrder: t.groups, Tests: groups}
 }
 
 // evalInterval picks the coarsest evaluation interval that keeps the tests
@@ -454,36 +397,36 @@ func (t *tester) parts(i int) int { return len(t.SLOs[i].Latency) }
 // the other pairs' alerts too. Groups with steady traffic therefore expect
 // the full set the steady model predicts (steadyAlerts); groups whose
 // traffic changes assert on this pair's ALERTS series only.
-func (t *tester) windowTests(w slo.Window) (*TestFile, error) {
+func (t *tester) windowTests(w slo.Window) (*promtest.File, error) {
 	ei := evalInterval(w)
 	long, short, hold := time.Duration(w.Long), time.Duration(w.Short), time.Duration(w.For)
 	theta := t.Threshold(w)
 	pair := fmt.Sprintf("%s/%s", w.Long, w.Short)
-	var groups []TestGroup
-	alertsAt := func(at time.Duration, rates map[int]float64) (AlertTest, error) {
+	var groups []promtest.Group
+	alertsAt := func(at time.Duration, rates map[int]float64) (promtest.AlertTest, error) {
 		exp, err := t.steadyAlerts(rates, at, ei)
-		return AlertTest{EvalTime: dur(at), Alertname: t.Alert.Name, ExpAlerts: exp}, err
+		return promtest.AlertTest{EvalTime: model.Duration(at), Alertname: t.Alert.Name, ExpAlerts: exp}, err
 	}
-	quiet := func(at time.Duration) ExprTest {
-		return ExprTest{
-			Expr: fmt.Sprintf("ALERTS{alertname=%q, long=%q, short=%q}", t.Alert.Name, w.Long, w.Short), EvalTime: dur(at),
-			ExpSamples: []ExpSample{},
+	quiet := func(at time.Duration) promtest.ExprTest {
+		return promtest.ExprTest{
+			Expr: fmt.Sprintf("ALERTS{alertname=%q, long=%q, short=%q}", t.Alert.Name, w.Long, w.Short), EvalTime: model.Duration(at),
+			ExpSamples: []promtest.ExpSample{},
 		}
 	}
-	above := func(win slo.Duration, i int, at time.Duration, want bool) ExprTest {
+	above := func(win slo.Duration, i int, at time.Duration, want bool) promtest.ExprTest {
 		v := 0.0
 		if want {
 			v = 1
 		}
 		sel := fmt.Sprintf("%s{%s=%q}", t.BurnRateRecord(win), t.SLILabel, t.SLOs[i].Name)
-		return ExprTest{
-			Expr: fmt.Sprintf("%s > bool %s", sel, num64(theta)), EvalTime: dur(at),
-			ExpSamples: []ExpSample{{Labels: fmt.Sprintf("{%s=%q, %s=%q}", t.ClusterLabel, testCluster, t.SLILabel, t.SLOs[i].Name), Value: v}},
+		return promtest.ExprTest{
+			Expr: fmt.Sprintf("%s > bool %s", sel, num64(theta)), EvalTime: model.Duration(at),
+			ExpSamples: []promtest.ExpSample{{Labels: fmt.Sprintf("{%s=%q, %s=%q}", t.ClusterLabel, testCluster, t.SLILabel, t.SLOs[i].Name), Value: v}},
 		}
 	}
 	var errs []error
 	steadyGroup := func(name string, sc scenario, rates map[int]float64, at ...time.Duration) {
-		g := TestGroup{Name: name, Interval: "1m", InputSeries: t.input(sc)}
+		g := promtest.Group{Name: name, Interval: model.Duration(time.Minute), InputSeries: t.input(sc)}
 		for _, a := range at {
 			test, err := alertsAt(a, rates)
 			errs = append(errs, err)
@@ -528,13 +471,13 @@ func (t *tester) windowTests(w slo.Window) (*TestFile, error) {
 		}
 		rb := min(1, fire*float64(short)/float64(burst))
 		burstEnd := long + burst
-		groups = append(groups, TestGroup{
+		groups = append(groups, promtest.Group{
 			Name:     fmt.Sprintf("%s %s: only the short window above the threshold stays silent", o.Name, pair),
-			Interval: "1m",
+			Interval: model.Duration(time.Minute),
 			InputSeries: t.input(scenario{phases: []phase{
 				{minutes(long), at(0)}, {minutes(burst), at(rb)},
 			}}),
-			PromQLExprTests: []ExprTest{above(w.Short, i, burstEnd, true), above(w.Long, i, burstEnd, false), quiet(burstEnd)},
+			PromQLExprTests: []promtest.ExprTest{above(w.Short, i, burstEnd, true), above(w.Long, i, burstEnd, false), quiet(burstEnd)},
 		})
 		// The burn stops: the alert resolves once the short window is clean,
 		// while the long window is still above the threshold. After a stop,
@@ -545,7 +488,7 @@ func (t *tester) windowTests(w slo.Window) (*TestFile, error) {
 		after := stop + short + 2*ei
 		firingAtStop, err := alertsAt(stop, map[int]float64{i: fire})
 		errs = append(errs, err)
-		checks := []ExprTest{above(w.Long, i, after, true), above(w.Short, i, after, false), quiet(after)}
+		checks := []promtest.ExprTest{above(w.Long, i, after, true), above(w.Short, i, after, false), quiet(after)}
 		last := after
 		for _, win := range []slo.Duration{w.Short, w.Long} {
 			d := time.Duration(win)
@@ -559,13 +502,13 @@ func (t *tester) windowTests(w slo.Window) (*TestFile, error) {
 			checks = append(checks, above(win, i, stop+lo, true), above(win, i, stop+hi, false))
 			last = max(last, stop+hi)
 		}
-		groups = append(groups, TestGroup{
+		groups = append(groups, promtest.Group{
 			Name:     fmt.Sprintf("%s %s: when the burn stops the alert resolves though the long window is still above", o.Name, pair),
-			Interval: "1m",
+			Interval: model.Duration(time.Minute),
 			InputSeries: t.input(scenario{phases: []phase{
 				{minutes(stop), at(fire)}, {minutes(last - stop), at(0)},
 			}}),
-			AlertRuleTests:  []AlertTest{firingAtStop},
+			AlertRuleTests:  []promtest.AlertTest{firingAtStop},
 			PromQLExprTests: checks,
 		})
 	}
@@ -581,16 +524,16 @@ func (t *tester) windowTests(w slo.Window) (*TestFile, error) {
 		stop := end
 		after := stop + short + 2*ei
 		steadyOf := func(i int, r float64) load { return steady(testRequests, r, 0, t.parts(i)) }
-		groups = append(groups, TestGroup{
+		groups = append(groups, promtest.Group{
 			Name: fmt.Sprintf("%s %s: %s above on the long window only and %s on the short window only stay silent",
 				t.SLOs[0].Name, pair, t.SLOs[0].Name, t.SLOs[1].Name),
-			Interval: "1m",
+			Interval: model.Duration(time.Minute),
 			InputSeries: t.input(scenario{phases: []phase{
 				{minutes(stop), map[int]load{0: steadyOf(0, fire), 1: steadyOf(1, 0)}},
 				{minutes(after - burst - stop), map[int]load{0: steadyOf(0, 0), 1: steadyOf(1, 0)}},
 				{minutes(burst), map[int]load{0: steadyOf(0, 0), 1: steadyOf(1, rb)}},
 			}}),
-			PromQLExprTests: []ExprTest{above(w.Long, 0, after, true), above(w.Short, 1, after, true), quiet(after)},
+			PromQLExprTests: []promtest.ExprTest{above(w.Long, 0, after, true), above(w.Short, 1, after, true), quiet(after)},
 		})
 	}
 	// Every SLI burning at 0.6x: the mixin adds the SLIs' burn rates and
@@ -650,8 +593,8 @@ func (t *tester) clearOf(r, theta float64) float64 {
 // one alert per SLI each SLO is compared on its own; otherwise (the mixin)
 // the rates are added first. A rate within 1% of a threshold is an error:
 // the prediction would be a coin toss.
-func (t *tester) steadyAlerts(rates map[int]float64, at, ei time.Duration) ([]ExpAlert, error) {
-	exp := []ExpAlert{}
+func (t *tester) steadyAlerts(rates map[int]float64, at, ei time.Duration) ([]promtest.ExpAlert, error) {
+	exp := []promtest.ExpAlert{}
 	for _, q := range t.Alert.Windows {
 		theta := t.Threshold(q)
 		hold := time.Duration(q.For)
@@ -703,13 +646,13 @@ func (t *tester) steadyAlerts(rates map[int]float64, at, ei time.Duration) ([]Ex
 // over all of them, the remaining error budget (optimized profile), and the
 // per-SLI request rates dashboards read, for steady loads without
 // streaming requests.
-func (t *tester) availabilityTests(loads map[int]load, at time.Duration) []ExprTest {
-	sample := func(sli string, v float64) ExpSample {
-		return ExpSample{Labels: fmt.Sprintf("{%s=%q, %s=%q}", t.ClusterLabel, testCluster, t.SLILabel, sli), Value: slomodel.RoundTo(v, 4)}
+func (t *tester) availabilityTests(loads map[int]load, at time.Duration) []promtest.ExprTest {
+	sample := func(sli string, v float64) promtest.ExpSample {
+		return promtest.ExpSample{Labels: fmt.Sprintf("{%s=%q, %s=%q}", t.ClusterLabel, testCluster, t.SLILabel, sli), Value: slomodel.RoundTo(v, 4)}
 	}
-	avail := ExprTest{Expr: fmt.Sprintf("round(%s, 0.0001)", t.AvailabilityRecord), EvalTime: dur(at)}
-	budget := ExprTest{Expr: fmt.Sprintf("round(%s, 0.0001)", t.BudgetRecord), EvalTime: dur(at)}
-	rates := ExprTest{Expr: fmt.Sprintf("round(sum by (%s, %s) (%s), 0.0001)", t.ClusterLabel, t.SLILabel, t.RequestRateRecord), EvalTime: dur(at)}
+	avail := promtest.ExprTest{Expr: fmt.Sprintf("round(%s, 0.0001)", t.AvailabilityRecord), EvalTime: model.Duration(at)}
+	budget := promtest.ExprTest{Expr: fmt.Sprintf("round(%s, 0.0001)", t.BudgetRecord), EvalTime: model.Duration(at)}
+	rates := promtest.ExprTest{Expr: fmt.Sprintf("round(sum by (%s, %s) (%s), 0.0001)", t.ClusterLabel, t.SLILabel, t.RequestRateRecord), EvalTime: model.Duration(at)}
 	// The mixin's availability group reads the hourly request increases
 	// before it records them (they are its last rules), so its request
 	// totals miss the newest evaluation while its slow-request counts do
@@ -740,7 +683,7 @@ func (t *tester) availabilityTests(loads map[int]load, at time.Duration) []ExprT
 	}
 	avail.ExpSamples = append(avail.ExpSamples, sample(mixinAllSLIs, 1-bad/total))
 	budget.ExpSamples = append(budget.ExpSamples, sample(mixinAllSLIs, 1-(bad/total)/t.Budget))
-	tests := []ExprTest{avail, rates}
+	tests := []promtest.ExprTest{avail, rates}
 	if t.Profile.RecordsBudgetRemaining {
 		tests = append(tests, budget)
 	}
@@ -750,16 +693,16 @@ func (t *tester) availabilityTests(loads map[int]load, at time.Duration) []ExprT
 // recordTests pins the recorded burn rates of every window on inputs whose
 // ratio of bad to all events is known, evaluated once every window holds
 // only steady traffic (so every window's ratio is the same).
-func (t *tester) recordTests() *TestFile {
+func (t *tester) recordTests() *promtest.File {
 	const at = 10 * time.Minute
 	windows := t.Spec.Windows()
 	slices.Sort(windows)
 	// pin expects ratio want[i] for SLO i on every window; a missing entry
 	// expects no series at all.
-	pin := func(loads map[int]load, absent map[int]bool) []ExprTest {
-		var tests []ExprTest
+	pin := func(loads map[int]load, absent map[int]bool) []promtest.ExprTest {
+		var tests []promtest.ExprTest
 		for _, d := range windows {
-			et := ExprTest{Expr: fmt.Sprintf("round(%s:burnrate%s, 0.0001)", t.Base, d), EvalTime: dur(at), ExpSamples: []ExpSample{}}
+			et := promtest.ExprTest{Expr: fmt.Sprintf("round(%s:burnrate%s, 0.0001)", t.Base, d), EvalTime: model.Duration(at), ExpSamples: []promtest.ExpSample{}}
 			for i := range t.SLOs {
 				l, ok := loads[i]
 				if !ok || absent[i] {
@@ -769,7 +712,7 @@ func (t *tester) recordTests() *TestFile {
 				if !ok {
 					continue
 				}
-				et.ExpSamples = append(et.ExpSamples, ExpSample{
+				et.ExpSamples = append(et.ExpSamples, promtest.ExpSample{
 					Labels: fmt.Sprintf("{%s=%q, %s=%q}", t.ClusterLabel, testCluster, t.SLILabel, t.SLOs[i].Name),
 					Value:  slomodel.RoundTo(r, 4),
 				})
@@ -778,10 +721,10 @@ func (t *tester) recordTests() *TestFile {
 		}
 		return tests
 	}
-	group := func(name string, sc scenario, absent map[int]bool) TestGroup {
-		return TestGroup{Name: name, Interval: "1m", InputSeries: t.input(sc), PromQLExprTests: pin(sc.phases[0].loads, absent)}
+	group := func(name string, sc scenario, absent map[int]bool) promtest.Group {
+		return promtest.Group{Name: name, Interval: model.Duration(time.Minute), InputSeries: t.input(sc), PromQLExprTests: pin(sc.phases[0].loads, absent)}
 	}
-	var groups []TestGroup
+	var groups []promtest.Group
 	// Errors only, a different share per SLO.
 	loads := map[int]load{}
 	for i := range t.SLOs {

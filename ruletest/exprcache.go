@@ -1,7 +1,6 @@
 package ruletest
 
 import (
-	"slices"
 	"sync"
 
 	"github.com/prometheus/prometheus/promql/parser"
@@ -22,13 +21,14 @@ import (
 // wraps step-invariant parts, offsets and @ timestamps are resolved,
 // selectors get their series attached), so each query gets its own copy
 // that shares no mutable memory with the cached tree or with other copies:
-// cloneExpr copies every node, slice and pointer. It shares only what
-// nothing ever mutates and the parser itself shares between trees, the
-// *parser.Function entries of calls and the compiled *labels.Matcher values
-// of selectors. A string that does not parse is not cached; it is parsed
-// again each time, with the wrapped parser's partial tree and error. A tree
-// in a shape cloneExpr does not know (which the parser does not produce)
-// is not cached either.
+// copyExpr (exprcopy.go) copies every node, slice and pointer by reflection,
+// so it follows the parser's node types through Prometheus upgrades. It
+// shares only what nothing ever mutates and the parser itself shares
+// between trees, the *parser.Function entries of calls and the compiled
+// *labels.Matcher values of selectors. A string that does not parse is not
+// cached; it is parsed again each time, with the wrapped parser's partial
+// tree and error. A tree holding something copyExpr refuses (which the
+// parser does not produce) is not cached either.
 type exprCache struct {
 	parser.Parser
 
@@ -46,7 +46,7 @@ func (c *exprCache) ParseExpr(input string) (parser.Expr, error) {
 	cached, ok := c.exprs[input]
 	c.mu.Unlock()
 	if ok {
-		if e, ok := cloneExpr(cached); ok {
+		if e, ok := copyExpr(cached); ok {
 			return e, nil
 		}
 	}
@@ -54,149 +54,10 @@ func (c *exprCache) ParseExpr(input string) (parser.Expr, error) {
 	if err != nil {
 		return e, err
 	}
-	if pristine, ok := cloneExpr(e); ok {
+	if pristine, ok := copyExpr(e); ok {
 		c.mu.Lock()
 		c.exprs[input] = pristine
 		c.mu.Unlock()
 	}
 	return e, nil
-}
-
-// cloneExpr returns a deep copy of e, or false if e holds a node type or
-// state the parser does not produce.
-func cloneExpr(e parser.Expr) (parser.Expr, bool) {
-	if e == nil {
-		return nil, true
-	}
-	ok := true
-	// sub clones a child expression; a failure anywhere fails the whole copy.
-	sub := func(x parser.Expr) parser.Expr {
-		c, cok := cloneExpr(x)
-		ok = ok && cok
-		return c
-	}
-	dur := func(d *parser.DurationExpr) *parser.DurationExpr {
-		if d == nil {
-			return nil
-		}
-		c := *d
-		c.LHS, c.RHS = sub(d.LHS), sub(d.RHS)
-		return &c
-	}
-	switch n := e.(type) {
-	case *parser.AggregateExpr:
-		if n == nil {
-			return e, true
-		}
-		c := *n
-		c.Expr, c.Param = sub(n.Expr), sub(n.Param)
-		c.Grouping = slices.Clone(n.Grouping)
-		return &c, ok
-	case *parser.BinaryExpr:
-		if n == nil {
-			return e, true
-		}
-		c := *n
-		c.LHS, c.RHS = sub(n.LHS), sub(n.RHS)
-		if n.VectorMatching != nil {
-			vm := *n.VectorMatching
-			vm.MatchingLabels = slices.Clone(vm.MatchingLabels)
-			vm.Include = slices.Clone(vm.Include)
-			vm.FillValues.LHS = clonePtr(vm.FillValues.LHS)
-			vm.FillValues.RHS = clonePtr(vm.FillValues.RHS)
-			c.VectorMatching = &vm
-		}
-		return &c, ok
-	case *parser.DurationExpr:
-		if n == nil {
-			return e, true
-		}
-		return dur(n), ok
-	case *parser.Call:
-		if n == nil {
-			return e, true
-		}
-		c := *n
-		if n.Args != nil {
-			c.Args = make(parser.Expressions, len(n.Args))
-			for i, a := range n.Args {
-				c.Args[i] = sub(a)
-			}
-		}
-		return &c, ok
-	case *parser.MatrixSelector:
-		if n == nil {
-			return e, true
-		}
-		c := *n
-		c.VectorSelector = sub(n.VectorSelector)
-		c.RangeExpr = dur(n.RangeExpr)
-		return &c, ok
-	case *parser.SubqueryExpr:
-		if n == nil {
-			return e, true
-		}
-		c := *n
-		c.Expr = sub(n.Expr)
-		c.RangeExpr = dur(n.RangeExpr)
-		c.OriginalOffsetExpr = dur(n.OriginalOffsetExpr)
-		c.StepExpr = dur(n.StepExpr)
-		c.Timestamp = clonePtr(n.Timestamp)
-		return &c, ok
-	case *parser.NumberLiteral:
-		if n == nil {
-			return e, true
-		}
-		c := *n
-		return &c, true
-	case *parser.ParenExpr:
-		if n == nil {
-			return e, true
-		}
-		c := *n
-		c.Expr = sub(n.Expr)
-		return &c, ok
-	case *parser.StringLiteral:
-		if n == nil {
-			return e, true
-		}
-		c := *n
-		return &c, true
-	case *parser.UnaryExpr:
-		if n == nil {
-			return e, true
-		}
-		c := *n
-		c.Expr = sub(n.Expr)
-		return &c, ok
-	case *parser.StepInvariantExpr:
-		if n == nil {
-			return e, true
-		}
-		c := *n
-		c.Expr = sub(n.Expr)
-		return &c, ok
-	case *parser.VectorSelector:
-		if n == nil {
-			return e, true
-		}
-		if n.UnexpandedSeriesSet != nil || n.Series != nil {
-			return nil, false // evaluation state: never in a parser's result
-		}
-		c := *n
-		c.OriginalOffsetExpr = dur(n.OriginalOffsetExpr)
-		c.Timestamp = clonePtr(n.Timestamp)
-		c.LabelMatchers = slices.Clone(n.LabelMatchers)
-		return &c, ok
-	default:
-		return nil, false
-	}
-}
-
-func clonePtr[T any](p *T) *T {
-	if p == nil {
-		return nil
-	}
-	v := *p
-	return &v
 }

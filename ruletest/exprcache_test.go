@@ -9,11 +9,12 @@ import (
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/promql/promqltest"
+	"github.com/prometheus/prometheus/storage"
 )
 
-// cloneTestExprs cover every node type the parser produces and every field
+// copyTestExprs cover every node type the parser produces and every field
 // of a node that holds a pointer or a slice.
-var cloneTestExprs = []string{
+var copyTestExprs = []string{
 	`up`,
 	`{__name__="up", job="api"}`,
 	`sum by (job, instance) (rate(http_requests_total{job=~"api|web", code!~"5.."}[5m] offset 1m))`,
@@ -51,19 +52,19 @@ var cloneTestExprs = []string{
 	`rate(x[5m] smoothed)`,
 }
 
-func TestCloneExprIsDeepAndEqual(t *testing.T) {
+func TestCopyExprIsDeepAndEqual(t *testing.T) {
 	p := parser.NewParser(promqltest.TestParserOpts)
 	parsed := 0
-	for _, qs := range cloneTestExprs {
+	for _, qs := range copyTestExprs {
 		e, err := p.ParseExpr(qs)
 		if err != nil {
 			t.Logf("%s: does not parse, skipped: %v", qs, err)
 			continue
 		}
 		parsed++
-		c, ok := cloneExpr(e)
+		c, ok := copyExpr(e)
 		if !ok {
-			t.Errorf("%s: cloneExpr failed", qs)
+			t.Errorf("%s: copyExpr failed", qs)
 			continue
 		}
 		if !reflect.DeepEqual(e, c) {
@@ -77,7 +78,7 @@ func TestCloneExprIsDeepAndEqual(t *testing.T) {
 		}
 
 		// What the engine does to a tree must leave the original alone.
-		snapshot, _ := cloneExpr(e)
+		snapshot, _ := copyExpr(e)
 		start := time.Unix(1000, 0)
 		if _, err := promql.PreprocessExpr(c, start, start.Add(time.Hour), time.Minute); err != nil {
 			t.Errorf("%s: PreprocessExpr: %v", qs, err)
@@ -86,8 +87,8 @@ func TestCloneExprIsDeepAndEqual(t *testing.T) {
 			t.Errorf("%s: preprocessing the copy changed the original", qs)
 		}
 	}
-	if parsed < len(cloneTestExprs)-4 {
-		t.Errorf("only %d of %d expressions parse", parsed, len(cloneTestExprs))
+	if parsed < len(copyTestExprs)-4 {
+		t.Errorf("only %d of %d expressions parse", parsed, len(copyTestExprs))
 	}
 }
 
@@ -168,4 +169,49 @@ func collectMemory(v reflect.Value, seen map[uintptr]string) {
 			collectMemory(v.Field(i), seen)
 		}
 	}
+}
+
+// TestCopyExprRefuses covers what the parser never produces: copyExpr must
+// refuse it (so the cache parses again) rather than share or drop it.
+func TestCopyExprRefuses(t *testing.T) {
+	p := newParser()
+	withSeries, err := p.ParseExpr(`sum(rate(x[5m]))`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parser.Inspect(withSeries, func(n parser.Node, _ []parser.Node) error {
+		if vs, ok := n.(*parser.VectorSelector); ok {
+			vs.Series = []storage.Series{storage.MockSeries([]int64{0}, []int64{0}, []float64{1}, []string{"__name__", "x"})}
+		}
+		return nil
+	})
+	tests := []struct {
+		name string
+		expr parser.Expr
+		ok   bool
+	}{
+		{"parsed tree", mustParse(t, p, `sum(rate(x[5m]))`), true},
+		{"nil", nil, true},
+		{"selector with series attached by evaluation", withSeries, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, ok := copyExpr(tt.expr)
+			if ok != tt.ok {
+				t.Fatalf("copyExpr ok = %v, want %v", ok, tt.ok)
+			}
+			if ok && !reflect.DeepEqual(c, tt.expr) {
+				t.Errorf("copy differs from the original")
+			}
+		})
+	}
+}
+
+func mustParse(t *testing.T, p parser.Parser, qs string) parser.Expr {
+	t.Helper()
+	e, err := p.ParseExpr(qs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }

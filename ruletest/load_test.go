@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/prometheus/promql/promqltest"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
+
+	"github.com/burnrate/burnrate/internal/promtest"
 )
 
 // TestInputLoaderMatchesLazyLoader loads the input series of every test
@@ -141,7 +143,7 @@ func TestInputLoaderFallsBack(t *testing.T) {
 	} {
 		g := &groupPlan{
 			suite: &suite{evalInterval: time.Minute},
-			tg:    testGroup{Interval: 60000, InputSeries: []inputSeries{{Series: tt.series, Values: tt.values}}},
+			tg:    promtest.Group{Interval: 60000, InputSeries: []promtest.InputSeries{{Series: tt.series, Values: tt.values}}},
 		}
 		if l := newInputLoader(g, newParser()); l != nil {
 			l.Close()

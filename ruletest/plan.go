@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/promql/promqltest"
 	"github.com/prometheus/prometheus/rules"
+
+	"github.com/burnrate/burnrate/internal/promtest"
 )
 
 // defaultEvaluationInterval is promtool's evaluation_interval default.
@@ -40,9 +42,9 @@ type suite struct {
 // be checked before running it.
 type groupPlan struct {
 	suite     *suite
-	name      string    // the group's name, or "unnamed#<index>"
-	tg        testGroup // Interval already defaulted
-	mint      time.Time // time 0 of the group's timeline
+	name      string         // the group's name, or "unnamed#<index>"
+	tg        promtest.Group // Interval already defaulted
+	mint      time.Time      // time 0 of the group's timeline
 	maxEval   time.Duration
 	load      string // promqltest load command for input_series
 	exprTests []preparedExprTest
@@ -50,7 +52,7 @@ type groupPlan struct {
 
 // preparedExprTest is a promql_expr_test whose expected samples are parsed.
 type preparedExprTest struct {
-	exprTest
+	promtest.ExprTest
 	exp []sampleValue
 }
 
@@ -79,7 +81,7 @@ func loadSuite(path string, run *regexp.Regexp) (*suite, error) {
 	if err != nil {
 		return nil, err
 	}
-	loc := newLocator(content)
+	loc := promtest.NewLocator(content)
 	s := &suite{
 		path:         path,
 		evalInterval: time.Duration(tf.EvaluationInterval),
@@ -91,13 +93,13 @@ func loadSuite(path string, run *regexp.Regexp) (*suite, error) {
 		s.evalInterval = defaultEvaluationInterval
 	}
 	var errs []error
-	fail := func(pos position, format string, args ...any) {
-		errs = append(errs, &inputError{File: path, Line: pos.line(), Err: fmt.Errorf(format, args...)})
+	fail := func(pos promtest.Position, format string, args ...any) {
+		errs = append(errs, &inputError{File: path, Line: pos.Line(), Err: fmt.Errorf(format, args...)})
 	}
 
 	for i, name := range tf.GroupEvalOrder {
 		if _, dup := s.evalOrder[name]; dup {
-			fail(loc.at("group_eval_order", i), "group_eval_order: group %q is listed twice", name)
+			fail(loc.At("group_eval_order", i), "group_eval_order: group %q is listed twice", name)
 			continue
 		}
 		s.evalOrder[name] = i
@@ -108,7 +110,7 @@ func loadSuite(path string, run *regexp.Regexp) (*suite, error) {
 	var loaded []string // rule group names in load order
 	baseDir := filepath.Dir(path)
 	for i, pattern := range tf.RuleFiles {
-		pos := loc.at("rule_files", i)
+		pos := loc.At("rule_files", i)
 		if pattern == "" {
 			fail(pos, "rule_files: entry %d is empty", i)
 			continue
@@ -213,10 +215,10 @@ func (g *groupPlan) cost() int64 {
 }
 
 // planGroup checks test group i and precomputes what running it needs.
-func (s *suite) planGroup(i int, tg testGroup, loc *locator, alertNames map[string]bool) (*groupPlan, []error) {
+func (s *suite) planGroup(i int, tg promtest.Group, loc *promtest.Locator, alertNames map[string]bool) (*groupPlan, []error) {
 	var errs []error
-	fail := func(pos position, format string, args ...any) {
-		errs = append(errs, &inputError{File: s.path, Line: pos.line(), Err: fmt.Errorf(format, args...)})
+	fail := func(pos promtest.Position, format string, args ...any) {
+		errs = append(errs, &inputError{File: s.path, Line: pos.Line(), Err: fmt.Errorf(format, args...)})
 	}
 	name := tg.Name
 	if name == "" {
@@ -240,7 +242,7 @@ func (s *suite) planGroup(i int, tg testGroup, loc *locator, alertNames map[stri
 		seen       = map[uint64]int{}
 	)
 	for j, is := range tg.InputSeries {
-		pos := loc.at("tests", i, "input_series", j)
+		pos := loc.At("tests", i, "input_series", j)
 		if strings.TrimSpace(is.Series) == "" {
 			fail(pos, "%s: input_series[%d]: series is empty", where, j)
 			continue
@@ -266,7 +268,7 @@ func (s *suite) planGroup(i int, tg testGroup, loc *locator, alertNames map[stri
 	}
 	g.load = loadCommand(tg)
 
-	checkEvalTime := func(pos position, what string, at model.Duration) {
+	checkEvalTime := func(pos promtest.Position, what string, at model.Duration) {
 		g.maxEval = max(g.maxEval, time.Duration(at))
 		if haveValues && time.Duration(at) > seriesEnd {
 			fail(pos, "%s: %s: eval_time %s is after the end of the input series (their last step is at %s); "+
@@ -276,7 +278,7 @@ func (s *suite) planGroup(i int, tg testGroup, loc *locator, alertNames map[stri
 	}
 
 	for j, at := range tg.AlertRuleTests {
-		pos := loc.at("tests", i, "alert_rule_test", j)
+		pos := loc.At("tests", i, "alert_rule_test", j)
 		what := fmt.Sprintf("alert_rule_test[%d]", j)
 		if at.Alertname == "" {
 			fail(pos, "%s: %s: alertname is missing", where, what)
@@ -291,7 +293,7 @@ func (s *suite) planGroup(i int, tg testGroup, loc *locator, alertNames map[stri
 
 	p := newParser()
 	for j, et := range tg.PromQLExprTests {
-		pos := loc.at("tests", i, "promql_expr_test", j)
+		pos := loc.At("tests", i, "promql_expr_test", j)
 		what := fmt.Sprintf("promql_expr_test[%d] (expr %s)", j, et.Expr)
 		checkEvalTime(pos, what, et.EvalTime)
 		expr, err := p.ParseExpr(et.Expr)
@@ -303,12 +305,12 @@ func (s *suite) planGroup(i int, tg testGroup, loc *locator, alertNames map[stri
 			fail(pos, "%s: promql_expr_test[%d]: expr %q evaluates to a %s; it must be an instant vector or a scalar", where, j, et.Expr, t)
 			continue
 		}
-		pt := preparedExprTest{exprTest: et}
+		pt := preparedExprTest{ExprTest: et}
 		ok := true
 		for k, es := range et.ExpSamples {
 			sv, err := parseExpSample(p, es)
 			if err != nil {
-				fail(loc.at("tests", i, "promql_expr_test", j, "exp_samples", k), "%s: %s: exp_samples[%d]: %w", where, what, k, err)
+				fail(loc.At("tests", i, "promql_expr_test", j, "exp_samples", k), "%s: %s: exp_samples[%d]: %w", where, what, k, err)
 				ok = false
 				continue
 			}
@@ -325,7 +327,7 @@ func (s *suite) planGroup(i int, tg testGroup, loc *locator, alertNames map[stri
 }
 
 // parseExpSample parses an expected sample the way promtool does.
-func parseExpSample(p parser.Parser, es expSample) (sampleValue, error) {
+func parseExpSample(p parser.Parser, es promtest.ExpSample) (sampleValue, error) {
 	lbls, err := p.ParseMetric(es.Labels)
 	if err != nil {
 		return sampleValue{}, fmt.Errorf("labels %q: %w", es.Labels, err)
@@ -348,7 +350,7 @@ func parseExpSample(p parser.Parser, es expSample) (sampleValue, error) {
 
 // loadCommand renders the input series as a promqltest load command, the
 // same text promtool hands to its LazyLoader.
-func loadCommand(tg testGroup) string {
+func loadCommand(tg promtest.Group) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "load %s\n", compactDuration(tg.Interval))
 	for _, is := range tg.InputSeries {

@@ -19,6 +19,8 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/promql/promqltest"
 	"github.com/prometheus/prometheus/rules"
+
+	"github.com/burnrate/burnrate/internal/promtest"
 )
 
 // run evaluates the rule files over the group's input series, loaded by ll,
@@ -38,7 +40,7 @@ func (g *groupPlan) run(ctx context.Context, ll loader, p parser.Parser) (failur
 		Parser:       p,
 	}
 	m := rules.NewManager(opts)
-	groupMap, errs := m.LoadGroups(time.Duration(g.tg.Interval), g.tg.ExternalLabels, g.tg.ExternalURL, nil, false, s.ruleFiles...)
+	groupMap, errs := m.LoadGroups(time.Duration(g.tg.Interval), labels.FromMap(g.tg.ExternalLabels), g.tg.ExternalURL, nil, false, s.ruleFiles...)
 	if len(errs) > 0 {
 		return nil, &inputError{File: s.path, Err: fmt.Errorf("loading rule files: %w", errors.Join(dedupErrors(errs)...))}
 	}
@@ -55,7 +57,7 @@ func (g *groupPlan) run(ctx context.Context, ll loader, p parser.Parser) (failur
 
 	// Alert assertions are checked while evaluating, at the step that covers
 	// their eval_time, since only the current alert state is available.
-	alertTests := map[time.Duration][]alertTest{}
+	alertTests := map[time.Duration][]promtest.AlertTest{}
 	var alertTimes []time.Duration
 	for _, at := range g.tg.AlertRuleTests {
 		t := time.Duration(at.EvalTime)
@@ -155,7 +157,7 @@ func sortAlerts(as []alertValue) {
 
 // checkAlerts compares the firing alerts of the current step with the
 // alert_rule_test entries that share one eval_time.
-func (g *groupPlan) checkAlerts(ruleGroups []*rules.Group, tests []alertTest) []Failure {
+func (g *groupPlan) checkAlerts(ruleGroups []*rules.Group, tests []promtest.AlertTest) []Failure {
 	wanted := map[string]bool{}
 	for _, at := range tests {
 		wanted[at.Alertname] = true

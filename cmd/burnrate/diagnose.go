@@ -49,6 +49,21 @@ func (f *promFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.headers, "header", `extra HTTP header "Name: value" (repeatable), e.g. "X-Scope-OrgID: team-a"`)
 }
 
+// flagSet returns verb's flag set (diagnose or lint) with the shared flags
+// registered in f, printing errors to stderr. Its usage message is synopsis,
+// about (paragraphs, no trailing newline), the verb's exit codes and the
+// flags, which include those the caller registers afterwards.
+func (f *promFlags) flagSet(verb, synopsis, about string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(verb, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: %s\n\n%s\n\n%s\nFlags:\n", synopsis, about, verbExitCodes(verb))
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
 // check validates the flags after parsing; it returns the evaluation time.
 func (f *promFlags) check() (time.Time, error) {
 	if f.cfg.URL == "" {
@@ -124,28 +139,16 @@ func loadSpec(path string) (*slo.Spec, error) {
 func runDiagnose(args []string, stdout, stderr io.Writer) int {
 	var f promFlags
 	var window, spec string
-	fs := flag.NewFlagSet("diagnose", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	f.register(fs)
-	fs.StringVar(&window, "window", "", "the range the queries read: one of the alert's windows (1h, 6h, 1d, 3d, or a short window); use the alert's long label (default: the fastest pair's long window, 1h)")
-	fs.StringVar(&spec, "spec", "", "spec file (default: the embedded kube-apiserver spec)")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: burnrate diagnose --prometheus URL [flags]
-
-Runs the drill-down steps of the KubeAPIErrorBudgetBurn runbook through the
+	fs := f.flagSet("diagnose", "burnrate diagnose --prometheus URL [flags]", `Runs the drill-down steps of the KubeAPIErrorBudgetBurn runbook through the
 Prometheus HTTP API and prints what they find: which SLI burns and how
 fast, whether failed or slow requests burn it, and the top culprits of
 every step with their share, the runbook section each points to and its
 fix. Steps run in parallel, each query under --query-timeout; a failed
 step is reported and the others still run. A step whose metric has no
 series says "not scraped: step X skipped". The burn-rate steps read the
-series recorded by burnrate's rules, so load them first.
-
-`+verbExitCodes("diagnose")+`
-Flags:
-`)
-		fs.PrintDefaults()
-	}
+series recorded by burnrate's rules, so load them first.`, stderr)
+	fs.StringVar(&window, "window", "", "the range the queries read: one of the alert's windows (1h, 6h, 1d, 3d, or a short window); use the alert's long label (default: the fastest pair's long window, 1h)")
+	fs.StringVar(&spec, "spec", "", "spec file (default: the embedded kube-apiserver spec)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -217,7 +217,7 @@ func TestDiagnoseLintUsage(t *testing.T) {
 	}
 	for _, verb := range []string{"diagnose", "lint"} {
 		code, _, stderr := runCLI(verb, "--help")
-		if code != exitOK || !strings.Contains(stderr, "Exit codes:\n  0  ") || !strings.Contains(stderr, "--prometheus") {
+		if code != exitOK || !strings.Contains(stderr, verbExitCodes(verb)) || !strings.Contains(stderr, "--prometheus") {
 			t.Errorf("%s --help: exit %d\n%s", verb, code, stderr)
 		}
 	}

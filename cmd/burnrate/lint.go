@@ -15,27 +15,15 @@ func runLint(args []string, stdout, stderr io.Writer) int {
 	var f promFlags
 	var verbose bool
 	var lookback time.Duration
-	fs := flag.NewFlagSet("lint", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	f.register(fs)
-	fs.BoolVar(&verbose, "v", false, "also print the checks that passed")
-	fs.DurationVar(&lookback, "lookback", time.Hour, "a series counts as present if it has a sample this long before --time")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: burnrate lint --prometheus URL [flags] [SPEC]
-
-Checks that the series the spec's SLOs need exist in Prometheus (default
+	fs := f.flagSet("lint", "burnrate lint --prometheus URL [flags] [SPEC]", `Checks that the series the spec's SLOs need exist in Prometheus (default
 spec: the embedded kube-apiserver spec): for each SLI the request counter,
 its error series, the latency histogram and the bucket of every latency
 threshold (kube-prometheus' metricRelabelings drop many buckets, and
 helm-charts#5514 dropped le="30"). Then it evaluates every recording rule
 of the optimized profile and names those that come out empty, so the
-alerts built on them never fire. Exit 1 when any check fails.
-
-`+verbExitCodes("lint")+`
-Flags:
-`)
-		fs.PrintDefaults()
-	}
+alerts built on them never fire. Exit 1 when any check fails.`, stderr)
+	fs.BoolVar(&verbose, "v", false, "also print the checks that passed")
+	fs.DurationVar(&lookback, "lookback", time.Hour, "a series counts as present if it has a sample this long before --time")
 	specs, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
