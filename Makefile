@@ -83,14 +83,14 @@ bench-test-runner:
 # Prometheus server (BenchmarkDiagnose in diagnose/e2e_test.go).
 .PHONY: bench-diagnose
 bench-diagnose: tools
-	$(GO) test -run '^$$' -bench '^BenchmarkDiagnose$$' -benchtime 20x ./diagnose
+	$(GO) test -run '^$$' -bench '^BenchmarkDiagnose$$' -benchtime 20x ./internal/diagnose
 
 # Runs each fuzz target for FUZZTIME, one after the other: the spec loader
 # (FuzzParse) and spec -> rules -> Prometheus's rule loader (FuzzGenerate).
 # Their seed corpora in testdata/fuzz/ run in every `go test`; a failure the
 # fuzzer finds is written there as a new seed. More: make fuzz FUZZTIME=10m
 FUZZTIME ?= 60s
-FUZZ_TARGETS := ./slo:FuzzParse ./generator:FuzzGenerate
+FUZZ_TARGETS := ./slo:FuzzParse ./internal/testgen:FuzzGenerate
 
 .PHONY: fuzz
 fuzz:
@@ -103,4 +103,4 @@ fuzz:
 COST_SIZE ?= small
 .PHONY: bench-cost
 bench-cost:
-	$(GO) test -run '^$$' -bench '^BenchmarkRuleCost$$' -benchtime 1x -timeout 60m ./generator -args -cost.size=$(COST_SIZE)
+	$(GO) test -run '^$$' -bench '^BenchmarkRuleCost$$' -benchtime 1x -timeout 60m ./internal/rulegen -args -cost.size=$(COST_SIZE)

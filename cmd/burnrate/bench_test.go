@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/burnrate/burnrate/ruletest"
+	"github.com/burnrate/burnrate/internal/ruletest"
 )
 
 // BenchmarkRuleTests times `promtool test rules` (the v0.316.0 binary from

@@ -13,7 +13,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
-	"github.com/burnrate/burnrate/diagnose"
+	"github.com/burnrate/burnrate/internal/diagnose"
 	"github.com/burnrate/burnrate/slo"
 )
 

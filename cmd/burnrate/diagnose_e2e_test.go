@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/burnrate/burnrate/diagnose/e2eprom"
+	"github.com/burnrate/burnrate/internal/diagnose/e2eprom"
 )
 
 // TestDiagnoseLintE2E runs the two verbs as a user would, against a real

@@ -32,8 +32,8 @@ func TestExitCodes(t *testing.T) {
 	hangs := func(t *testing.T) string {
 		return fakeProm(t, func(w http.ResponseWriter, r *http.Request) { r.ParseForm(); <-r.Context().Done() })
 	}
-	passing := filepath.Join("..", "..", "ruletest", "testdata", "pass_basic.yml")
-	failing := filepath.Join("..", "..", "ruletest", "testdata", "fail_value.yml")
+	passing := filepath.Join("..", "..", "internal", "ruletest", "testdata", "pass_basic.yml")
+	failing := filepath.Join("..", "..", "internal", "ruletest", "testdata", "fail_value.yml")
 
 	type cell struct {
 		verb string

@@ -8,7 +8,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/burnrate/burnrate/diagnose"
+	"github.com/burnrate/burnrate/internal/diagnose"
 )
 
 func runLint(args []string, stdout, stderr io.Writer) int {

@@ -3,7 +3,7 @@ package main
 import (
 	"io"
 
-	"github.com/burnrate/burnrate/ruletest"
+	"github.com/burnrate/burnrate/internal/ruletest"
 )
 
 // runTest runs promtool-format rule unit tests in-process.

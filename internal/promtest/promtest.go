@@ -12,7 +12,6 @@
 package promtest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -21,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/burnrate/burnrate/internal/encode"
 	"github.com/prometheus/common/model"
 	yamlv2 "go.yaml.in/yaml/v2"
 	"gopkg.in/yaml.v3"
@@ -126,19 +126,11 @@ func ParseStartTimestamp(text string) (time.Time, error) {
 // Marshal writes the file as YAML (two-space indent) under header, each of
 // whose lines becomes a comment line.
 func (f *File) Marshal(header string) ([]byte, error) {
-	var b bytes.Buffer
-	for l := range strings.SplitSeq(strings.TrimRight(header, "\n"), "\n") {
-		b.WriteString("# " + l + "\n")
-	}
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(f); err != nil {
+	out, err := encode.YAML(header, f)
+	if err != nil {
 		return nil, fmt.Errorf("encode test file: %w", err)
 	}
-	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("encode test file: %w", err)
-	}
-	return b.Bytes(), nil
+	return out, nil
 }
 
 // DecodeError lists what the strict decoder rejected in a test file.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/rulefmt"
 
 	"github.com/burnrate/burnrate/internal/pql"
@@ -85,6 +86,10 @@ type Profile struct {
 	// RunbookURLPattern is the runbook_url pattern the alert uses.
 	RunbookURLPattern string
 }
+
+// AllSLIs is the SLI label value of the availability records over every
+// SLI of the spec.
+const AllSLIs = "all"
 
 // Profiles lists the rule profiles, the default first.
 var Profiles = []string{ProfileOptimized, ProfileMixin}
@@ -301,4 +306,39 @@ func ErrorBudget(objective float64) float64 {
 func RoundTo(v float64, n int) float64 {
 	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'f', n, 64), 64)
 	return r
+}
+
+// Satisfy picks label values that the selector's matchers match, trying
+// the alternatives of each regular expression and the empty value: the
+// labels of the generated tests' input series.
+func Satisfy(selector string) (map[string]string, error) {
+	ms, err := slo.Matchers(selector)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, m := range ms {
+		var candidates []string
+		switch m.Type {
+		case labels.MatchEqual:
+			candidates = []string{m.Value}
+		case labels.MatchRegexp:
+			candidates = strings.Split(m.Value, "|")
+		}
+		candidates = append(candidates, "", "x")
+		found := false
+		for _, c := range candidates {
+			if m.Matches(c) {
+				if c != "" {
+					out[m.Name] = c
+				}
+				found = true
+				break
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("the generated tests need a value of %s that %s matches for their input series, and found none among the regular expression's alternatives, \"\" and \"x\"; write the matcher so that one of its alternatives matches itself, e.g. %s=~\"a|b\"", m.Name, m, m.Name)
+		}
+	}
+	return out, nil
 }

@@ -1,4 +1,4 @@
-package generator
+package testgen
 
 import (
 	"errors"
@@ -12,8 +12,9 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/internal/incident"
 	"github.com/burnrate/burnrate/internal/promtest"
+	"github.com/burnrate/burnrate/internal/rulegen"
 	"github.com/burnrate/burnrate/internal/runbook"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
@@ -66,7 +67,7 @@ func IncidentFits(s *slo.Spec) error {
 	if slices.Contains(own, s.ClusterLabel) {
 		return fmt.Errorf("%w: clusterLabel %q is a label the scenarios set themselves", ErrIncidentsDoNotFit, s.ClusterLabel)
 	}
-	api, err := satisfy(s.Selector)
+	api, err := slomodel.Satisfy(s.Selector)
 	if err != nil {
 		return fmt.Errorf("%w: selector: %v", ErrIncidentsDoNotFit, err)
 	}
@@ -91,7 +92,7 @@ func IncidentTests(s *slo.Spec, ruleFile string) (*NamedTestFile, error) {
 		return nil, err
 	}
 	d := &drill{rb}
-	rf, err := Rules(s, slomodel.ProfileOptimized)
+	rf, err := rulegen.Rules(s, slomodel.ProfileOptimized)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +122,7 @@ func IncidentTests(s *slo.Spec, ruleFile string) (*NamedTestFile, error) {
 }
 
 func incidentEnv(s *slo.Spec) (incident.Env, error) {
-	api, err := satisfy(s.Selector)
+	api, err := slomodel.Satisfy(s.Selector)
 	if err != nil {
 		return incident.Env{}, err
 	}

@@ -33,8 +33,8 @@ import (
 // generatedProfiles are the outputs of `make rules`: per profile, the
 // directory holding the rule file and its generated test files.
 var generatedProfiles = []struct{ name, dir string }{
-	{name: "optimized", dir: "../rules"},
-	{name: "kubernetes-mixin", dir: "../rules/kubernetes-mixin"},
+	{name: "optimized", dir: "../../rules"},
+	{name: "kubernetes-mixin", dir: "../../rules/kubernetes-mixin"},
 }
 
 const (
@@ -208,7 +208,7 @@ func generatedTestFiles(t *testing.T, dir string) []string {
 func TestSamenessGeneratedTests(t *testing.T) {
 	skipShort(t)
 	t.Parallel()
-	root, err := filepath.Abs("..")
+	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -775,7 +775,7 @@ var upstreamTests = []struct {
 func TestSamenessUpstreamMixinTests(t *testing.T) {
 	skipShort(t)
 	t.Parallel()
-	root, err := filepath.Abs("..")
+	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}

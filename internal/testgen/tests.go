@@ -1,4 +1,4 @@
-package generator
+package testgen
 
 import (
 	"errors"
@@ -6,7 +6,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -14,6 +13,7 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 
 	"github.com/burnrate/burnrate/internal/promtest"
+	"github.com/burnrate/burnrate/internal/rulegen"
 	"github.com/burnrate/burnrate/internal/series"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
@@ -36,14 +36,14 @@ type NamedTestFile struct {
 // relative to the test files) in the named profile: one file pinning the
 // recorded burn rates, and one per alert window pair.
 func Tests(s *slo.Spec, profile, ruleFile string) ([]NamedTestFile, error) {
-	if err := Check(s, profile); err != nil {
+	if err := rulegen.Check(s, profile); err != nil {
 		return nil, err
 	}
 	m, err := slomodel.New(s, profile)
 	if err != nil {
 		return nil, err
 	}
-	groups, err := RuleGroups(m)
+	groups, err := rulegen.RuleGroups(m)
 	if err != nil {
 		return nil, err
 	}
@@ -85,16 +85,16 @@ func newTester(m *slomodel.Model, groups []rulefmt.RuleGroup, ruleFile string) (
 	}
 	// Check and slo.Parse have ruled out the errors below.
 	var err error
-	if t.api, err = satisfy(s.Selector); err != nil {
+	if t.api, err = slomodel.Satisfy(s.Selector); err != nil {
 		return nil, err
 	}
-	latency, err := satisfy(s.Latency.Selector)
+	latency, err := slomodel.Satisfy(s.Latency.Selector)
 	if err != nil {
 		return nil, err
 	}
 	maps.Copy(t.api, latency)
 	for _, o := range s.SLOs {
-		ls, err := satisfy(o.Selector)
+		ls, err := slomodel.Satisfy(o.Selector)
 		if err != nil {
 			return nil, err
 		}
@@ -133,40 +133,6 @@ func newTester(m *slomodel.Model, groups []rulefmt.RuleGroup, ruleFile string) (
 		break
 	}
 	return t, nil
-}
-
-// satisfy picks label values that the selector's matchers match, trying
-// the alternatives of each regular expression and the empty value.
-func satisfy(selector string) (map[string]string, error) {
-	ms, err := slo.Matchers(selector)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]string{}
-	for _, m := range ms {
-		var candidates []string
-		switch m.Type {
-		case labels.MatchEqual:
-			candidates = []string{m.Value}
-		case labels.MatchRegexp:
-			candidates = strings.Split(m.Value, "|")
-		}
-		candidates = append(candidates, "", "x")
-		found := false
-		for _, c := range candidates {
-			if m.Matches(c) {
-				if c != "" {
-					out[m.Name] = c
-				}
-				found = true
-				break
-			}
-		}
-		if !found {
-			return nil, fmt.Errorf("the generated tests need a value of %s that %s matches for their input series, and found none among the regular expression's alternatives, \"\" and \"x\"; write the matcher so that one of its alternatives matches itself, e.g. %s=~\"a|b\"", m.Name, m, m.Name)
-		}
-	}
-	return out, nil
 }
 
 // load is what one SLO serves per minute during a phase.
@@ -681,8 +647,8 @@ func (t *tester) availabilityTests(loads map[int]load, at time.Duration) []promt
 		budget.ExpSamples = append(budget.ExpSamples, sample(o.Name, 1-r/t.Budget))
 		rates.ExpSamples = append(rates.ExpSamples, sample(o.Name, n/60))
 	}
-	avail.ExpSamples = append(avail.ExpSamples, sample(mixinAllSLIs, 1-bad/total))
-	budget.ExpSamples = append(budget.ExpSamples, sample(mixinAllSLIs, 1-(bad/total)/t.Budget))
+	avail.ExpSamples = append(avail.ExpSamples, sample(slomodel.AllSLIs, 1-bad/total))
+	budget.ExpSamples = append(budget.ExpSamples, sample(slomodel.AllSLIs, 1-(bad/total)/t.Budget))
 	tests := []promtest.ExprTest{avail, rates}
 	if t.Profile.RecordsBudgetRemaining {
 		tests = append(tests, budget)

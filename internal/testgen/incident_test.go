@@ -1,4 +1,4 @@
-package generator
+package testgen
 
 import (
 	"context"
@@ -10,11 +10,13 @@ import (
 
 	"github.com/prometheus/prometheus/promql/parser"
 
-	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/internal/encode"
+	"github.com/burnrate/burnrate/internal/incident"
 	"github.com/burnrate/burnrate/internal/promtest"
+	"github.com/burnrate/burnrate/internal/rulegen"
+	"github.com/burnrate/burnrate/internal/ruletest"
 	"github.com/burnrate/burnrate/internal/runbook"
 	"github.com/burnrate/burnrate/internal/slomodel"
-	"github.com/burnrate/burnrate/ruletest"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -23,11 +25,11 @@ import (
 func writeIncidentFiles(t *testing.T, s *slo.Spec) (string, *promtest.File) {
 	t.Helper()
 	dir := t.TempDir()
-	rf, err := Rules(s, slomodel.ProfileOptimized)
+	rf, err := rulegen.Rules(s, slomodel.ProfileOptimized)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rules, err := MarshalRules(rf, "test")
+	rules, err := encode.RuleFile(rf, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func TestInputLoaderMatchesLazyLoader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	generated, _ := filepath.Glob("../rules/*.test.yaml")
+	generated, _ := filepath.Glob("../../rules/*.test.yaml")
 	files = append(files, generated...)
 	if testing.Short() && len(generated) > 0 {
 		files = append(files[:len(files)-len(generated)], generated[0])

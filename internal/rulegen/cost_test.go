@@ -1,4 +1,4 @@
-package generator
+package rulegen
 
 import (
 	"context"
@@ -18,10 +18,11 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
 
+	"github.com/burnrate/burnrate/internal/encode"
 	"github.com/burnrate/burnrate/internal/reference"
 	"github.com/burnrate/burnrate/internal/slomodel"
+	"github.com/burnrate/burnrate/internal/synth"
 	"github.com/burnrate/burnrate/slo"
-	"github.com/burnrate/burnrate/synth"
 )
 
 // BenchmarkRuleCost measures what one evaluation of each profile's rule
@@ -124,7 +125,7 @@ func writeRules(tb testing.TB, dir, profile string) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	data, err := MarshalRules(f, "cost benchmark")
+	data, err := encode.RuleFile(f, "cost benchmark")
 	if err != nil {
 		tb.Fatal(err)
 	}

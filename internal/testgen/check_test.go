@@ -1,4 +1,4 @@
-package generator
+package testgen
 
 import (
 	"errors"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/burnrate/burnrate/internal/rulegen"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
@@ -79,7 +80,7 @@ func TestCheck(t *testing.T) {
 				}
 			}
 			want := fmt.Sprintf("spec.yaml:%d: %s", line, tc.want)
-			err = Check(s, tc.profile)
+			err = rulegen.Check(s, tc.profile)
 			if err == nil || err.Error() != want {
 				t.Fatalf("Check:\ngot  %v\nwant %s", err, want)
 			}
@@ -87,7 +88,7 @@ func TestCheck(t *testing.T) {
 			if !errors.As(err, &se) {
 				t.Errorf("Check gave %T, want a *slo.Error", err)
 			}
-			if _, err := Rules(s, tc.profile); err == nil || err.Error() != want {
+			if _, err := rulegen.Rules(s, tc.profile); err == nil || err.Error() != want {
 				t.Errorf("Rules:\ngot  %v\nwant %s", err, want)
 			}
 			if _, err := Tests(s, tc.profile, "x.rules.yaml"); err == nil || err.Error() != want {
@@ -96,8 +97,8 @@ func TestCheck(t *testing.T) {
 		})
 	}
 	for _, p := range slomodel.Profiles {
-		if err := Check(slo.Default(), p); err != nil {
-			t.Errorf("Check(default spec, %s): %v", p, err)
+		if err := rulegen.Check(slo.Default(), p); err != nil {
+			t.Errorf("rulegen.Check(default spec, %s): %v", p, err)
 		}
 	}
 }

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/burnrate/burnrate/diagnose/e2eprom"
+	"github.com/burnrate/burnrate/internal/diagnose/e2eprom"
 	"github.com/burnrate/burnrate/internal/runbook"
 	"github.com/burnrate/burnrate/slo"
 )

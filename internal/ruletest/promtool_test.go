@@ -18,7 +18,7 @@ func promtool(t *testing.T, args ...string) (stdout string, code int) {
 	if testing.Short() {
 		t.Skip("comparing with promtool is skipped in -short mode")
 	}
-	root, err := filepath.Abs("..")
+	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package generator
+package testgen
 
 import (
 	"errors"
@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/burnrate/burnrate/internal/encode"
+	"github.com/burnrate/burnrate/internal/rulegen"
 	"github.com/burnrate/burnrate/internal/runbook"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
@@ -28,21 +30,21 @@ func FuzzGenerate(f *testing.F) {
 			return // FuzzParse covers the refusals
 		}
 		for _, p := range slomodel.Profiles {
-			if err := Check(s, p); err != nil {
+			if err := rulegen.Check(s, p); err != nil {
 				var se *slo.Error
 				if !errors.As(err, &se) {
 					t.Fatalf("%s: Check gave a %T, want *slo.Errors: %v", p, err, err)
 				}
-				if _, rerr := Rules(s, p); rerr == nil || rerr.Error() != err.Error() {
+				if _, rerr := rulegen.Rules(s, p); rerr == nil || rerr.Error() != err.Error() {
 					t.Fatalf("%s: Check refused the spec with %v, but Rules gave %v", p, err, rerr)
 				}
 				continue
 			}
-			rf, err := Rules(s, p)
+			rf, err := rulegen.Rules(s, p)
 			if err != nil {
 				t.Fatalf("%s: Rules failed on a spec Parse and Check accept: %v", p, err)
 			}
-			out, err := MarshalRules(rf, "fuzz")
+			out, err := encode.RuleFile(rf, "fuzz")
 			if err != nil {
 				t.Fatalf("%s: %v", p, err)
 			}

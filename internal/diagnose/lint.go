@@ -14,8 +14,8 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
-	"github.com/burnrate/burnrate/generator"
 	"github.com/burnrate/burnrate/internal/pql"
+	"github.com/burnrate/burnrate/internal/rulegen"
 	"github.com/burnrate/burnrate/internal/series"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
@@ -228,7 +228,7 @@ func (l *linter) series(ctx context.Context) error {
 // rules evaluates each recording rule of the optimized profile and
 // reports the ones that come out empty.
 func (l *linter) rules(ctx context.Context) error {
-	rf, err := generator.Rules(l.s, slomodel.ProfileOptimized)
+	rf, err := rulegen.Rules(l.s, slomodel.ProfileOptimized)
 	if err != nil {
 		return err
 	}

@@ -1,17 +1,13 @@
 // Package generator turns a validated spec into artifacts: Prometheus rule
 // files for each profile. It does no I/O.
-package generator
+package rulegen
 
 import (
-	"bytes"
 	"fmt"
-	"strings"
 
 	"github.com/prometheus/common/model"
-	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
-	"gopkg.in/yaml.v3"
 
 	"github.com/burnrate/burnrate/internal/pql"
 	"github.com/burnrate/burnrate/internal/slomodel"
@@ -38,20 +34,6 @@ func RuleGroups(m *slomodel.Model) ([]rulefmt.RuleGroup, error) {
 	return optimizedRules(m)
 }
 
-// MarshalRules writes rule groups as a Prometheus rule file under a comment
-// header and checks the result with rulefmt, the parser Prometheus itself
-// uses to load rule files.
-func MarshalRules(groups []rulefmt.RuleGroup, header string) ([]byte, error) {
-	out, err := marshalWithHeader(header, rulefmt.RuleGroups{Groups: groups})
-	if err != nil {
-		return nil, fmt.Errorf("encode rule file: %w", err)
-	}
-	if _, errs := rulefmt.Parse(out, false, model.UTF8Validation, parser.NewParser(parser.Options{}), promslog.NewNopLogger()); len(errs) > 0 {
-		return nil, fmt.Errorf("generated rule file does not load in Prometheus: %w", errs[0])
-	}
-	return out, nil
-}
-
 // groupBuilder names a rule group and builds its rules.
 type groupBuilder struct {
 	name     string
@@ -70,24 +52,6 @@ func buildGroups(groups []groupBuilder) ([]rulefmt.RuleGroup, error) {
 		out = append(out, rulefmt.RuleGroup{Name: g.name, Interval: g.interval, Rules: rules})
 	}
 	return out, nil
-}
-
-// marshalWithHeader writes v as YAML (two-space indent) under a comment
-// header.
-func marshalWithHeader(header string, v any) ([]byte, error) {
-	var b bytes.Buffer
-	for _, l := range strings.Split(strings.TrimRight(header, "\n"), "\n") {
-		b.WriteString("# " + l + "\n")
-	}
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
 }
 
 // ruleList collects rules and the first error, so that builders read as a

@@ -1,4 +1,4 @@
-package generator
+package rulegen
 
 import (
 	"regexp"
@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/burnrate/burnrate/internal/encode"
 	"github.com/burnrate/burnrate/internal/reference"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
@@ -57,7 +58,7 @@ func renderMixin(t *testing.T, s *slo.Spec) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := MarshalRules(f, "test")
+	data, err := encode.RuleFile(f, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,8 +34,9 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
-	"github.com/burnrate/burnrate/generator"
-	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/internal/encode"
+	"github.com/burnrate/burnrate/internal/incident"
+	"github.com/burnrate/burnrate/internal/rulegen"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
@@ -170,7 +171,7 @@ func Start() (*Server, error) {
 	}
 	for i, lv := range levels {
 		rf := filepath.Join(dir, fmt.Sprintf("rules-%d.yaml", i))
-		b, err := generator.MarshalRules(lv, "")
+		b, err := encode.RuleFile(lv, "")
 		if err != nil {
 			srv.stop()
 			return fail(err)
@@ -230,7 +231,7 @@ func moveBlocks(from, to string) error {
 // level 1 reads raw series only, level k reads series recorded at levels
 // below k. Each level keeps the groups' names and intervals.
 func ruleLevels() ([][]rulefmt.RuleGroup, error) {
-	rf, err := generator.Rules(slo.Default(), slomodel.ProfileOptimized)
+	rf, err := rulegen.Rules(slo.Default(), slomodel.ProfileOptimized)
 	if err != nil {
 		return nil, err
 	}

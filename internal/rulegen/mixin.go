@@ -1,4 +1,4 @@
-package generator
+package rulegen
 
 import (
 	"fmt"
@@ -30,8 +30,6 @@ const (
 	mixinResourceLabel = "resource"
 	// mixinQuantile is the quantile of the histogram records.
 	mixinQuantile = 0.99
-	// mixinAllSLIs is the SLI label value of the availability record over every SLI.
-	mixinAllSLIs = "all"
 )
 
 var mixinCodeClasses = []string{"2..", "3..", "4..", "5.."}
@@ -129,7 +127,7 @@ func (m mixin) availability() ([]rulefmt.Rule, error) {
 	for i := len(m.SLOs) - 1; i >= 0; i-- {
 		slowAll = append(slowAll, pql.Paren(slow(i)))
 	}
-	l.record(availabilityName, availability(pql.SumOf(append(slowAll, errorsOf(nil))...), nil), m.SLILabels(mixinAllSLIs))
+	l.record(availabilityName, availability(pql.SumOf(append(slowAll, errorsOf(nil))...), nil), m.SLILabels(slomodel.AllSLIs))
 	for i, o := range m.SLOs {
 		var s parser.Expr = slow(i)
 		if !m.partitioned(i) {

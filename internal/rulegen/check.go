@@ -1,4 +1,4 @@
-package generator
+package rulegen
 
 import (
 	"fmt"
@@ -38,7 +38,7 @@ func Check(s *slo.Spec, profile string) error {
 		}{slo.Path{"slos", i, "selector"}, o.Selector})
 	}
 	for _, f := range fields {
-		if _, err := satisfy(f.sel); err != nil {
+		if _, err := slomodel.Satisfy(f.sel); err != nil {
 			fes = append(fes, slo.FieldError{Path: f.path, Msg: err.Error()})
 		}
 	}

@@ -1,4 +1,4 @@
-package generator
+package rulegen
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/burnrate/burnrate/internal/reference"
+	"github.com/burnrate/burnrate/internal/synth"
 	"github.com/burnrate/burnrate/slo"
-	"github.com/burnrate/burnrate/synth"
 )
 
 // equivalenceCluster is synthetic traffic that exercises every term of the

@@ -1,4 +1,4 @@
-package generator
+package testgen
 
 import (
 	"context"
@@ -12,11 +12,13 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
 
-	"github.com/burnrate/burnrate/incident"
+	"github.com/burnrate/burnrate/internal/encode"
+	"github.com/burnrate/burnrate/internal/incident"
 	"github.com/burnrate/burnrate/internal/promtest"
+	"github.com/burnrate/burnrate/internal/rulegen"
+	"github.com/burnrate/burnrate/internal/ruletest"
 	"github.com/burnrate/burnrate/internal/runbook"
 	"github.com/burnrate/burnrate/internal/slomodel"
-	"github.com/burnrate/burnrate/ruletest"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -88,7 +90,7 @@ func TestIncidentAssertionsCanFail(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := &drill{rb}
-	rf, err := Rules(s, slomodel.ProfileOptimized)
+	rf, err := rulegen.Rules(s, slomodel.ProfileOptimized)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +103,7 @@ func TestIncidentAssertionsCanFail(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	rules, err := MarshalRules(rf, "test")
+	rules, err := encode.RuleFile(rf, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package generator
+package rulegen
 
 import (
 	"strconv"
@@ -128,7 +128,7 @@ func (o optimized) availability() ([]rulefmt.Rule, error) {
 	// Per SLI, then over every SLI: one minus bad over all events in the period.
 	l.record(name, pql.Bin(parser.SUB, pql.Num(1), pql.Paren(pql.Bin(parser.DIV, over(o.BadRecord), over(o.EventsRecord)))), nil)
 	all := pql.Bin(parser.DIV, pql.SumBy([]string{cl}, over(o.BadRecord)), pql.SumBy([]string{cl}, over(o.EventsRecord)))
-	l.record(name, pql.Bin(parser.SUB, pql.Num(1), pql.Paren(all)), o.SLILabels(mixinAllSLIs))
+	l.record(name, pql.Bin(parser.SUB, pql.Num(1), pql.Paren(all)), o.SLILabels(slomodel.AllSLIs))
 	// The share of the period's error budget left: 1 at no errors, 0 when
 	// spent, negative beyond.
 	if o.Profile.RecordsBudgetRemaining {

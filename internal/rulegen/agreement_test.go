@@ -1,4 +1,4 @@
-package generator
+package rulegen
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/burnrate/burnrate/internal/slomodel"
+	"github.com/burnrate/burnrate/internal/synth"
 	"github.com/burnrate/burnrate/slo"
-	"github.com/burnrate/burnrate/synth"
 )
 
 // The agreement tests run the optimized and the kubernetes-mixin profiles on
