@@ -44,7 +44,7 @@ tools:
 	$(GO) tool -n promtool >/dev/null
 
 unit: tools
-	$(GO) test -timeout 20m ./...
+	$(GO) test -timeout 45m ./...
 
 # promtool check rules with every lint fatal, on every generated rule file.
 check-rules:

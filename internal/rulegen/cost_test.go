@@ -35,8 +35,8 @@ import (
 // burn-rate and alert groups) together, for the optimized profile, the
 // kubernetes-mixin profile and the mixin's newer pr1283 rendering.
 //
-//	go test ./generator -run '^$' -bench RuleCost -benchtime 1x                  # small, about a minute
-//	go test ./generator -run '^$' -bench RuleCost -benchtime 1x -cost.size=full  # 23k series, 72h at 30s
+//	go test ./internal/rulegen -run '^$' -bench RuleCost -benchtime 1x                  # small, about a minute
+//	go test ./internal/rulegen -run '^$' -bench RuleCost -benchtime 1x -cost.size=full  # 23k series, 72h at 30s
 func BenchmarkRuleCost(b *testing.B) {
 	c := costCluster(*costSize)
 	n, err := c.SeriesCount()

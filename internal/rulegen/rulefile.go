@@ -1,5 +1,7 @@
-// Package generator turns a validated spec into artifacts: Prometheus rule
-// files for each profile. It does no I/O.
+// Package rulegen builds the rule groups of each profile from the SLO model:
+// one builder per group, each returning rulefmt rules with every expression
+// built as a syntax tree, printed and parsed again. It does no I/O; encode
+// writes the groups as files.
 package rulegen
 
 import (

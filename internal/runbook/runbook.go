@@ -8,7 +8,7 @@
 // how to read its result, where a finding routes to, and the fix. Section
 // numbers, headings and anchors are computed from the table's order, and
 // the prose refers to other sections by step id, so adding a step is adding
-// an entry to the table. The page, the incident tests (generator) and
+// an entry to the table. The page, the incident tests (testgen) and
 // burnrate diagnose all read the same table; nothing parses the page.
 package runbook
 

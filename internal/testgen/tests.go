@@ -1,3 +1,8 @@
+// Package testgen writes promtool unit tests for the generated rules: per
+// alert window pair the alert's behaviour on steady and changing traffic,
+// the recorded series on inputs whose burn rate is known, and the incident
+// tests that prove every runbook query names the injected culprit. Expected
+// values come from the traffic the tests describe, never from the rules.
 package testgen
 
 import (
