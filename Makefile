@@ -104,3 +104,18 @@ COST_SIZE ?= small
 .PHONY: bench-cost
 bench-cost:
 	$(GO) test -run '^$$' -bench '^BenchmarkRuleCost$$' -benchtime 1x -timeout 60m ./internal/rulegen -args -cost.size=$(COST_SIZE)
+
+# The lab (lab/README.md): builds kube-apiserver $(LAB_APISERVER) from the
+# module proxy (cached by version), takes etcd from Debian's etcd-server,
+# runs every scenario on 127.0.0.1 against real processes and rewrites
+# internal/incident/recordings/$(LAB_APISERVER). Takes hours; not part of `make test`.
+# One scenario: make lab LAB_SCENARIOS=webhook-500
+LAB_APISERVER ?= v1.34.2
+LAB_SCENARIOS ?= all
+LAB_FLAGS     ?=
+
+.PHONY: lab
+lab: tools
+	@command -v etcd >/dev/null || { echo "etcd not found: installing Debian's etcd-server"; apt-get update && apt-get install -y etcd-server; }
+	@set -e; bin=$$(./lab/build-apiserver.sh $(LAB_APISERVER)); \
+	$(GO) run ./lab/cmd/burnratelab --apiserver "$$bin" --apiserver-version $(LAB_APISERVER) --scenarios $(LAB_SCENARIOS) $(LAB_FLAGS)
