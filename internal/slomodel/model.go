@@ -45,7 +45,6 @@ type Model struct {
 	BaseWindow                        time.Duration
 	EventsRecord, ErrorsRecord        string
 	SlowRecord, BadRecord             string
-	BurnRateRecord                    func(w slo.Duration) string
 	AvailabilityRecord, BudgetRecord  string
 	QuantileRecord, RequestRateRecord string
 }
@@ -170,7 +169,6 @@ func New(s *slo.Spec, profile string) (*Model, error) {
 	}
 	m.SlowRecord = slowPrefix + ":" + m.Base + "_sli_slow" + rate
 	m.BadRecord = prefix + ":" + m.Base + "_sli_bad_events" + rate
-	m.BurnRateRecord = func(w slo.Duration) string { return m.Base + ":burnrate" + w.String() }
 	period := s.Period.String()
 	if days, whole := s.PeriodDays(); whole && days > 0 {
 		period = fmt.Sprintf("%dd", days)
@@ -181,6 +179,9 @@ func New(s *slo.Spec, profile string) (*Model, error) {
 	m.RequestRateRecord = "code_resource:" + m.Counter + ":rate5m"
 	return m, nil
 }
+
+// BurnRateRecord is the name of the burn rate recorded over window w.
+func (m *Model) BurnRateRecord(w slo.Duration) string { return m.Base + ":burnrate" + w.String() }
 
 // SLILabels is the SLI label of SLI name, as a label set.
 func (m *Model) SLILabels(name string) map[string]string { return map[string]string{m.SLILabel: name} }

@@ -79,42 +79,10 @@ func scenarios() []*scenario {
 		},
 		webhookScenario("webhook-500", modeError, "answers HTTP 500"),
 		webhookScenario("webhook-hang", modeHang, "accepts the request and never answers (past timeoutSeconds)"),
-		{
-			name: "etcd-slow",
-			what: "every chunk etcd sends to the apiserver is delayed by --etcd-delay in the TCP proxy between them",
-			fault: func(ctx context.Context, l *lab) error {
-				for _, p := range l.proxies {
-					p.setDelay(l.cfg.etcdDelay)
-				}
-				l.note("etcd proxy delay %s on every instance", l.cfg.etcdDelay)
-				return nil
-			},
-			recover: func(ctx context.Context, l *lab) error {
-				for _, p := range l.proxies {
-					p.setDelay(0)
-				}
-				l.note("etcd proxy delay 0")
-				return nil
-			},
-		},
-		{
-			name: "etcd-slower",
-			what: "as etcd-slow, with --etcd-delay-severe (default 1 s) per chunk: one round trip alone crosses the 1 s threshold of resource-scoped reads and of writes",
-			fault: func(ctx context.Context, l *lab) error {
-				for _, p := range l.proxies {
-					p.setDelay(l.cfg.etcdDelaySevere)
-				}
-				l.note("etcd proxy delay %s on every instance", l.cfg.etcdDelaySevere)
-				return nil
-			},
-			recover: func(ctx context.Context, l *lab) error {
-				for _, p := range l.proxies {
-					p.setDelay(0)
-				}
-				l.note("etcd proxy delay 0")
-				return nil
-			},
-		},
+		slowEtcdScenario("etcd-slow", "every chunk etcd sends to the apiserver is delayed by --etcd-delay in the TCP proxy between them",
+			func(c *config) time.Duration { return c.etcdDelay }),
+		slowEtcdScenario("etcd-slower", "as etcd-slow, with --etcd-delay-severe (default 1 s) per chunk: one round trip alone crosses the 1 s threshold of resource-scoped reads and of writes",
+			func(c *config) time.Duration { return c.etcdDelaySevere }),
 		{
 			name: "list-expensive",
 			what: "--listers clients LIST the --list-objects configmaps of --list-namespace back to back, unpaginated and " +
@@ -190,6 +158,29 @@ func scenarios() []*scenario {
 				l.note("proxy requests and flood stop")
 				return nil
 			},
+		},
+	}
+}
+
+// slowEtcdScenario delays every chunk etcd sends to every instance by
+// delay, in the TCP proxies between them.
+func slowEtcdScenario(name, what string, delay func(*config) time.Duration) *scenario {
+	return &scenario{
+		name: name,
+		what: what,
+		fault: func(ctx context.Context, l *lab) error {
+			for _, p := range l.proxies {
+				p.setDelay(delay(l.cfg))
+			}
+			l.note("etcd proxy delay %s on every instance", delay(l.cfg))
+			return nil
+		},
+		recover: func(ctx context.Context, l *lab) error {
+			for _, p := range l.proxies {
+				p.setDelay(0)
+			}
+			l.note("etcd proxy delay 0")
+			return nil
 		},
 	}
 }
