@@ -27,10 +27,12 @@ func TestDiagnoseLintE2E(t *testing.T) {
 		for _, want := range []string{
 			`SLI "read" burns`,
 			"failed requests burn",
-			`1. [errors] {code="503", group="projectcalico.org", resource="networkpolicies", verb="LIST"}`,
+			`1. [apiservices] {name="v3.projectcalico.org"}`,
+			`2. [errors] {code="503", subresource="openapi/v3/", verb="GET"}`,
 			"runbook: Step 6: Is an aggregated API down? (https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubeapierrorbudgetburn#step-6-is-an-aggregated-api-down)",
 			"fix: if the control plane cannot reach pod IPs",
-			`[apiservices] {name="v3.projectcalico.org"}`,
+			"Failures the SLI does not count as such",
+			`[aggregator-terminations] {code="503", group="projectcalico.org", resource="networkpolicies", verb="LIST"}`,
 		} {
 			if !strings.Contains(stdout, want) {
 				t.Errorf("report lacks %q:\n%s", want, stdout)
@@ -55,7 +57,7 @@ func TestDiagnoseLintE2E(t *testing.T) {
 		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 			t.Fatalf("%v\n%s", err, stdout)
 		}
-		if r.SLI != "write" || r.Term != "slow" || len(r.Culprits) < 2 || r.Culprits[1].Step != "etcd-latency" || r.Culprits[1].Labels["operation"] != "update" {
+		if r.SLI != "write" || r.Term != "slow" || len(r.Culprits) < 2 || r.Culprits[0].Step != "etcd-latency" || r.Culprits[0].Labels["operation"] != "update" || r.Culprits[1].Step != "slow" {
 			t.Errorf("json report: %+v", r)
 		}
 	})

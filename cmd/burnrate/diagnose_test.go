@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/burnrate/burnrate/internal/runbook"
 )
 
 // emptyVector is the Prometheus API's answer with no series.
@@ -144,7 +147,7 @@ func TestDiagnoseSlowQueries(t *testing.T) {
 	if !strings.Contains(stdout, "errors                   empty") {
 		t.Errorf("the other steps did not run:\n%s", stdout)
 	}
-	if !strings.Contains(stderr, "1 of 20 steps failed") {
+	if !strings.Contains(stderr, fmt.Sprintf("1 of %d steps failed", len(runbook.Steps))) {
 		t.Errorf("stderr %q", stderr)
 	}
 }
@@ -184,7 +187,7 @@ func TestDiagnoseNotScraped(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatalf("json output: %v\n%s", err, stdout)
 	}
-	if len(r.Steps) != 20 || r.Steps[1].Step != "sli" || r.Steps[1].Status != "skipped" {
+	if len(r.Steps) != len(runbook.Steps) || r.Steps[1].Step != "sli" || r.Steps[1].Status != "skipped" {
 		t.Errorf("json steps: %+v", r.Steps)
 	}
 }

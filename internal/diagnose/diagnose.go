@@ -102,9 +102,12 @@ type Report struct {
 	TermShare float64 `json:"term_share,omitempty"`
 	// Culprits come in the runbook's order of reasoning: the failing or
 	// slow requests first, then what each step found.
-	Culprits []Culprit     `json:"culprits"`
-	Steps    []StepResult  `json:"steps"`
-	Elapsed  time.Duration `json:"elapsed_ns"`
+	Culprits []Culprit `json:"culprits"`
+	// Outside lists every row of the steps that find failures the SLI
+	// does not count (runbook.Step.Outside), whichever SLI burns.
+	Outside []Culprit     `json:"outside_sli"`
+	Steps   []StepResult  `json:"steps"`
+	Elapsed time.Duration `json:"elapsed_ns"`
 }
 
 // Failed counts the steps that failed.
@@ -288,7 +291,7 @@ func (r *Report) explain(p *Plan) {
 			return int(x - y)
 		})
 		for _, b := range r.Burns {
-			if b.Window == r.Window && b.Factor > r.SLIFactor {
+			if b.Window == r.Window && (r.SLI == "" || b.Factor > r.SLIFactor) {
 				r.SLI, r.SLIFactor = b.SLI, b.Factor
 			}
 		}
@@ -309,50 +312,114 @@ func (r *Report) explain(p *Plan) {
 			r.Term, r.TermShare = best.Labels["term"], best.Value/sum
 		}
 	}
+	r.Culprits = r.culprits(p)
+	for _, st := range p.Steps {
+		if !st.Step.Outside() {
+			continue
+		}
+		if res := r.Step(st.Step); res != nil && res.Status == StatusFound {
+			for _, row := range res.Rows {
+				if row.Value > 0 {
+					r.Outside = append(r.Outside, Culprit{Step: st.Step, Labels: row.Labels, Value: row.Value, Share: row.Share, Section: st.Section})
+				}
+			}
+		}
+	}
+}
+
+// burning is the burn factor from which an SLI burns its budget: faster
+// than it can last the SLO period.
+const burning = 1
+
+// culprits names the cause first, as an engineer following the runbook
+// finds it:
+//
+//  1. an apiserver instance that stands out from the others (its own node
+//     or etcd path explains everything it serves);
+//  2. when an SLI burns, the cause in the section that the failing or slow
+//     requests route to (the webhook, the APIService, etcd, the flooding
+//     flow), followed by those requests;
+//  3. every other finder that found something, in runbook order, and the
+//     ranking steps of the sections the requests lead to whose first row
+//     stands out.
+//
+// A zero-valued row is never a culprit; without a burn, failing or slow
+// requests are not either (a healthy cluster has some).
+func (r *Report) culprits(p *Plan) []Culprit {
+	var out []Culprit
+	named := map[runbook.Step]bool{}
 	add := func(st runbook.Step, to Section) {
 		res := r.Step(st)
-		if res == nil || res.Status != StatusFound {
+		if named[st] || res == nil || res.Status != StatusFound || !(res.Rows[0].Value > 0) {
 			return
 		}
+		named[st] = true
 		row := res.Rows[0]
-		r.Culprits = append(r.Culprits, Culprit{Step: st, Labels: row.Labels, Value: row.Value, Share: row.Share, Section: to})
+		out = append(out, Culprit{Step: st, Labels: row.Labels, Value: row.Value, Share: row.Share, Section: to})
 	}
-	// The requests first, with the section the runbook sends them to: the
-	// term that burns most, then the other if it burns a fifth or more.
+	section := func(st runbook.Step) Section { return p.section(st) }
+
+	// 1. An instance stands out only from other instances: with a single
+	// apiserver its row says nothing about which one is bad, and would
+	// name it on every incident.
+	for _, st := range p.Steps {
+		if st.Step.Culprit() == runbook.CulpritWhenStandsOut {
+			if res := r.Step(st.Step); res != nil && len(res.Rows) > 1 && r.standsOut(st.Step) {
+				add(st.Step, st.Section)
+			}
+		}
+	}
+
+	// 2. The requests, when an SLI burns: the term that burns most, then
+	// the other if it burns a fifth or more; each with the section its
+	// route leads to, and the cause found there before it.
 	first := []runbook.Step{runbook.StepErrors, runbook.StepSlow}
 	if r.Term == "slow" {
 		first = []runbook.Step{runbook.StepSlow, runbook.StepErrors}
 	}
 	routed := map[int]bool{}
-	for i, st := range first {
-		res := r.Step(st)
-		if res == nil || res.Status != StatusFound || (i > 0 && r.TermShare > 0.8) {
-			continue
+	if r.SLIFactor >= burning {
+		for i, st := range first {
+			res := r.Step(st)
+			if res == nil || res.Status != StatusFound || !(res.Rows[0].Value > 0) || (i > 0 && r.TermShare > 0.8) {
+				continue
+			}
+			to := r.route(st, res.Rows[0].Labels)
+			routed[section(to).Number] = true
+			if to != st && r.names(to) {
+				add(to, section(to))
+			}
+			add(st, section(to))
 		}
-		to := p.section(r.route(st, res.Rows[0].Labels))
-		routed[to.Number] = true
-		add(st, to)
 	}
-	// Then, in runbook order, every finder that found something (they
-	// find nothing on a healthy cluster), the ranking steps of the sections
-	// the requests lead to, and one apiserver instance that stands out.
+
+	// 3. Every finder that found something (they find nothing on a
+	// healthy cluster), in runbook order, and the ranking steps of the
+	// sections the requests lead to when their first row stands out.
 	for _, st := range p.Steps {
 		switch st.Step.Culprit() {
-		case runbook.CulpritNever, runbook.CulpritRequests:
-			continue
-		case runbook.CulpritWhenStandsOut:
-			// An instance stands out only from other instances: with a
-			// single apiserver its row says nothing about which one is
-			// bad, and would name it on every incident.
-			if res := r.Step(st.Step); res != nil && len(res.Rows) > 1 && r.standsOut(st.Step) {
-				add(st.Step, st.Section)
-			}
+		case runbook.CulpritNever, runbook.CulpritRequests, runbook.CulpritWhenStandsOut:
 			continue
 		}
 		if st.Finder || (routed[st.Section.Number] && r.standsOut(st.Step)) {
 			add(st.Step, st.Section)
 		}
 	}
+	return out
+}
+
+// names reports whether step st, which a failing or slow request routes
+// to, names a cause: a finder or a ranking step that found a non-zero row,
+// an instance step only when its first instance stands out.
+func (r *Report) names(st runbook.Step) bool {
+	res := r.Step(st)
+	if res == nil || res.Status != StatusFound || !(res.Rows[0].Value > 0) {
+		return false
+	}
+	if st.Culprit() == runbook.CulpritWhenStandsOut {
+		return len(res.Rows) > 1 && r.standsOut(st)
+	}
+	return true
 }
 
 // standsOut reports whether a ranking step's first row is well above the

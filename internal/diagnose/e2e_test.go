@@ -37,6 +37,9 @@ func TestMain(m *testing.M) {
 	if e2eServer != nil {
 		e2eServer.Stop()
 	}
+	if replayEnv != nil {
+		replayEnv.Stop()
+	}
 	os.Exit(code)
 }
 
@@ -118,16 +121,22 @@ func TestE2EDiagnoseNamesTheCulprit(t *testing.T) {
 					t.Errorf("step %s: %s %v, want nothing found", st, res.Status, res.Rows)
 				}
 			}
-			// The first culprit is the failing or slow request the scenario injects.
-			first := runbook.StepErrors
-			if r.Term == "slow" {
-				first = runbook.StepSlow
-			}
+			// The first culprit names the cause; the failing or slow
+			// request the scenario injects follows it (or is it).
 			if len(r.Culprits) == 0 {
 				t.Fatal("no culprits")
 			}
-			if c := r.Culprits[0]; c.Step != first || !maps.Equal(c.Labels, sc.Culprits[first]) {
-				t.Errorf("first culprit = %s %v, want %s %v", c.Step, c.Labels, first, sc.Culprits[first])
+			if c := r.Culprits[0]; c.Step != sc.Cause || !maps.Equal(c.Labels, sc.Culprits[sc.Cause]) {
+				t.Errorf("first culprit = %s %v, want the cause %s %v", c.Step, c.Labels, sc.Cause, sc.Culprits[sc.Cause])
+			}
+			request := runbook.StepErrors
+			if r.Term == "slow" {
+				request = runbook.StepSlow
+			}
+			if !slices.ContainsFunc(r.Culprits[:min(3, len(r.Culprits))], func(c Culprit) bool {
+				return c.Step == request && maps.Equal(c.Labels, sc.Culprits[request])
+			}) {
+				t.Errorf("the %s request %v is not among the first three culprits (the cause, an instance that stands out, then the request)", request, sc.Culprits[request])
 			}
 			if r.Culprits[0].Section.Title == "" || r.Culprits[0].Section.Fix == "" {
 				t.Errorf("first culprit points to no runbook section with a fix: %+v", r.Culprits[0].Section)

@@ -37,6 +37,8 @@ func (r *Report) WriteText(w io.Writer, clusterLabel string) error {
 	switch {
 	case r.SLI == "":
 		p("No SLI burns over %s, or its burn-rate series are missing (see step sli below).\n", r.Window)
+	case r.SLIFactor < burning:
+		p("No SLI burns faster than its error budget over %s: the fastest, %q, burns %sx.\n", r.Window, r.SLI, num(r.SLIFactor))
 	default:
 		p("SLI %q burns %sx its error budget over %s", r.SLI, num(r.SLIFactor), r.Window)
 		if r.Term != "" {
@@ -52,6 +54,14 @@ func (r *Report) WriteText(w io.Writer, clusterLabel string) error {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\n", x.SLI, x.Window, num(x.Factor))
 		}
 		tw.Flush()
+	}
+
+	p("\nFailures the SLI does not count as such (terminations, unavailable APIServices, failing webhook calls, APF rejections):\n")
+	if len(r.Outside) == 0 {
+		p("  nothing: no terminations, unavailable APIService, failing webhook call or APF rejection\n")
+	}
+	for _, c := range r.Outside {
+		p("  [%s] %s = %s  (%s)\n", c.Step, labelsText(c.Labels, clusterLabel), num(c.Value), c.Section.Title)
 	}
 
 	p("\nCulprits, most telling first:\n")

@@ -74,7 +74,7 @@ func TestBurn(t *testing.T) {
 		"failing-webhook":            {"read": 0.0002, "write": 0.3203},
 		"slow-etcd":                  {"read": 0.0698, "write": 0.1203},
 		"expensive-list-client":      {"read": 0.0472, "write": 0.0003},
-		"bad-instance":               {"read": 0.3291, "write": 0.1002},
+		"bad-instance":               {"read": 0.3298, "write": 0.1002},
 		"fresh-apiserver":            {"read": 0.1051, "write": 0},
 	}
 	thresholds := map[string]float64{"": 1, "resource": 1, "namespace": 5, "cluster": 30}
@@ -146,6 +146,10 @@ func TestValidate(t *testing.T) {
 			Phases: []Phase{{"healthy", time.Minute}, {"fault", time.Minute}},
 			Series: []Series{{Name: "up", Type: Gauge, Values: []float64{1, 1}}},
 			Fires:  []Firing{{"read", time.Hour, 5 * time.Minute}},
+			Cause:  runbook.StepErrors,
+			Culprits: map[runbook.Step]map[string]string{
+				runbook.StepErrors: {"code": "500"},
+			},
 		}
 	}
 	tests := []struct {
@@ -163,6 +167,7 @@ func TestValidate(t *testing.T) {
 		}, "disappears"},
 		{"no alert", func(s *Scenario) { s.Fires = nil }, "name the alerts"},
 		{"unknown step", func(s *Scenario) { s.Quiet = []runbook.Step{"nope"} }, `unknown quiet step "nope"`},
+		{"cause without culprit", func(s *Scenario) { s.Cause = runbook.StepSlow }, `its cause, step "slow", has no culprit`},
 		{"culprit and quiet", func(s *Scenario) {
 			s.Culprits = map[runbook.Step]map[string]string{runbook.StepSLI: {}}
 			s.Quiet = []runbook.Step{runbook.StepSLI}

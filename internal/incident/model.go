@@ -79,6 +79,10 @@ type Scenario struct {
 	Culprits map[runbook.Step]map[string]string
 	// Quiet lists the steps whose query must return nothing at the end.
 	Quiet []runbook.Step
+	// Cause is the step whose first row names the fault's cause (the
+	// APIService, the webhook, etcd, the resource, the instance): burnrate
+	// diagnose must name it first, with the labels Culprits gives it.
+	Cause runbook.Step
 }
 
 // Duration is the scenario's length: the time of its last sample.
@@ -161,6 +165,9 @@ func (sc *Scenario) Validate() error {
 		if _, both := sc.Culprits[st]; both {
 			return fmt.Errorf("scenario %s: step %q both has a culprit and finds nothing", sc.Name, st)
 		}
+	}
+	if _, ok := sc.Culprits[sc.Cause]; !ok {
+		return fmt.Errorf("scenario %s: its cause, step %q, has no culprit: say which row names the cause", sc.Name, sc.Cause)
 	}
 	return nil
 }

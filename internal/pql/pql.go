@@ -57,6 +57,13 @@ func AndOn(l, r parser.Expr, on []string) *parser.BinaryExpr {
 	}}
 }
 
+// UnlessOn is `l unless on(labels) r`.
+func UnlessOn(l, r parser.Expr, on []string) *parser.BinaryExpr {
+	return &parser.BinaryExpr{Op: parser.LUNLESS, LHS: l, RHS: r, VectorMatching: &parser.VectorMatching{
+		Card: parser.CardManyToMany, On: true, MatchingLabels: on,
+	}}
+}
+
 func Paren(e parser.Expr) *parser.ParenExpr { return &parser.ParenExpr{Expr: e} }
 
 func Num(v float64) *parser.NumberLiteral { return &parser.NumberLiteral{Val: v} }

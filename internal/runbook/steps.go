@@ -2,6 +2,7 @@ package runbook
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -30,6 +31,7 @@ const (
 	StepWebhookErrors          Step = "webhook-errors"
 	StepWebhookLatency         Step = "webhook-latency"
 	StepEtcdLatency            Step = "etcd-latency"
+	StepListHeavy              Step = "list-heavy"
 	StepListFetched            Step = "list-fetched"
 	StepListFiltered           Step = "list-filtered"
 	StepWatchCache             Step = "watch-cache"
@@ -100,6 +102,11 @@ type step struct {
 	Probe func(*build) string
 	// Culprit says when diagnose names the first row.
 	Culprit Culprit
+	// Outside: the step finds requests that failed for their clients
+	// without a bad event in the SLI (terminations, an unreachable
+	// aggregated API, failing webhook calls, APF rejections); diagnose
+	// reports them in every run, whichever SLI burns.
+	Outside bool
 	// Routes send the first row to another section, in order: the first
 	// that matches wins; one without Match matches anything. They are the
 	// section's bullets and the Diagnosis' path.
@@ -117,6 +124,14 @@ type route struct {
 	// route; rows gives the rows another step found.
 	Match func(row map[string]string, rows func(Step) []map[string]string) bool
 }
+
+// heavyListObjects is the rate of objects read from etcd by the LISTs of one
+// resource above which Step 9 names the resource. Calibrated on the lab's
+// recordings of kube-apiserver v1.34.2 (recordings/v1.34.2): about 90 a
+// second on the healthy cluster and in every scenario without heavy LISTs,
+// 15,581 with six clients listing 4,000 configmaps without resourceVersion
+// (list-expensive), 9,227 under the request flood (false-positives).
+const heavyListObjects = 1000
 
 // metric is a Probe of a fixed metric name.
 func metric(name string) func(*build) string { return func(*build) string { return name } }
@@ -162,16 +177,25 @@ var table = []section{
 			Reading: "Failed requests per second, by code, verb, group, resource and subresource. No rows: there is no failure at all.",
 			Routes: []route{
 				{
-					To: StepAPIServices, Path: "503 or 504 on an aggregated group (`metrics.k8s.io`, `projectcalico.org`, ...)",
-					Detail: `**503 or 504 on an aggregated group** (one served by an APIService): the aggregated API is down or unreachable. Go to {{step "apiservices"}}.`,
+					To: StepAPIServices, Path: "503 or 504 on `openapi/v3/` or discovery while an APIService is unavailable",
+					Detail: `**503 or 504 on ` + "`subresource=\"openapi/v3/\"`" + ` or on discovery (` + "`/apis/<group>/<version>`" + `)** while {{step "apiservices"}} lists an unavailable APIService: an aggregated API is down or unreachable. ` +
+						`Requests to the aggregated group itself never reach the SLI (the aggregator's proxy is not instrumented; they show only as terminations with ` + "`component=\"aggregator\"`" + `); its OpenAPI document and discovery are what burn. Go to {{step "apiservices"}}.`,
 					Match: func(row map[string]string, rows func(Step) []map[string]string) bool {
-						code, group := row["code"], row["group"]
-						if (code != "503" && code != "504") || group == "" {
+						// Recorded on kube-apiserver v1.34.2 (recordings/v1.34.2/aggregated-hang): the
+						// aggregator's proxy (kube-aggregator handler_proxy.go, proxyHandler.ServeHTTP)
+						// is not instrumented, so the only 503s of an unreachable aggregated API in
+						// apiserver_request_total are GETs of its OpenAPI v3 document, with an empty
+						// group and resource and subresource "openapi/v3/".
+						code, group, sub := row["code"], row["group"], row["subresource"]
+						if code != "503" && code != "504" {
 							return false
 						}
-						return slices.ContainsFunc(rows(StepAPIServices), func(api map[string]string) bool {
-							return strings.HasSuffix(api["name"], "."+group)
-						})
+						if group != "" {
+							return slices.ContainsFunc(rows(StepAPIServices), func(api map[string]string) bool {
+								return strings.HasSuffix(api["name"], "."+group)
+							})
+						}
+						return (strings.HasPrefix(sub, "openapi/") || strings.HasPrefix(sub, "/apis/")) && len(rows(StepAPIServices)) > 0
 					},
 				},
 				{
@@ -203,6 +227,17 @@ var table = []section{
 			Reading: "Slow requests per second, each against its own threshold, by verb, {{.Latency.PartitionLabel}}, group and resource. Compare it with the request rate of the same rows. " +
 				"No rows: nothing is slow.",
 			Routes: []route{
+				{
+					To: StepAPFRejections, Path: "slow GETs or writes while API Priority and Fairness rejects requests",
+					Detail: "**Slow GETs and writes while API Priority and Fairness rejects requests** ({{step \"apf-rejections\"}} finds rows): the apiserver is overloaded, and its requests wait for CPU, not for etcd. Find the flow that floods it in {{step \"apf-rejections\"}}.",
+					Match: func(row map[string]string, rows func(Step) []map[string]string) bool {
+						// Recorded on kube-apiserver v1.34.2 (recordings/v1.34.2/false-positives): a
+						// request flood that APF rejects saturates the CPU and slows single-object
+						// GETs and writes as much as a slow etcd would. Slow LISTs have their own
+						// section, whoever is throttled.
+						return row["verb"] != "LIST" && len(rows(StepAPFRejections)) > 0
+					},
+				},
 				{
 					To: StepEtcdLatency, Path: "slow GETs of single objects, or slow writes",
 					Detail: "**Slow GETs of single objects** (scope `resource`, for example leases) are quorum reads from etcd. Slow **writes** wait for etcd too. Go to {{step \"etcd-latency\"}}.",
@@ -248,7 +283,7 @@ var table = []section{
 		Title: "Is an aggregated API down?",
 		Steps: []step{
 			{
-				ID: StepAPIServices, Finder: true,
+				ID: StepAPIServices, Finder: true, Outside: true,
 				Query: func(b *build) parser.Expr {
 					return pql.Bin(parser.EQLC, &parser.AggregateExpr{
 						Op: parser.MAX, Expr: pql.Vec("aggregator_unavailable_apiservice", b.Service), Grouping: b.by("name"),
@@ -265,13 +300,13 @@ var table = []section{
 				Reading: "Why it was marked unavailable. `FailedDiscoveryCheck` means the apiserver cannot reach the service's pods.",
 			},
 			{
-				ID: StepAggregatorTerminations, Finder: true, Adds: true, Eventual: true,
+				ID: StepAggregatorTerminations, Finder: true, Outside: true, Adds: true, Eventual: true,
 				Query: func(b *build) parser.Expr {
-					return gt0(pql.SumBy(b.by("code", "verb", "group", "resource"),
+					return gt0(pql.SumBy(b.by("code", "verb", "group", "resource", "subresource"),
 						b.rate("apiserver_request_terminations_total", b.Service.And(pql.Eq("component", "aggregator")))))
 				},
 				Probe:   metric("apiserver_request_terminations_total"),
-				Reading: "Requests the aggregator could not proxy, by code and group. They fail for the clients even where the SLI does not count them.",
+				Reading: "Requests the aggregator could not proxy, by code and group; discovery of a group (`/apis/<group>/<version>`) has an empty group and the path in `subresource`. They fail for the clients, and the SLI does not count them.",
 			},
 		},
 		After: "Then run `kubectl get apiservices | grep -v True` and `kubectl describe apiservice <name>`. " +
@@ -284,21 +319,22 @@ var table = []section{
 		Title: "Is an admission webhook failing?",
 		Steps: []step{
 			{
-				ID: StepWebhookErrors, Finder: true, Adds: true, Eventual: true,
+				ID: StepWebhookErrors, Finder: true, Outside: true, Adds: true, Eventual: true,
 				Query: func(b *build) parser.Expr {
 					return gt0(pql.SumBy(b.by("name", "type", "operation", "error_type", "rejection_code"),
 						b.rate("apiserver_admission_webhook_rejection_count", b.Service.And(labels.MustNewMatcher(labels.MatchNotEqual, "error_type", "no_error")))))
 				},
 				Probe:   metric("apiserver_admission_webhook_rejection_count"),
-				Reading: "Webhook calls that failed, by webhook (`name`) and operation. `error_type=\"calling_webhook_error\"` means the webhook is unreachable or timed out. With `failurePolicy: Fail` each such call fails the request with a 500. No rows: no webhook fails.",
+				Reading: "Webhook calls that failed, by webhook (`name`) and operation. `error_type=\"calling_webhook_error\"` means the webhook is unreachable, timed out or answered with an error status (a webhook answering 500 is counted here, not as a rejection). With `failurePolicy: Fail` each such call fails the request with a 500. No rows: no webhook fails.",
 			},
 			{
 				ID: StepWebhookLatency,
 				Query: func(b *build) parser.Expr {
 					return sortDesc(p99(pql.SumBy(b.by("name", "type", "le"), b.rate("apiserver_admission_webhook_admission_duration_seconds_bucket", b.Service))))
 				},
-				Probe:   metric("apiserver_admission_webhook_admission_duration_seconds_count"),
-				Reading: "The 99th percentile time per webhook, in seconds. A value near the webhook's `timeoutSeconds` (10 by default) means it hangs.",
+				Probe:    metric("apiserver_admission_webhook_admission_duration_seconds_count"),
+				Eventual: true,
+				Reading:  "The 99th percentile time per webhook, in seconds. A value near the webhook's `timeoutSeconds` (10 by default) means it hangs.",
 			},
 		},
 		Fix: "repair or scale the webhook's backend. Narrow its `namespaceSelector` and `objectSelector` (leave out kube-system and the webhook's own namespace). " +
@@ -321,6 +357,14 @@ var table = []section{
 	{
 		Title: "Expensive LISTs or a broken watch cache?",
 		Steps: []step{
+			{
+				ID: StepListHeavy, Finder: true, Adds: true,
+				Query: func(b *build) parser.Expr {
+					return pql.Bin(parser.GTR, pql.SumBy(b.by("resource"), b.rate("apiserver_storage_list_fetched_objects_total", b.Service)), pql.Num(heavyListObjects))
+				},
+				Probe:   metric("apiserver_storage_list_fetched_objects_total"),
+				Reading: "Resources whose LISTs read more than " + strconv.Itoa(heavyListObjects) + " objects a second from etcd: clients that LIST them without `resourceVersion` (so etcd, not the watch cache, answers), unpaginated and often. No rows: no resource is listed from etcd that heavily.",
+			},
 			{
 				ID: StepListFetched, Adds: true,
 				Query: func(b *build) parser.Expr {
@@ -353,15 +397,15 @@ var table = []section{
 		Title: "Are requests timing out or throttled?",
 		Steps: []step{
 			{
-				ID: StepTerminations, Finder: true, Adds: true, Eventual: true,
+				ID: StepTerminations, Finder: true, Outside: true, Adds: true, Eventual: true,
 				Query: func(b *build) parser.Expr {
-					return gt0(pql.SumBy(b.by("component", "code", "verb", "group", "resource"), b.rate("apiserver_request_terminations_total", b.Service)))
+					return gt0(pql.SumBy(b.by("component", "code", "verb", "group", "resource", "subresource"), b.rate("apiserver_request_terminations_total", b.Service)))
 				},
 				Probe:   metric("apiserver_request_terminations_total"),
 				Reading: "Requests the apiserver cut short, by component and code. `component=\"apiserver\"`, `code=\"504\"`: the request timed out (60s by default); the group and resource say where it waited. `component=\"aggregator\"`: see {{step \"apiservices\"}}. No rows: nothing was cut short.",
 			},
 			{
-				ID: StepAPFRejections, Finder: true, Adds: true, Eventual: true,
+				ID: StepAPFRejections, Finder: true, Outside: true, Adds: true, Eventual: true,
 				Query: func(b *build) parser.Expr {
 					return gt0(pql.SumBy(b.by("priority_level", "flow_schema", "reason"), b.rate("apiserver_flowcontrol_rejected_requests_total", b.Service)))
 				},
@@ -387,7 +431,9 @@ var table = []section{
 			{
 				ID: StepClientErrors, Finder: true, Adds: true, Eventual: true,
 				Query: func(b *build) parser.Expr {
-					return gt0(pql.SumBy(b.by("job", "code"), b.rate("rest_client_requests_total", b.Errors)))
+					// The apiserver's own client calls (webhooks, aggregated APIs) are
+					// its symptoms, not a client's: left out by its instances.
+					return gt0(pql.SumBy(b.by("job", "code"), pql.UnlessOn(b.rate("rest_client_requests_total", b.Errors), pql.Vec(b.Counter, b.Service), b.by("job", "instance"))))
 				},
 				Reading: "Errors that clients saw, from their own metrics (kubelet, kube-controller-manager, kube-scheduler, and every other component you scrape). No rows: no scraped client sees errors.",
 			},
@@ -446,6 +492,9 @@ func (st Step) Adds() bool { return st.entry().Adds }
 // Eventual reports whether the metric the step reads may have no series
 // until what it counts first happens.
 func (st Step) Eventual() bool { return st.entry().Eventual }
+
+// Outside reports whether the step finds failures the SLI does not count.
+func (st Step) Outside() bool { return st.entry().Outside }
 
 // Culprit says when diagnose names the step's first row as a culprit.
 func (st Step) Culprit() Culprit { return st.entry().Culprit }
