@@ -16,8 +16,8 @@
 package e2eprom
 
 import (
-	"bytes"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -84,14 +84,6 @@ func goTool(name string) (string, error) {
 // Start builds Prometheus and promtool, backfills every scenario and the
 // recording rules, and starts the server. Stop it with Server.Stop.
 func Start() (*Server, error) {
-	prom, err := goTool("prometheus")
-	if err != nil {
-		return nil, err
-	}
-	promtool, err := goTool("promtool")
-	if err != nil {
-		return nil, err
-	}
 	dir, err := os.MkdirTemp("", "burnrate-e2e-")
 	if err != nil {
 		return nil, err
@@ -101,7 +93,6 @@ func Start() (*Server, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	data := filepath.Join(dir, "data")
 
 	// The scenarios, one cluster each, plus the dropped-metrics copy.
 	library := func(cluster string) ([]incident.Scenario, error) {
@@ -123,83 +114,139 @@ func Start() (*Server, error) {
 		return (s.Name == incident.MetricSLI+"_bucket" && s.Labels["le"] == "30") || s.Family == "etcd_request_duration_seconds"
 	})
 
-	// Backfill the raw series, one OpenMetrics file per cluster, in parallel.
-	var begin time.Time
-	all := append(slices.Clone(env.Scenarios), dropped)
-	errs := make([]error, len(all))
-	var wg sync.WaitGroup
-	for i, sc := range all {
+	var inputs []input
+	for _, sc := range append(slices.Clone(env.Scenarios), dropped) {
 		start := End.Add(-sc.Duration())
-		if begin.IsZero() || start.Before(begin) {
-			begin = start
+		inputs = append(inputs, input{name: sc.Name, start: start, write: func(w io.Writer) error { return sc.WriteOpenMetrics(w, start) }})
+	}
+	if env.srv, err = serve(dir, inputs); err != nil {
+		return fail(err)
+	}
+	env.URL = env.srv.url
+	return env, nil
+}
+
+// StartRecordings starts a Prometheus holding the lab's recordings of a
+// real kube-apiserver, each moved in time so that the end of its fault
+// phase falls on End and cut there (the recovery is left out: the tests
+// diagnose the incident while it happens), with the optimized profile's
+// recording rules backfilled over them. Each recording's series carry its
+// name as cluster label.
+func StartRecordings(recs []incident.Recording) (*Server, error) {
+	dir, err := os.MkdirTemp("", "burnrate-e2e-")
+	if err != nil {
+		return nil, err
+	}
+	env := &Server{dir: dir, End: End}
+	var inputs []input
+	for _, r := range recs {
+		shift := End.Sub(r.Recovery)
+		inputs = append(inputs, input{name: r.Version + "/" + r.Name, start: r.Healthy.Add(shift), write: func(w io.Writer) error { return r.WriteOpenMetrics(w, r.Recovery, shift) }})
+	}
+	if env.srv, err = serve(dir, inputs); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	env.URL = env.srv.url
+	return env, nil
+}
+
+// input is one OpenMetrics file to backfill: its first sample is at start.
+type input struct {
+	name  string
+	start time.Time
+	write func(io.Writer) error
+}
+
+// serve backfills inputs into a TSDB under dir (in parallel, one
+// OpenMetrics file each), then the optimized profile's recording rules
+// from the earliest start to End, and starts Prometheus on the result.
+func serve(dir string, inputs []input) (*promServer, error) {
+	prom, err := goTool("prometheus")
+	if err != nil {
+		return nil, err
+	}
+	promtool, err := goTool("promtool")
+	if err != nil {
+		return nil, err
+	}
+	data := filepath.Join(dir, "data")
+	var begin time.Time
+	errs := make([]error, len(inputs))
+	sem := make(chan struct{}, 2)
+	var wg sync.WaitGroup
+	for i, in := range inputs {
+		if begin.IsZero() || in.start.Before(begin) {
+			begin = in.start
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var b bytes.Buffer
-			if err := sc.WriteOpenMetrics(&b, start); err != nil {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			f := filepath.Join(dir, fmt.Sprintf("input-%d.om", i))
+			out, err := os.Create(f)
+			if err != nil {
 				errs[i] = err
 				return
 			}
-			f := filepath.Join(dir, fmt.Sprintf("scenario-%d.om", i))
-			if err := os.WriteFile(f, b.Bytes(), 0o644); err != nil {
-				errs[i] = err
-				return
+			err = in.write(out)
+			if cerr := out.Close(); err == nil {
+				err = cerr
 			}
-			errs[i] = run(promtool, "tsdb", "create-blocks-from", "openmetrics", f, data)
+			if err == nil {
+				err = run(promtool, "tsdb", "create-blocks-from", "openmetrics", f, data)
+			}
+			os.Remove(f)
+			errs[i] = err
 		}()
 	}
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			return fail(fmt.Errorf("backfill %s: %w", all[i].Name, err))
+			return nil, fmt.Errorf("backfill %s: %w", inputs[i].name, err)
 		}
 	}
 
 	// The recording rules, one dependency level at a time.
 	levels, err := ruleLevels()
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	config := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(config, []byte("global:\n  evaluation_interval: 1m\n"), 0o644); err != nil {
-		return fail(err)
+		return nil, err
 	}
 	srv, err := startProm(prom, config, data, dir)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	for i, lv := range levels {
 		rf := filepath.Join(dir, fmt.Sprintf("rules-%d.yaml", i))
 		b, err := encode.RuleFile(lv, "")
+		if err == nil {
+			err = os.WriteFile(rf, b, 0o644)
+		}
 		if err != nil {
 			srv.stop()
-			return fail(err)
-		}
-		if err := os.WriteFile(rf, b, 0o644); err != nil {
-			srv.stop()
-			return fail(err)
+			return nil, err
 		}
 		out := filepath.Join(dir, fmt.Sprintf("rules-%d", i))
 		err = run(promtool, "tsdb", "create-blocks-from", "rules",
 			"--start", strconv.FormatInt(begin.Unix(), 10), "--end", strconv.FormatInt(End.Unix(), 10),
 			"--url", srv.url, "--output-dir", out, rf)
-		if err != nil {
-			srv.stop()
-			return fail(fmt.Errorf("backfill rules level %d: %w", i+1, err))
-		}
-		if err := moveBlocks(out, data); err != nil {
-			srv.stop()
-			return fail(err)
+		if err == nil {
+			err = moveBlocks(out, data)
 		}
 		srv.stop()
+		if err != nil {
+			return nil, fmt.Errorf("backfill rules level %d: %w", i+1, err)
+		}
 		if srv, err = startProm(prom, config, data, dir); err != nil {
-			return fail(err)
+			return nil, err
 		}
 	}
-	env.srv = srv
-	env.URL = srv.url
-	return env, nil
+	return srv, nil
 }
 
 func run(name string, args ...string) error {

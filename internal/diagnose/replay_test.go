@@ -1,0 +1,179 @@
+package diagnose
+
+// Replays of the lab's recordings of a real kube-apiserver (see
+// internal/incident/recordings and lab/): a real Prometheus v0.316.0 holds
+// each recording up to the end of its fault phase, with the optimized
+// profile's recording rules backfilled over it, and diagnose runs at that
+// moment over the 5m window. The recordings hold 3 minutes healthy and 5
+// of fault: the 5m window (the critical alert's short window) is the one
+// the fault fills; longer windows would dilute the fault with the healthy
+// phase and with time before the recording, so they are not asserted here.
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/burnrate/burnrate/internal/diagnose/e2eprom"
+	"github.com/burnrate/burnrate/internal/incident"
+	"github.com/burnrate/burnrate/internal/runbook"
+)
+
+// The lab's parameters the recordings were made with (the defaults of
+// lab/cmd/burnratelab's flags -apiservice, -webhook, -webhook-resource,
+// -list-namespace's resource and -bad-instance). The test checks that each
+// recording's notes name them, so that a recording made with other names
+// must change them here, and the diagnosis must follow.
+const (
+	labAPIService  = "v1alpha1.widgets.lab.example"
+	labWebhook     = "policy-check.lab.example"
+	labResource    = "configmaps"
+	labBadInstance = "apiserver-b"
+	labFlowSchema  = "lab-tenants"
+)
+
+// replayWant is what diagnose must conclude on one recording.
+type replayWant struct {
+	// sli is the SLI that burns faster than its budget over 5m and term
+	// its biggest term; "" when none does.
+	sli, term string
+	// first is the first culprit's step and labels it must carry (its
+	// other labels are free); no step: no culprit at all.
+	first     runbook.Step
+	labels    map[string]string
+	mentioned string // a parameter the recording's notes must name
+	// outside: diagnose must report failures outside the SLI.
+	outside bool
+}
+
+var replayWants = map[string]replayWant{
+	// Nothing broken: no burn, no culprit, nothing outside the SLI.
+	"healthy": {},
+	// The APIService's backend refuses connections from the start: its
+	// requests fail only as aggregator terminations, the SLI does not move.
+	"aggregated-refused": {first: runbook.StepAPIServices, labels: map[string]string{"name": labAPIService}, mentioned: labAPIService, outside: true},
+	// Serving, then hanging: the read SLI burns through 503s on the
+	// OpenAPI v3 document, which name no group.
+	"aggregated-hang": {sli: "read", term: "errors", first: runbook.StepAPIServices, labels: map[string]string{"name": labAPIService}, mentioned: labAPIService, outside: true},
+	// A fail-closed webhook answering 500, or hanging past its timeout.
+	"webhook-500":  {sli: "write", term: "errors", first: runbook.StepWebhookErrors, labels: map[string]string{"name": labWebhook}, mentioned: labWebhook, outside: true},
+	"webhook-hang": {sli: "write", term: "errors", first: runbook.StepWebhookErrors, labels: map[string]string{"name": labWebhook}, mentioned: labWebhook, outside: true},
+	// etcd 300 ms, then 1 s slower per round trip: writes and GETs slow.
+	"etcd-slow":   {sli: "write", term: "slow", first: runbook.StepEtcdLatency},
+	"etcd-slower": {sli: "write", term: "slow", first: runbook.StepEtcdLatency},
+	// Unpaginated LISTs without resourceVersion of thousands of objects:
+	// under the LIST thresholds, so no burn; the resource is named.
+	"list-expensive": {first: runbook.StepListHeavy, labels: map[string]string{"resource": labResource}, mentioned: labResource},
+	// A request flood that APF rejects saturates the apiserver; writes get
+	// slow. The flooding flow is the cause.
+	"false-positives": {sli: "write", term: "slow", first: runbook.StepAPFRejections, labels: map[string]string{"flow_schema": labFlowSchema}, mentioned: labFlowSchema, outside: true},
+	// One of three apiservers behind a slow etcd path.
+	"instance-slow-etcd":   {first: runbook.StepInstanceLatency, labels: map[string]string{"instance": labBadInstance}, mentioned: labBadInstance},
+	"instance-slower-etcd": {sli: "write", term: "slow", first: runbook.StepInstanceLatency, labels: map[string]string{"instance": labBadInstance}, mentioned: labBadInstance},
+}
+
+var (
+	replayOnce sync.Once
+	replayEnv  *e2eprom.Server
+	replayRecs []incident.Recording
+	replayErr  error
+)
+
+// replayServer starts the recordings' server on first use; TestMain stops
+// it.
+func replayServer(tb testing.TB) (*e2eprom.Server, []incident.Recording) {
+	tb.Helper()
+	replayOnce.Do(func() {
+		start := time.Now()
+		replayRecs, replayErr = incident.Recordings(incident.RecordingsDir())
+		if replayErr == nil && len(replayRecs) == 0 {
+			replayErr = os.ErrNotExist
+		}
+		if replayErr == nil {
+			replayEnv, replayErr = e2eprom.StartRecordings(replayRecs)
+		}
+		tb.Logf("recordings' server set up in %s", time.Since(start).Round(time.Millisecond))
+	})
+	if replayErr != nil {
+		tb.Fatalf("recordings' Prometheus: %v", replayErr)
+	}
+	return replayEnv, replayRecs
+}
+
+func TestReplayRecordings(t *testing.T) {
+	env, recs := replayServer(t)
+	seen := map[string]bool{}
+	for _, rec := range recs {
+		seen[rec.Name] = true
+		t.Run(rec.Version+"/"+rec.Name, func(t *testing.T) {
+			want, ok := replayWants[rec.Name]
+			if !ok {
+				t.Fatalf("recording %s has no expected diagnosis in replayWants; add what the lab broke", rec.Name)
+			}
+			notes, err := os.ReadFile(strings.TrimSuffix(rec.Path(), ".om.gz") + ".md")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want.mentioned != "" && !bytes.Contains(notes, []byte(want.mentioned)) {
+				t.Errorf("the recording's notes do not name %q: was it made with other lab parameters?", want.mentioned)
+			}
+			r := diagnoseScenario(t, env, rec.Name, 5*time.Minute)
+			var text bytes.Buffer
+			if err := r.WriteText(&text, "cluster"); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if t.Failed() || testing.Verbose() {
+					t.Logf("report:\n%s", text.String())
+				}
+			}()
+			if n := r.Failed(); n > 0 {
+				t.Errorf("%d steps failed", n)
+			}
+			burns := r.SLIFactor >= burning
+			switch {
+			case want.sli == "" && burns:
+				t.Errorf("SLI %s burns %.3gx over 5m, want no SLI burning", r.SLI, r.SLIFactor)
+			case want.sli != "" && (!burns || r.SLI != want.sli || r.Term != want.term):
+				t.Errorf("SLI %q burns %.3gx, term %q; want SLI %q burning, term %q", r.SLI, r.SLIFactor, r.Term, want.sli, want.term)
+			}
+			if want.first == "" {
+				if len(r.Culprits) > 0 {
+					t.Errorf("culprits %v, want none", r.Culprits)
+				}
+			} else if len(r.Culprits) == 0 {
+				t.Errorf("no culprit, want %s %v first", want.first, want.labels)
+			} else if c := r.Culprits[0]; c.Step != want.first || !hasLabels(c.Labels, want.labels) {
+				t.Errorf("first culprit %s %v, want %s with %v", c.Step, c.Labels, want.first, want.labels)
+			}
+			for _, c := range r.Culprits {
+				if !(c.Value > 0) {
+					t.Errorf("culprit %s %v has value %g: a zero row is never a culprit", c.Step, c.Labels, c.Value)
+				}
+				if c.Section.Title == "" || c.Section.Fix == "" {
+					t.Errorf("culprit %s points to no runbook section with a fix", c.Step)
+				}
+			}
+			if got := len(r.Outside) > 0; got != want.outside {
+				t.Errorf("failures outside the SLI reported: %v, want %v (%v)", got, want.outside, r.Outside)
+			}
+		})
+	}
+	for name := range replayWants {
+		if !seen[name] {
+			t.Errorf("no recording %s: the lab records it (make lab)", name)
+		}
+	}
+}
+
+func hasLabels(got, want map[string]string) bool {
+	for k, v := range want {
+		if got[k] != v {
+			return false
+		}
+	}
+	return true
+}

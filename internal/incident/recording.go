@@ -1,0 +1,157 @@
+package incident
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Recording is one scenario the lab (lab/, make lab) recorded on a real
+// kube-apiserver: recordings/<version>/<name>.om.gz holds the apiserver's
+// series as OpenMetrics text with the scrape's timestamp on every sample,
+// <name>.md how it was made (see recordings/README.md).
+type Recording struct {
+	// Version is the kube-apiserver version, the recording's directory.
+	Version string
+	// Name is the scenario's name; its series carry cluster=<Name>.
+	Name string
+	// The phases, as the lab's notes give them: the healthy phase starts at
+	// Healthy, the fault at Fault, the recovery at Recovery; the last
+	// sample is at or before End.
+	Healthy, Fault, Recovery, End time.Time
+	// path is the .om.gz file.
+	path string
+}
+
+// RecordingsDir is the directory of the committed recordings, found beside
+// this source file: the recordings are read by tests in the repository,
+// never by the burnrate command.
+func RecordingsDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "recordings")
+}
+
+// phasesLine is the line of a recording's notes that gives its phases
+// (written by lab/cmd/burnratelab, lab.summary).
+var phasesLine = regexp.MustCompile(`(?m)^- phases \(UTC\): .*\(unix (\d+), (\d+), (\d+), (\d+)\)$`)
+
+// Recordings lists the recordings of every version under dir, sorted by
+// version and name.
+func Recordings(dir string) ([]Recording, error) {
+	mds, err := filepath.Glob(filepath.Join(dir, "*", "*.md"))
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(mds)
+	var out []Recording
+	for _, md := range mds {
+		name := strings.TrimSuffix(filepath.Base(md), ".md")
+		b, err := os.ReadFile(md)
+		if err != nil {
+			return nil, err
+		}
+		m := phasesLine.FindSubmatch(b)
+		if m == nil {
+			return nil, fmt.Errorf("%s: no line \"- phases (UTC): … (unix healthy, fault, recovery, end)\"", md)
+		}
+		var ts [4]time.Time
+		for i := range ts {
+			s, _ := strconv.ParseInt(string(m[i+1]), 10, 64)
+			ts[i] = time.Unix(s, 0).UTC()
+		}
+		if !(ts[0].Before(ts[1]) && ts[1].Before(ts[2]) && ts[2].Before(ts[3])) {
+			return nil, fmt.Errorf("%s: phases out of order: %v", md, ts)
+		}
+		om := strings.TrimSuffix(md, ".md") + ".om.gz"
+		if _, err := os.Stat(om); err != nil {
+			return nil, fmt.Errorf("recording %s: %w", name, err)
+		}
+		out = append(out, Recording{
+			Version: filepath.Base(filepath.Dir(md)), Name: name,
+			Healthy: ts[0], Fault: ts[1], Recovery: ts[2], End: ts[3], path: om,
+		})
+	}
+	return out, nil
+}
+
+// Path is the recording's .om.gz file; its notes are beside it (.md).
+func (r Recording) Path() string { return r.path }
+
+// WriteOpenMetrics writes the recording's samples up to and including
+// until (in the recording's time), each moved by shift, as OpenMetrics
+// text for `promtool tsdb create-blocks-from openmetrics`. Series and
+// labels are unchanged.
+func (r Recording) WriteOpenMetrics(w io.Writer, until time.Time, shift time.Duration) error {
+	f, err := os.Open(r.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", r.path, err)
+	}
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	bw := bufio.NewWriterSize(w, 1<<20)
+	limit := until.UnixMilli()
+	n := 0
+	for sc.Scan() {
+		n++
+		line := sc.Bytes()
+		if len(line) == 0 || line[0] == '#' {
+			bw.Write(line)
+			bw.WriteByte('\n')
+			continue
+		}
+		// name{labels} value timestamp; label values may hold spaces, the
+		// timestamp is the last field.
+		i := bytes.LastIndexByte(line, ' ')
+		ms, err := millis(line[i+1:])
+		if i < 0 || err != nil {
+			return fmt.Errorf("%s:%d: no timestamp at the end of the sample", r.path, n)
+		}
+		if ms > limit {
+			continue
+		}
+		ms += shift.Milliseconds()
+		bw.Write(line[:i+1])
+		bw.WriteString(strconv.FormatInt(ms/1000, 10))
+		fmt.Fprintf(bw, ".%03d\n", ms%1000)
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s: %w", r.path, err)
+	}
+	return bw.Flush()
+}
+
+// millis parses an OpenMetrics timestamp, seconds with up to three
+// decimals, into milliseconds.
+func millis(b []byte) (int64, error) {
+	s, frac, _ := bytes.Cut(b, []byte{'.'})
+	sec, err := strconv.ParseInt(string(s), 10, 64)
+	if err != nil || len(frac) > 3 {
+		return 0, fmt.Errorf("bad timestamp %q", b)
+	}
+	ms := int64(0)
+	for i := range 3 {
+		ms *= 10
+		if i < len(frac) {
+			if frac[i] < '0' || frac[i] > '9' {
+				return 0, fmt.Errorf("bad timestamp %q", b)
+			}
+			ms += int64(frac[i] - '0')
+		}
+	}
+	return sec*1000 + ms, nil
+}
