@@ -47,6 +47,8 @@ type replayWant struct {
 	mentioned string // a parameter the recording's notes must name
 	// outside: diagnose must report failures outside the SLI.
 	outside bool
+	// rows gives other steps' first rows, by labels they must carry.
+	rows map[runbook.Step]map[string]string
 }
 
 var replayWants = map[string]replayWant{
@@ -57,12 +59,21 @@ var replayWants = map[string]replayWant{
 	"aggregated-refused": {first: runbook.StepAPIServices, labels: map[string]string{"name": labAPIService}, mentioned: labAPIService, outside: true},
 	// Serving, then hanging: the read SLI burns through 503s on the
 	// OpenAPI v3 document, which name no group.
-	"aggregated-hang": {sli: "read", term: "errors", first: runbook.StepAPIServices, labels: map[string]string{"name": labAPIService}, mentioned: labAPIService, outside: true},
+	"aggregated-hang": {sli: "read", term: "errors", first: runbook.StepAPIServices, labels: map[string]string{"name": labAPIService}, mentioned: labAPIService, outside: true,
+		rows: map[runbook.Step]map[string]string{
+			runbook.StepErrors:            {"code": "503", "verb": "GET", "subresource": "openapi/v3/"},
+			runbook.StepAPIServiceReasons: {"name": labAPIService, "reason": "FailedDiscoveryCheck"},
+		}},
 	// A fail-closed webhook answering 500, or hanging past its timeout.
-	"webhook-500":  {sli: "write", term: "errors", first: runbook.StepWebhookErrors, labels: map[string]string{"name": labWebhook}, mentioned: labWebhook, outside: true},
+	"webhook-500": {sli: "write", term: "errors", first: runbook.StepWebhookErrors, labels: map[string]string{"name": labWebhook}, mentioned: labWebhook, outside: true,
+		rows: map[runbook.Step]map[string]string{
+			runbook.StepErrors:        {"code": "500", "resource": labResource},
+			runbook.StepWebhookErrors: {"error_type": "calling_webhook_error"},
+		}},
 	"webhook-hang": {sli: "write", term: "errors", first: runbook.StepWebhookErrors, labels: map[string]string{"name": labWebhook}, mentioned: labWebhook, outside: true},
 	// etcd 300 ms, then 1 s slower per round trip: writes and GETs slow.
-	"etcd-slow":   {sli: "write", term: "slow", first: runbook.StepEtcdLatency},
+	"etcd-slow": {sli: "write", term: "slow", first: runbook.StepEtcdLatency,
+		rows: map[runbook.Step]map[string]string{runbook.StepSlow: {"resource": labResource}}},
 	"etcd-slower": {sli: "write", term: "slow", first: runbook.StepEtcdLatency},
 	// Unpaginated LISTs without resourceVersion of thousands of objects:
 	// under the LIST thresholds, so no burn; the resource is named.
@@ -155,6 +166,11 @@ func TestReplayRecordings(t *testing.T) {
 				}
 				if c.Section.Title == "" || c.Section.Fix == "" {
 					t.Errorf("culprit %s points to no runbook section with a fix", c.Step)
+				}
+			}
+			for st, ls := range want.rows {
+				if res := r.Step(st); res == nil || len(res.Rows) == 0 || !hasLabels(res.Rows[0].Labels, ls) {
+					t.Errorf("step %s: first row is not one with %v", st, ls)
 				}
 			}
 			if got := len(r.Outside) > 0; got != want.outside {

@@ -293,11 +293,17 @@ var table = []section{
 				Reading: "Each row is an APIService the apiserver cannot reach. No rows: every aggregated API is available.",
 			},
 			{
-				ID: StepAPIServiceReasons, Finder: true, Adds: true, Eventual: true,
+				ID: StepAPIServiceReasons, Finder: true, Eventual: true,
 				Query: func(b *build) parser.Expr {
-					return gt0(pql.SumBy(b.by("name", "reason"), b.increase("aggregator_unavailable_apiservice_total", b.Service)))
+					// Not an increase: on kube-apiserver v1.34.2 the counter's series
+					// appears only when the APIService first turns unavailable, already
+					// at 1 (recordings/v1.34.2/aggregated-hang), so its increase is 0.
+					return pql.AndOn(
+						&parser.AggregateExpr{Op: parser.MAX, Expr: pql.Vec("aggregator_unavailable_apiservice_total", b.Service), Grouping: b.by("name", "reason")},
+						pql.Bin(parser.EQLC, &parser.AggregateExpr{Op: parser.MAX, Expr: pql.Vec("aggregator_unavailable_apiservice", b.Service), Grouping: b.by("name")}, pql.Num(1)),
+						b.by("name"))
 				},
-				Reading: "Why it was marked unavailable. `FailedDiscoveryCheck` means the apiserver cannot reach the service's pods.",
+				Reading: "Why each unavailable APIService was marked unavailable, and how often since its apiserver started. `FailedDiscoveryCheck` means the apiserver cannot reach the service's pods. No rows for an unavailable APIService: it was never available since the apiserver started.",
 			},
 			{
 				ID: StepAggregatorTerminations, Finder: true, Outside: true, Adds: true, Eventual: true,
