@@ -20,7 +20,7 @@ import (
 // not be one of them, and the selector must not match on le or __name__.
 var drilldownLabels = []string{
 	"window", "term", "code", "verb", "group", "resource", "subresource", "instance", "le", "name", "reason",
-	"component", "type", "operation", "error_type", "rejection_code", "flow_schema", "priority_level", "job",
+	"component", "type", "operation", "error_type", "rejection_code", "flow_schema", "priority_level", "job", "source",
 }
 
 // Problems is what the runbook needs beyond a valid spec (the optimized

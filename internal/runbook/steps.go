@@ -366,10 +366,18 @@ var table = []section{
 			{
 				ID: StepListHeavy, Finder: true, Adds: true,
 				Query: func(b *build) parser.Expr {
-					return pql.Bin(parser.GTR, pql.SumBy(b.by("resource"), b.rate("apiserver_storage_list_fetched_objects_total", b.Service)), pql.Num(heavyListObjects))
+					// Objects read from etcd plus objects read from the watch cache: on
+					// etcd 3.4 (recordings/v1.34.2) a LIST without resourceVersion goes to
+					// etcd; from etcd 3.4.31 and 3.5.13, with consistent reads from the
+					// cache, the watch cache answers it and counts it in
+					// apiserver_cache_list_fetched_objects_total (same labels). The
+					// cache's rows get a source label so that or keeps both.
+					return pql.Bin(parser.GTR, pql.SumBy(b.by("resource"), pql.Bin(parser.LOR,
+						b.rate("apiserver_storage_list_fetched_objects_total", b.Service),
+						labelSet(b.rate("apiserver_cache_list_fetched_objects_total", b.Service), "source", "cache"))), pql.Num(heavyListObjects))
 				},
 				Probe:   metric("apiserver_storage_list_fetched_objects_total"),
-				Reading: "Resources whose LISTs read more than " + strconv.Itoa(heavyListObjects) + " objects a second from etcd: clients that LIST them without `resourceVersion` (so etcd, not the watch cache, answers), unpaginated and often. No rows: no resource is listed from etcd that heavily.",
+				Reading: "Resources whose LISTs read more than " + strconv.Itoa(heavyListObjects) + " objects a second, from etcd or from the watch cache: clients that LIST a big resource unpaginated and often, or without `resourceVersion` (then etcd answers, or on etcd 3.4.31, 3.5.13 and later the watch cache after a round trip to etcd). No rows: no resource is listed that heavily.",
 			},
 			{
 				ID: StepListFetched, Adds: true,
