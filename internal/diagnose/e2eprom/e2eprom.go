@@ -231,10 +231,19 @@ func serve(dir string, inputs []input) (*promServer, error) {
 			srv.stop()
 			return nil, err
 		}
+		// The rule file by a name relative to dir: a group's evaluation
+		// times are offset by a hash of its name and file name
+		// (rules.Group.EvalTimestamp, rules.Group.hash), so a path in a
+		// random temporary directory would move every evaluation, and the
+		// recorded values, from run to run.
 		out := filepath.Join(dir, fmt.Sprintf("rules-%d", i))
-		err = run(promtool, "tsdb", "create-blocks-from", "rules",
+		cmd := exec.Command(promtool, "tsdb", "create-blocks-from", "rules",
 			"--start", strconv.FormatInt(begin.Unix(), 10), "--end", strconv.FormatInt(End.Unix(), 10),
-			"--url", srv.url, "--output-dir", out, rf)
+			"--url", srv.url, "--output-dir", out, filepath.Base(rf))
+		cmd.Dir = dir
+		if b, cerr := cmd.CombinedOutput(); cerr != nil {
+			err = fmt.Errorf("promtool tsdb create-blocks-from rules: %v\n%s", cerr, b)
+		}
 		if err == nil {
 			err = moveBlocks(out, data)
 		}
