@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -41,12 +42,15 @@ type lab struct {
 	whAddr    string
 	extraStop []func()
 	stopFault func()
+	notesMu   sync.Mutex
 	notes     []string // what the scenario did, for the recording's notes
 }
 
 func (l *lab) note(format string, args ...any) {
 	s := fmt.Sprintf(format, args...)
+	l.notesMu.Lock()
 	l.notes = append(l.notes, time.Now().UTC().Format("15:04:05")+" "+s)
+	l.notesMu.Unlock()
 	logf("%s: %s", l.sc.name, s)
 }
 

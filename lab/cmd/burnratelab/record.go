@@ -286,7 +286,10 @@ func (l *lab) summary(ph phases, raw, recorded []series, clientStats map[string]
 	fmt.Fprintf(&b, "- workload: %.0f requests/s, %d watches, readyz probe every 5 s and livez every 10 s per instance\n", c.rate, c.watches)
 	fmt.Fprintf(&b, "- recording: %d series, %d samples, %s.om.gz %d bytes; recorded rules' series %s.rules.om.gz %d bytes\n\n", len(raw), nsamples, l.sc.name, size, l.sc.name, rsize)
 	b.WriteString("## Lab events\n\n")
-	for _, n := range l.notes {
+	l.notesMu.Lock()
+	notes := slices.Clone(l.notes)
+	l.notesMu.Unlock()
+	for _, n := range notes {
 		fmt.Fprintf(&b, "- %s\n", n)
 	}
 	b.WriteString("\n## What the clients saw (by operation: HTTP code or client error, count)\n\n")

@@ -77,6 +77,7 @@ func scenarios() []*scenario {
 				return l.backend.setMode(modeServe)
 			},
 		},
+		aggregatedFlap(),
 		webhookScenario("webhook-500", modeError, "answers HTTP 500"),
 		webhookScenario("webhook-hang", modeHang, "accepts the request and never answers (past timeoutSeconds)"),
 		slowEtcdScenario("etcd-slow", "every chunk etcd sends to the apiserver is delayed by --etcd-delay in the TCP proxy between them",
@@ -290,6 +291,62 @@ func badInstanceScenario(name, flag string, delay func(*config) time.Duration) *
 			}
 			l.note("etcd proxy delay 0")
 			return nil
+		},
+	}
+}
+
+// aggregatedFlap is the aggregated API of aggregated-hang whose backend
+// flaps through the fault phase: it hangs for flapHang, then serves for
+// flapServe, and again, so that the APIService's Available condition goes
+// back and forth.
+func aggregatedFlap() *scenario {
+	const flapHang, flapServe = 40 * time.Second, 40 * time.Second
+	var stop context.CancelFunc
+	return &scenario{
+		name: "aggregated-flap",
+		what: fmt.Sprintf("APIService Available and used as in aggregated-hang; through the fault phase its backend hangs for %s, then serves for %s, and again. Recovery: serving.", flapHang, flapServe),
+		setup: func(ctx context.Context, l *lab) error {
+			if err := l.serveBackend(); err != nil {
+				return err
+			}
+			if err := l.backend.setMode(modeServe); err != nil {
+				return err
+			}
+			if err := l.registerAPIService(ctx); err != nil {
+				return err
+			}
+			return l.waitAPIService(ctx, "True", 2*time.Minute)
+		},
+		workload: func(ctx context.Context, l *lab) { l.watchAPIService(ctx); l.groupClients(ctx) },
+		fault: func(ctx context.Context, l *lab) error {
+			var fctx context.Context
+			fctx, stop = context.WithCancel(ctx)
+			go func() {
+				for {
+					for _, m := range []struct {
+						mode string
+						d    time.Duration
+					}{{modeHang, flapHang}, {modeServe, flapServe}} {
+						l.note("backend %s for %s", m.mode, m.d)
+						if err := l.backend.setMode(m.mode); err != nil {
+							l.note("backend: %v", err)
+						}
+						select {
+						case <-fctx.Done():
+							return
+						case <-time.After(m.d):
+						}
+					}
+				}
+			}()
+			return nil
+		},
+		recover: func(ctx context.Context, l *lab) error {
+			if stop != nil {
+				stop()
+			}
+			l.note("backend serving")
+			return l.backend.setMode(modeServe)
 		},
 	}
 }
