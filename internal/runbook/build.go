@@ -182,6 +182,16 @@ func or(e, r parser.Expr) parser.Expr {
 	return pql.Bin(parser.LOR, e, r)
 }
 
+// unavailableAPIServices is every APIService unavailable at some time in
+// the range: max_over_time, so that one flapping between available and
+// not (recordings/v1.34.2/aggregated-flap) is found whatever its state at
+// the end.
+func (b *build) unavailableAPIServices() parser.Expr {
+	return pql.Bin(parser.EQLC, &parser.AggregateExpr{
+		Op: parser.MAX, Expr: pql.Call("max_over_time", pql.Range(pql.Vec("aggregator_unavailable_apiservice", b.Service), b.w)), Grouping: b.by("name"),
+	}, pql.Num(1))
+}
+
 func gt0(e parser.Expr) parser.Expr { return pql.Bin(parser.GTR, e, pql.Num(0)) }
 
 func p99(e parser.Expr) parser.Expr { return pql.Call("histogram_quantile", pql.Num(0.99), e) }

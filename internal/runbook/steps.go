@@ -285,12 +285,10 @@ var table = []section{
 			{
 				ID: StepAPIServices, Finder: true, Outside: true,
 				Query: func(b *build) parser.Expr {
-					return pql.Bin(parser.EQLC, &parser.AggregateExpr{
-						Op: parser.MAX, Expr: pql.Vec("aggregator_unavailable_apiservice", b.Service), Grouping: b.by("name"),
-					}, pql.Num(1))
+					return b.unavailableAPIServices()
 				},
 				Probe:   metric("aggregator_unavailable_apiservice"),
-				Reading: "Each row is an APIService the apiserver cannot reach. No rows: every aggregated API is available.",
+				Reading: "Each row is an APIService the apiserver could not reach at some time in the window (a flapping one too). No rows: every aggregated API stayed available.",
 			},
 			{
 				ID: StepAPIServiceReasons, Finder: true, Eventual: true,
@@ -300,10 +298,10 @@ var table = []section{
 					// at 1 (recordings/v1.34.2/aggregated-hang), so its increase is 0.
 					return pql.AndOn(
 						&parser.AggregateExpr{Op: parser.MAX, Expr: pql.Vec("aggregator_unavailable_apiservice_total", b.Service), Grouping: b.by("name", "reason")},
-						pql.Bin(parser.EQLC, &parser.AggregateExpr{Op: parser.MAX, Expr: pql.Vec("aggregator_unavailable_apiservice", b.Service), Grouping: b.by("name")}, pql.Num(1)),
+						b.unavailableAPIServices(),
 						b.by("name"))
 				},
-				Reading: "Why each unavailable APIService was marked unavailable, and how often since its apiserver started. `FailedDiscoveryCheck` means the apiserver cannot reach the service's pods. No rows for an unavailable APIService: it was never available since the apiserver started.",
+				Reading: "Why each APIService of the step above was marked unavailable, and how often since its apiserver started. `FailedDiscoveryCheck` means the apiserver cannot reach the service's pods. No rows for an unavailable APIService: it was never available since the apiserver started.",
 			},
 			{
 				ID: StepAggregatorTerminations, Finder: true, Outside: true, Adds: true, Eventual: true,
