@@ -66,7 +66,9 @@ Flags:
 	if f.runbooks == "" {
 		f.runbooks = defaultRunbooks(f.out)
 	}
-	files, sources, err := render(specs, f.profile, f.out, f.runbooks)
+	files, sources, err := render(specs, f.profile, f.out, f.runbooks, func(note string) {
+		fmt.Fprintf(stderr, "burnrate generate: %s\n", note)
+	})
 	if err != nil {
 		fmt.Fprintf(stderr, "burnrate generate: %v\n", err)
 		return exitFail
@@ -121,8 +123,9 @@ var (
 	}
 )
 
-// render loads every spec and renders its files in memory.
-func render(specs []string, profile, out, runbooks string) ([]output.File, []output.Source, error) {
+// render loads every spec and renders its files in memory; note reports
+// what it leaves out on purpose.
+func render(specs []string, profile, out, runbooks string, note func(string)) ([]output.File, []output.Source, error) {
 	type source struct {
 		name string
 		spec *slo.Spec
@@ -178,6 +181,13 @@ func render(specs []string, profile, out, runbooks string) ([]output.File, []out
 			add(out, tf.Name, data)
 		}
 		if profile != slomodel.ProfileOptimized {
+			continue
+		}
+		if src.spec.Service != "" {
+			// The runbook's decision tree and its incident tests are the
+			// kube-apiserver's (etcd, webhooks, APF); a page of them would be
+			// wrong for any other service.
+			note(fmt.Sprintf("%s: no runbook written: the generated runbook is the kube-apiserver's (a spec without service); point runbook.urlPattern at your own page", src.name))
 			continue
 		}
 		page, err := runbook.Render(src.spec)
