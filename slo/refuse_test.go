@@ -187,7 +187,7 @@ func TestRefusals(t *testing.T) {
 		{
 			name:  "errors matcher that matches every value",
 			edits: []string{`errors: 'code=~"5.."'`, `errors: 'code=~".*"'`},
-			want: []want{{"errors:", `requests.errors: "code=~\".*\"": the generated tests need a value of code that the matcher matches (a failed request) and one it does not (a successful one); they try 500, 503, 504, 502 and the matcher's alternatives for the first, 200, 201, 204, 404, OK, ok, success for the second. Write the matcher so that one of them fits, e.g. code=~"5.."`}},
+			want:  []want{{"errors:", `requests.errors: "code=~\".*\"": the generated tests need a value of code that the matcher matches (a failed request) and one it does not (a successful one); they try 500, 503, 504, 502 and the matcher's alternatives for the first, 200, 201, 204, 404, OK, ok, success for the second. Write the matcher so that one of them fits, e.g. code=~"5.."`}},
 		},
 		{
 			name:  "errors matcher on the metric name",
