@@ -809,7 +809,7 @@ func (t *tester) recordTests() *promtest.File {
 	// share per SLO.
 	loads := map[int]load{}
 	for i := range t.SLOs {
-		loads[i] = t.burning(i, 1000, shareOf(i))
+		loads[i] = t.burning(i, requestsOf(i), shareOf(i))
 	}
 	name := "errors only: each SLI's burn rate is its share of 5xx responses; availability and request rates follow"
 	if t.Identity {
@@ -877,14 +877,23 @@ func (t *tester) recordTests() *promtest.File {
 	return t.file(time.Minute, groups)
 }
 
-// shareOf is the share of bad events SLO i gets in the records test: a
-// different one for each SLO, so that a rule mixing SLOs up fails. The
-// first eight halve from 25%; from the ninth on they rise by 0.1% (an
-// exact share of the 1000 requests a minute, and at least 0.0001 apart
-// after the tests' rounding), up to 99.2% at the 1000th.
+// shareOf is the share of bad events SLO i gets in the records test, of
+// requestsOf(i) requests a minute: a different one for each SLO, so that a
+// rule mixing SLOs up fails. The first eight halve from 25% (of 1000
+// requests); from the ninth on they rise from 30.08% by 0.01% (of 10000
+// requests: whole requests, and 0.0001 apart after the tests' rounding),
+// to 39.99% at the 1000th, above every share of the first eight.
 func shareOf(i int) float64 {
 	if i < 8 {
 		return 0.25 / float64(int(1)<<i)
 	}
-	return float64(i-7) / 1000
+	return float64(i+3000) / 10000
+}
+
+// requestsOf is SLO i's requests a minute in the records test.
+func requestsOf(i int) float64 {
+	if i < 8 {
+		return 1000
+	}
+	return 10000
 }
