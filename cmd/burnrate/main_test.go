@@ -239,3 +239,27 @@ func TestGenerateUnwritableRunbooksLeavesNothing(t *testing.T) {
 		t.Error("the run left an output directory behind")
 	}
 }
+
+// TestGenerateServiceSpec: a spec with a service gets its rules, its
+// tests and the SLI-health tests, and no runbook (the runbook is the
+// kube-apiserver's), which generate says on stderr.
+func TestGenerateServiceSpec(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "rules")
+	code, stdout, stderr := runCLI("generate", "--out", out, "../../examples/checkout.yaml")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	want := "burnrate generate: ../../examples/checkout.yaml: no runbook written: the generated runbook is the kube-apiserver's (a spec without service); point runbook.urlPattern at your own page\n"
+	if stderr != want {
+		t.Errorf("stderr %q, want %q", stderr, want)
+	}
+	for _, f := range []string{"checkout.rules.yaml", "checkout.records.test.yaml", "checkout.sli-health.test.yaml", "checkout.1h-5m.test.yaml"} {
+		if !strings.Contains(stdout, filepath.Join(out, f)+" written") {
+			t.Errorf("%s not written:\n%s", f, stdout)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "runbooks")); !os.IsNotExist(err) {
+		t.Errorf("runbooks directory: %v, want none", err)
+	}
+}
