@@ -1,6 +1,7 @@
 package slo
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -400,13 +401,27 @@ func ErrorValues(m *labels.Matcher) (bad, good string, ok bool) {
 			break
 		}
 	}
-	for _, c := range append(slices.Clone(OKValues), "x") {
+	// A successful value like the failed one: numbered for a numbered
+	// code (500: 200), named for a named one (Unavailable: OK).
+	numbered := func(c string) bool { return c != "" && c[0] >= '0' && c[0] <= '9' }
+	goods := slices.Clone(OKValues)
+	slices.SortStableFunc(goods, func(a, b string) int {
+		return cmp.Compare(b2i(numbered(a) != numbered(bad)), b2i(numbered(b) != numbered(bad)))
+	})
+	for _, c := range append(goods, "x") {
 		if !m.Matches(c) {
 			good = c
 			break
 		}
 	}
 	return bad, good, bad != "" && good != ""
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // errorsMatcher checks that requests.errors is what the generated tests can

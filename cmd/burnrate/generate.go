@@ -40,8 +40,10 @@ func runGenerate(args []string, stdout, stderr io.Writer) int {
 Writes <out>/<name>.rules.yaml for each spec file, or for the embedded
 kube-apiserver spec when none is given, and beside it promtool unit tests:
 <name>.records.test.yaml pins the recorded burn rates, and one
-<name>.<long>-<short>.test.yaml per alert window pair tests the alert. With
-the optimized profile it also writes the alert's runbook,
+<name>.<long>-<short>.test.yaml per alert window pair tests the alert, and
+for a spec with a service <name>.sli-health.test.yaml tests the SLI-health
+alert. With the optimized profile and a spec without a service (the
+kube-apiserver's) it also writes the alert's runbook,
 <runbooks>/<component>/<Alert>.md, and <name>.incidents.test.yaml, which
 replays synthetic incidents and proves the runbook's queries on them. Every
 spec is loaded and rendered before anything is written, so a bad spec
