@@ -2,14 +2,19 @@
 // loading with file:line errors, validation, and the embedded kube-apiserver
 // default.
 //
-// A spec describes one service with one or more SLIs that share a request
-// counter, a latency histogram, an objective and an alert policy:
+// A spec describes one service with one or more SLOs that share a request
+// counter, a latency histogram and an alert policy. Each SLO has a kind:
 //
-//	SLI   = bad events / total events
-//	bad   = errors (the request counter filtered by requests.errors)
-//	      + slow   (requests slower than the SLI's threshold, read from the
-//	                histogram, optionally one threshold per partition label value)
-//	total = the request counter
+//	errors:             SLI = errors / requests of the counter
+//	latency:            SLI = slow / requests of the histogram (_count)
+//	errors-and-latency: SLI = (errors + slow) / requests of the counter
+//	errors = the request counter filtered by requests.errors
+//	slow   = requests slower than the SLO's threshold, read from the
+//	         histogram, optionally one threshold per partition label value
+//
+// A spec with a service labels everything it records with the service and
+// the SLO; the embedded kube-apiserver spec has none and keeps the
+// kubernetes-mixin's names.
 package slo
 
 import (

@@ -147,6 +147,23 @@ func TestGenerateTwoSpecsWithOneName(t *testing.T) {
 	}
 }
 
+func TestGenerateTwoSpecsWithOneService(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile("../../examples/checkout.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "other.yaml")
+	os.WriteFile(p, []byte(strings.Replace(string(data), "name: checkout\n", "name: other\n", 1)), 0o644)
+	code, _, stderr := runCLI("generate", "--out", filepath.Join(dir, "rules"), "../../examples/checkout.yaml", p)
+	if want := `../../examples/checkout.yaml and ` + filepath.ToSlash(p) + ` both have service "checkout"`; code != exitFail || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "rules")); !os.IsNotExist(err) {
+		t.Errorf("rules directory: %v, want nothing written", err)
+	}
+}
+
 func TestUsage(t *testing.T) {
 	tests := []struct {
 		args []string
