@@ -9,7 +9,11 @@ PROMTOOL := $(GO) tool promtool
 # Each output: profile and directory. The generate lines of `rules` and the
 # --check lines of `check-generated` both come from this list.
 OUTPUTS := optimized:rules kubernetes-mixin:rules/kubernetes-mixin
-TESTS    = $(sort $(wildcard rules/*.test.yaml rules/kubernetes-mixin/*.test.yaml))
+TESTS    = $(sort $(wildcard rules/*.test.yaml rules/kubernetes-mixin/*.test.yaml examples/rules/*.test.yaml))
+
+# The example specs of other services (README "Your own service"), generated
+# together into examples/rules with the optimized profile.
+EXAMPLES := $(sort $(wildcard examples/*.yaml))
 
 # The mixin profile keeps the mixin's four identical
 # code_verb:apiserver_request_total:increase1h rules (one per code class),
@@ -29,6 +33,7 @@ rules: build
 	@set -e; for o in $(OUTPUTS); do \
 		$(BIN) generate --profile "$${o%%:*}" --out "$${o#*:}"; \
 	done
+	$(BIN) generate --out examples/rules $(EXAMPLES)
 
 test: vet unit check-rules check-generated rule-tests
 
@@ -48,7 +53,7 @@ unit: tools
 
 # promtool check rules with every lint fatal, on every generated rule file.
 check-rules:
-	@set -e; for f in $$(find rules -name '*.rules.yaml' | sort); do \
+	@set -e; for f in $$(find rules examples/rules -name '*.rules.yaml' | sort); do \
 		if [ "$$f" = "$(MIXIN_RULES)" ]; then continue; fi; \
 		$(PROMTOOL) check rules --lint=all --lint-fatal "$$f"; \
 	done
@@ -68,6 +73,7 @@ check-generated: build
 	@set -e; for o in $(OUTPUTS); do \
 		$(BIN) generate --check --profile "$${o%%:*}" --out "$${o#*:}"; \
 	done
+	$(BIN) generate --check --out examples/rules $(EXAMPLES)
 
 # Times `promtool test rules` and `burnrate test` on the generated unit tests
 # of each profile, one after the other, and prints both wall times and their

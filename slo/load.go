@@ -82,9 +82,10 @@ func Parse(file string, data []byte) (*Spec, error) {
 	if err := dec.Decode(&s); err != nil {
 		return nil, yamlError(file, root, err)
 	}
-	if s.Runbook.URLPattern == "" {
+	if s.Runbook.URLPattern == "" && s.Service == "" {
 		s.Runbook.URLPattern = "https://runbooks.prometheus-operator.dev/runbooks/" + s.Runbook.Component + "/%s"
 	}
+	s.defaults()
 	s.src = &source{file: file, root: root}
 	if err := s.Errors(s.Validate()); err != nil {
 		return nil, err
@@ -239,4 +240,30 @@ func lineOf(n *yaml.Node, path Path) int {
 		n, line = next, at
 	}
 	return line
+}
+
+// defaults fills in what a spec may leave out: each SLO's kind (errors
+// without latency thresholds, errors-and-latency with them) and, with a
+// service, the identity labels (service, slo) and no apiserver extra verbs.
+func (s *Spec) defaults() {
+	for i, o := range s.SLOs {
+		if o.Kind == "" {
+			s.SLOs[i].Kind = KindErrorsAndLatency
+			if len(o.Latency) == 0 {
+				s.SLOs[i].Kind = KindErrors
+			}
+		}
+	}
+	if s.Service == "" {
+		return
+	}
+	if s.ServiceLabel == "" {
+		s.ServiceLabel = "service"
+	}
+	if s.SLILabel == "" {
+		s.SLILabel = "slo"
+	}
+	if s.Fixes.ExtraVerbs == nil {
+		s.Fixes.ExtraVerbs = map[string][]string{}
+	}
 }

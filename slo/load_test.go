@@ -3,6 +3,7 @@ package slo
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -130,5 +131,69 @@ func TestPathString(t *testing.T) {
 		if got := tc.p.String(); got != tc.want {
 			t.Errorf("%#v.String() = %q, want %q", tc.p, got, tc.want)
 		}
+	}
+}
+
+// TestServiceDefaults: a spec with a service may leave out the SLI label,
+// the service label, the runbook URL, each SLO's kind and the blocks its
+// kinds do not read; Parse fills in what the generators need.
+func TestServiceDefaults(t *testing.T) {
+	const head = `name: svc
+service: svc
+selector: 'job="svc"'
+clusterLabel: cluster
+period: 30d
+alert:
+  name: SvcBurn
+  summary: s
+  description: d
+  windows:
+    - {long: 1h, short: 5m, factor: 14.4, severity: critical, for: 2m}
+`
+	tests := []struct {
+		name, body string
+		kinds      []Kind
+		err        string
+	}{
+		{"errors only, no latency block", `objective: 0.999
+requests: {metric: http_requests_total, errors: 'code=~"5.."'}
+slos: [{name: availability}]
+`, []Kind{KindErrors}, ""},
+		{"latency only, no requests block", `latency: {metric: task_seconds}
+slos: [{name: fast, kind: latency, objective: 0.95, latency: [{seconds: 30}]}]
+`, []Kind{KindLatency}, ""},
+		{"thresholds make errors-and-latency", `objective: 0.99
+requests: {metric: grpc_server_handled_total, errors: 'grpc_code=~"Unavailable|Internal"'}
+latency: {metric: grpc_server_handling_seconds}
+slos: [{name: calls, latency: [{seconds: 0.5}]}]
+`, []Kind{KindErrorsAndLatency}, ""},
+		{"latency kind without the latency block", `objective: 0.99
+slos: [{name: fast, kind: latency, latency: [{seconds: 0.3}]}]
+`, nil, `latency.metric: "" is not a metric name`},
+		{"no objective anywhere", `requests: {metric: http_requests_total, errors: 'code=~"5.."'}
+slos: [{name: availability}]
+`, nil, "objective: 0 is outside (0, 1)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Parse("svc.yaml", []byte(head+tc.body))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("got %v, want an error containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var kinds []Kind
+			for _, o := range s.SLOs {
+				kinds = append(kinds, o.Kind)
+			}
+			if !slices.Equal(kinds, tc.kinds) || s.SLILabel != "slo" || s.ServiceLabel != "service" || s.Runbook.URLPattern != "" || len(s.Fixes.ExtraVerbs) != 0 {
+				t.Errorf("kinds %v, sliLabel %q, serviceLabel %q, runbook URL %q, extra verbs %v; want kinds %v, slo, service, no URL, no verbs",
+					kinds, s.SLILabel, s.ServiceLabel, s.Runbook.URLPattern, s.Fixes.ExtraVerbs, tc.kinds)
+			}
+		})
 	}
 }

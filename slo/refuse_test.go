@@ -185,19 +185,44 @@ func TestRefusals(t *testing.T) {
 			want:  []want{{"severity: '{{", `alert.windows[2].severity: does not parse as a Prometheus alert template (unclosed action); close every {{ with }}, or write {{ "{{" }} for literal braces`}},
 		},
 		{
-			name:  "errors matcher that 500 does not match",
-			edits: []string{`errors: 'code=~"5.."'`, `errors: 'code=~"4.."'`},
-			want:  []want{{"errors:", `requests.errors: "code=~\"4..\"": want one matcher on the code label that 500 matches and 200 does not, e.g. code=~"5.."; the generated tests write their series with those codes`}},
+			name:  "errors matcher that matches every value",
+			edits: []string{`errors: 'code=~"5.."'`, `errors: 'code=~".*"'`},
+			want:  []want{{"errors:", `requests.errors: "code=~\".*\"": the generated tests need a value of code that the matcher matches (a failed request) and one it does not (a successful one); they try 500, 503, 504, 502 and the matcher's alternatives for the first, 200, 201, 204, 404, OK, ok, success for the second. Write the matcher so that one of them fits, e.g. code=~"5.."`}},
 		},
 		{
-			name:  "errors matcher on another label",
-			edits: []string{`errors: 'code=~"5.."'`, `errors: 'status=~"5.."'`},
-			want:  []want{{"errors:", `requests.errors: "status=~\"5..\"": want one matcher on the code label that 500 matches and 200 does not, e.g. code=~"5.."; the generated tests write their series with those codes`}},
+			name:  "errors matcher on the metric name",
+			edits: []string{`errors: 'code=~"5.."'`, `errors: '__name__="x"'`},
+			want:  []want{{"errors:", `requests.errors: "__name__=\"x\"": the errors matcher must be on a label of the request counter, not on __name__`}},
 		},
 		{
 			name:  "errors matcher with two matchers",
 			edits: []string{`errors: 'code=~"5.."'`, `errors: 'code=~"5..", code!="501"'`},
-			want:  []want{{"errors:", `requests.errors: "code=~\"5..\", code!=\"501\"": want one matcher on the code label that 500 matches and 200 does not, e.g. code=~"5.."; the generated tests write their series with those codes`}},
+			want:  []want{{"errors:", `requests.errors: "code=~\"5..\", code!=\"501\"": want one matcher, on the label that tells failed requests apart, e.g. code=~"5.." or grpc_code=~"Unavailable|Internal"; fold several conditions into one regular expression`}},
+		},
+		{
+			name:  "unknown SLO kind",
+			edits: []string{"  - name: write\n", "  - name: write\n    kind: availability\n"},
+			want:  []want{{"kind: availability", `slos[1].kind: "availability" is not an SLO kind; want one of errors, latency, errors-and-latency`}},
+		},
+		{
+			name:  "errors kind with thresholds",
+			edits: []string{"  - name: write\n", "  - name: write\n    kind: errors\n", "PATCH|DELETE\"'\n    latency:\n", "PATCH|DELETE\"'\n    latency: # write\n"},
+			want:  []want{{"latency: # write", "slos[1].latency: kind errors counts no slow requests; remove the thresholds or write kind: errors-and-latency"}},
+		},
+		{
+			name:  "an SLO's own objective without a service",
+			edits: []string{"  - name: write\n", "  - name: write\n    objective: 0.999\n"},
+			want:  []want{{"objective: 0.999", "slos[1].objective: an SLO's own objective needs service (alerts per SLO, each with its own threshold); set service, or use the spec's objective"}},
+		},
+		{
+			name:  "serviceLabel that is the clusterLabel",
+			edits: []string{"name: kube-apiserver\n", "name: kube-apiserver\nservice: api\nserviceLabel: cluster\n"},
+			want:  []want{{"serviceLabel:", `serviceLabel: "cluster" is also the clusterLabel; the service's name and the clusterLabel would overwrite each other in every recorded series, so choose another label, e.g. service`}},
+		},
+		{
+			name:  "serviceLabel without service",
+			edits: []string{"name: kube-apiserver\n", "name: kube-apiserver\nserviceLabel: svc\n"},
+			want:  []want{{"serviceLabel:", "serviceLabel: set service too: serviceLabel names the label that carries the service's name"}},
 		},
 		{
 			name:  "description too long",
@@ -293,6 +318,10 @@ func TestAccepted(t *testing.T) {
 		{"a template that parses", []string{"  description: The Kube API server is burning too much error budget.", "  description: 'Burning {{ $value | humanizePercentage }} on {{ $labels.cluster }}'"}},
 		{"literal braces", []string{"  summary: The Kube API server is burning too much error budget.", `  summary: 'Budget {{ "{{" }} burn'`}},
 		{"an errors matcher with 5xx and 429", []string{`errors: 'code=~"5.."'`, `errors: 'code=~"5..|429"'`}},
+		{"an errors matcher on status", []string{`errors: 'code=~"5.."'`, `errors: 'status=~"5.."'`}},
+		{"an errors matcher on grpc_code", []string{`errors: 'code=~"5.."'`, `errors: 'grpc_code=~"Unavailable|Internal|DeadlineExceeded|Unknown"'`}},
+		{"an errors matcher on 4xx", []string{`errors: 'code=~"5.."'`, `errors: 'code=~"4.."'`}},
+		{"a service with its own objectives per SLO", []string{"name: kube-apiserver\n", "name: kube-apiserver\nservice: api\n", "  - name: write\n", "  - name: write\n    objective: 0.999\n"}},
 		{"a description at the limit", []string{"  description: The Kube API server is burning too much error budget.", "  description: " + strings.Repeat("x", MaxValueBytes)}},
 		{"200 SLOs", []string{"slos:\n  - name: read", "slos:\n" + manySLOs(198) + "  - name: read"}},
 	}

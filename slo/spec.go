@@ -2,14 +2,19 @@
 // loading with file:line errors, validation, and the embedded kube-apiserver
 // default.
 //
-// A spec describes one service with one or more SLIs that share a request
-// counter, a latency histogram, an objective and an alert policy:
+// A spec describes one service with one or more SLOs that share a request
+// counter, a latency histogram and an alert policy. Each SLO has a kind:
 //
-//	SLI   = bad events / total events
-//	bad   = errors (the request counter filtered by requests.errors)
-//	      + slow   (requests slower than the SLI's threshold, read from the
-//	                histogram, optionally one threshold per partition label value)
-//	total = the request counter
+//	errors:             SLI = errors / requests of the counter
+//	latency:            SLI = slow / requests of the histogram (_count)
+//	errors-and-latency: SLI = (errors + slow) / requests of the counter
+//	errors = the request counter filtered by requests.errors
+//	slow   = requests slower than the SLO's threshold, read from the
+//	         histogram, optionally one threshold per partition label value
+//
+// A spec with a service labels everything it records with the service and
+// the SLO; the embedded kube-apiserver spec has none and keeps the
+// kubernetes-mixin's names.
 package slo
 
 import (
@@ -22,9 +27,21 @@ import (
 // Spec is one spec file. Every field is required unless its comment says
 // otherwise; the embedded kube-apiserver spec (Default) shows all of them.
 type Spec struct {
-	// Name names the output files (<name>.rules.yaml); lower-case letters,
-	// digits and dashes.
+	// Name names the output files (<name>.rules.yaml) and the rule groups
+	// (<name>-burnrate.rules, …); lower-case letters, digits and dashes.
 	Name string `yaml:"name"`
+	// Service is the service's identity: when set, every recorded series and
+	// alert carries ServiceLabel=Service and SLILabel=<SLO name>, every rule
+	// reads only its own service's records, and the records have generic
+	// names (slo:burnrate1h), so that any number of specs, on the same
+	// metrics, load into one Prometheus without colliding. When absent
+	// (the embedded kube-apiserver spec), records keep the mixin's names
+	// (apiserver_request:burnrate1h{verb}) and carry the SLI label only.
+	// Optional.
+	Service string `yaml:"service"`
+	// ServiceLabel is the label that carries Service. Optional, default
+	// service; only with Service.
+	ServiceLabel string `yaml:"serviceLabel"`
 	// Selector holds the label matchers that pick the service's series, as
 	// written between braces in PromQL. Mixin: kubeApiserverSelector.
 	Selector string `yaml:"selector"`
@@ -34,10 +51,11 @@ type Spec struct {
 	// Mixin: showMultiCluster. Optional, default false.
 	ShowMultiCluster bool `yaml:"showMultiCluster"`
 	// SLILabel is the label whose value tells the SLIs apart in recorded series
-	// and alerts (the mixin uses verb="read" and verb="write").
+	// and alerts (the mixin uses verb="read" and verb="write"). Optional with
+	// Service (default slo).
 	SLILabel string `yaml:"sliLabel"`
 	// Objective is the share of good events to reach, strictly between 0 and 1.
-	// Mixin: SLOs.apiserver.target.
+	// Mixin: SLOs.apiserver.target. Optional when every SLO sets its own.
 	Objective float64 `yaml:"objective"`
 	// Period is the SLO period, the window the error budget is measured over.
 	// Mixin: SLOs.apiserver.days.
@@ -73,7 +91,9 @@ type Runbook struct {
 	// replaced by the lower-cased alert name. Default: the
 	// prometheus-operator runbooks site,
 	// https://runbooks.prometheus-operator.dev/runbooks/<component>/%s.
-	// (The kubernetes-mixin profile uses alert.runbookURLPattern.)
+	// (The kubernetes-mixin profile uses alert.runbookURLPattern.) With a
+	// service there is no default: without a pattern the alerts carry no
+	// runbook_url.
 	URLPattern string `yaml:"urlPattern"`
 }
 
@@ -116,15 +136,18 @@ func DefaultFixes() Fixes {
 	}
 }
 
-// Requests describes the counter of all requests.
+// Requests describes the counter of all requests. Optional when every SLO
+// is of kind latency.
 type Requests struct {
 	// Metric is the counter's metric name, e.g. apiserver_request_total.
 	Metric string `yaml:"metric"`
-	// Errors holds the matchers that make a request an error, e.g. code=~"5..".
+	// Errors is the one matcher that makes a request an error, on any label:
+	// code=~"5..", grpc_code=~"Unavailable|Internal", status=~"5..".
 	Errors string `yaml:"errors"`
 }
 
-// Latency describes the histogram that decides whether a request was slow.
+// Latency describes the classic histogram that decides whether a request was
+// slow. Optional when every SLO is of kind errors.
 type Latency struct {
 	// Metric is the histogram's base name (without _bucket or _count).
 	Metric string `yaml:"metric"`
@@ -137,16 +160,75 @@ type Latency struct {
 	PartitionLabel string `yaml:"partitionLabel"`
 }
 
-// SLO is one SLI with its request selector and latency thresholds.
+// SLO is one SLI with its kind, request selector, latency thresholds and
+// objective.
 type SLO struct {
 	// Name is the SLI's value of the spec's SLILabel, e.g. read.
 	Name string `yaml:"name"`
+	// Kind is what counts as a bad event (see Kind). Optional: errors when
+	// Latency is empty, errors-and-latency otherwise.
+	Kind Kind `yaml:"kind"`
 	// Selector holds the matchers that pick this SLI's requests.
 	// Mixin: kubeApiserverReadSelector, kubeApiserverWriteSelector.
+	// Optional with Service (the spec's selector alone).
 	Selector string `yaml:"selector"`
 	// Latency lists the thresholds. Either one threshold without partition,
-	// or one per group of partition label values.
+	// or one per group of partition label values. None for kind errors.
 	Latency []Threshold `yaml:"latency"`
+	// Objective is this SLO's target, overriding the spec's objective.
+	// Optional; only with Service, whose alerts are per SLO.
+	Objective float64 `yaml:"objective"`
+}
+
+// Kind is the kind of an SLO: which events are bad, and out of which.
+type Kind string
+
+// The SLO kinds.
+const (
+	// KindErrors: requests matching requests.errors over all requests of
+	// the request counter.
+	KindErrors Kind = "errors"
+	// KindLatency: requests slower than the threshold over all requests of
+	// the histogram (its _count), from a classic histogram's buckets.
+	KindLatency Kind = "latency"
+	// KindErrorsAndLatency: errors plus slow requests (per partition value)
+	// over all requests of the counter: the kube-apiserver SLIs' shape.
+	KindErrorsAndLatency Kind = "errors-and-latency"
+)
+
+// Kinds lists the SLO kinds.
+var Kinds = []Kind{KindErrors, KindLatency, KindErrorsAndLatency}
+
+// HasErrors and HasLatency say which terms an SLO of kind k has.
+func (k Kind) HasErrors() bool  { return k != KindLatency }
+func (k Kind) HasLatency() bool { return k != KindErrors }
+
+// ObjectiveOf is the objective of SLO i: its own, or the spec's.
+func (s *Spec) ObjectiveOf(i int) float64 {
+	if o := s.SLOs[i].Objective; o != 0 {
+		return o
+	}
+	return s.Objective
+}
+
+// ReadsRequests and ReadsLatency say whether some SLO of the spec reads the
+// request counter or the latency histogram.
+func (s *Spec) ReadsRequests() bool {
+	for _, o := range s.SLOs {
+		if o.Kind.HasErrors() {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Spec) ReadsLatency() bool {
+	for _, o := range s.SLOs {
+		if o.Kind.HasLatency() {
+			return true
+		}
+	}
+	return false
 }
 
 // Threshold is the latency a request may take before it counts as slow.

@@ -1,6 +1,7 @@
 package slo
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -40,22 +41,34 @@ func (s *Spec) Validate() []FieldError {
 	v.ownLabel(Path{"sliLabel"}, s.SLILabel)
 	v.check(s.SLILabel != s.ClusterLabel, Path{"sliLabel"},
 		fmt.Sprintf("%q is also the clusterLabel; the SLI's name would replace the cluster's in every recorded series, so choose another label, e.g. verb", s.SLILabel))
-	objectiveOK := s.Objective > 0 && s.Objective < 1
-	switch {
-	case objectiveOK:
-		v.number(Path{"objective"}, s.Objective)
-	case s.Objective > 1 && s.Objective < 100:
-		v.add(Path{"objective"}, fmt.Sprintf("%v is outside (0, 1); write the target as a ratio: %s for %v%%", s.Objective, shortest(s.Objective/100), s.Objective))
-	default:
-		v.add(Path{"objective"}, fmt.Sprintf("%v is outside (0, 1); write the target as a ratio, e.g. 0.99 for 99%%", s.Objective))
+	if s.Service != "" {
+		v.check(nameRE.MatchString(s.Service), Path{"service"}, "want lower-case letters, digits and dashes, e.g. checkout (it is the value of serviceLabel on every recorded series and alert)")
+		v.labelName(Path{"serviceLabel"}, s.ServiceLabel)
+		v.ownLabel(Path{"serviceLabel"}, s.ServiceLabel)
+		for _, other := range []struct{ field, name string }{{"clusterLabel", s.ClusterLabel}, {"sliLabel", s.SLILabel}} {
+			v.check(s.ServiceLabel != other.name, Path{"serviceLabel"}, fmt.Sprintf("%q is also the %s; the service's name and the %s would overwrite each other in every recorded series, so choose another label, e.g. service", s.ServiceLabel, other.field, other.field))
+		}
+	} else if s.ServiceLabel != "" {
+		v.add(Path{"serviceLabel"}, "set service too: serviceLabel names the label that carries the service's name")
+	}
+	ownObjectives := len(s.SLOs) > 0
+	for _, o := range s.SLOs {
+		ownObjectives = ownObjectives && o.Objective != 0
+	}
+	if s.Objective != 0 || !ownObjectives {
+		v.objective(Path{"objective"}, s.Objective)
 	}
 	v.check(s.Period > 0, Path{"period"}, "must be a positive duration, e.g. 30d")
 
-	v.metricName(Path{"requests", "metric"}, s.Requests.Metric)
-	v.selector(Path{"requests", "errors"}, s.Requests.Errors, true)
-	v.errorsMatcher(Path{"requests", "errors"}, s.Requests.Errors)
-	v.metricName(Path{"latency", "metric"}, s.Latency.Metric)
-	v.selector(Path{"latency", "selector"}, s.Latency.Selector, false)
+	if s.ReadsRequests() || s.Requests != (Requests{}) {
+		v.metricName(Path{"requests", "metric"}, s.Requests.Metric)
+		v.selector(Path{"requests", "errors"}, s.Requests.Errors, true)
+		v.errorsMatcher(Path{"requests", "errors"}, s.Requests.Errors)
+	}
+	if s.ReadsLatency() || s.Latency != (Latency{}) {
+		v.metricName(Path{"latency", "metric"}, s.Latency.Metric)
+		v.selector(Path{"latency", "selector"}, s.Latency.Selector, false)
+	}
 
 	v.check(len(s.SLOs) > 0, Path{"slos"}, "list at least one SLO")
 	if len(s.SLOs) > MaxSLOs {
@@ -71,8 +84,20 @@ func (s *Spec) Validate() []FieldError {
 		}
 		seen[o.Name] = i
 		v.check(o.Name != "" && model.LabelValue(o.Name).IsValid(), append(p, "name"), "want a non-empty label value, e.g. read")
-		v.selector(append(p, "selector"), o.Selector, true)
-		v.check(len(o.Latency) > 0, append(p, "latency"), "list at least one latency threshold")
+		v.selector(append(p, "selector"), o.Selector, s.Service == "")
+		v.check(slices.Contains(Kinds, o.Kind), append(p, "kind"), fmt.Sprintf("%q is not an SLO kind; want one of %s", o.Kind, kindList()))
+		switch {
+		case o.Kind.HasLatency():
+			v.check(len(o.Latency) > 0, append(p, "latency"), fmt.Sprintf("list at least one latency threshold (kind %s counts slow requests), e.g. latency: [{seconds: 0.3}]", o.Kind))
+		case len(o.Latency) > 0:
+			v.add(append(p, "latency"), fmt.Sprintf("kind %s counts no slow requests; remove the thresholds or write kind: %s", o.Kind, KindErrorsAndLatency))
+		}
+		if o.Objective != 0 {
+			if s.Service == "" {
+				v.add(append(p, "objective"), "an SLO's own objective needs service (alerts per SLO, each with its own threshold); set service, or use the spec's objective")
+			}
+			v.objective(append(p, "objective"), o.Objective)
+		}
 		values := map[string]bool{}
 		for j, t := range o.Latency {
 			tp := append(append(Path{}, p...), "latency", j)
@@ -105,8 +130,10 @@ func (s *Spec) Validate() []FieldError {
 	v.check(alertNameRE.MatchString(a.Name), Path{"alert", "name"}, "want an alert name such as KubeAPIErrorBudgetBurn")
 	v.check(a.Summary != "", Path{"alert", "summary"}, "write a one-line summary")
 	v.check(a.Description != "", Path{"alert", "description"}, "write a description")
-	v.check(strings.Count(a.RunbookURLPattern, "%s") == 1 && strings.Count(a.RunbookURLPattern, "%") == 1,
-		Path{"alert", "runbookURLPattern"}, "must contain %s exactly once (replaced by the lower-cased alert name) and no other %")
+	if s.Service == "" || a.RunbookURLPattern != "" {
+		v.check(strings.Count(a.RunbookURLPattern, "%s") == 1 && strings.Count(a.RunbookURLPattern, "%") == 1,
+			Path{"alert", "runbookURLPattern"}, "must contain %s exactly once (replaced by the lower-cased alert name) and no other %")
+	}
 	v.template(Path{"alert", "summary"}, a.Summary)
 	v.template(Path{"alert", "description"}, a.Description)
 	v.check(len(a.Windows) > 0, Path{"alert", "windows"}, "list at least one window pair")
@@ -127,10 +154,13 @@ func (s *Spec) Validate() []FieldError {
 			fmt.Sprintf("%v: the burn-rate factor must be a positive number, e.g. 14.4", w.Factor))
 		v.number(append(p, "factor"), w.Factor)
 		// The budget as the user reads it: 1 - 0.99 is 0.01, not 0.010000000000000009.
-		budget, _ := strconv.ParseFloat(shortest(1-s.Objective), 64)
-		if objectiveOK && w.Factor > 0 && w.Factor*budget >= 1 {
-			v.add(append(p, "factor"), fmt.Sprintf("%v times the error budget (%s%% at objective %v) is an error ratio of %s%%, which no service can exceed, so the alert can never fire; use a factor below %s",
-				w.Factor, shortest(budget*100), s.Objective, shortest(w.Factor*budget*100), shortest(1/budget)))
+		// The largest budget (lowest objective) of any SLO decides.
+		if objective := s.lowestObjective(); objective > 0 && objective < 1 && w.Factor > 0 {
+			budget, _ := strconv.ParseFloat(shortest(1-objective), 64)
+			if w.Factor*budget >= 1 {
+				v.add(append(p, "factor"), fmt.Sprintf("%v times the error budget (%s%% at objective %v) is an error ratio of %s%%, which no service can exceed, so the alert can never fire; use a factor below %s",
+					w.Factor, shortest(budget*100), objective, shortest(w.Factor*budget*100), shortest(1/budget)))
+			}
 		}
 		for _, f := range []struct {
 			name string
@@ -150,8 +180,10 @@ func (s *Spec) Validate() []FieldError {
 		pairs[k] = i
 	}
 	v.check(nameRE.MatchString(s.Runbook.Component), Path{"runbook", "component"}, "want a folder name such as kubernetes")
-	v.check(strings.Count(s.Runbook.URLPattern, "%s") == 1 && strings.Count(s.Runbook.URLPattern, "%") == 1,
-		Path{"runbook", "urlPattern"}, "must contain %s exactly once (replaced by the lower-cased alert name) and no other %")
+	if s.Service == "" || s.Runbook.URLPattern != "" {
+		v.check(strings.Count(s.Runbook.URLPattern, "%s") == 1 && strings.Count(s.Runbook.URLPattern, "%") == 1,
+			Path{"runbook", "urlPattern"}, "must contain %s exactly once (replaced by the lower-cased alert name) and no other %")
+	}
 	v.check(s.BaseWindow > 0, Path{"baseWindow"}, "must be a positive duration, e.g. 5m")
 	if s.BaseWindow > 0 {
 		for i, w := range a.Windows {
@@ -185,6 +217,37 @@ func (s *Spec) Validate() []FieldError {
 		}
 	}
 	return v.errs
+}
+
+// lowestObjective is the smallest objective of any SLO (0 if none is set).
+func (s *Spec) lowestObjective() float64 {
+	low := 0.0
+	for i := range s.SLOs {
+		if o := s.ObjectiveOf(i); o > 0 && (low == 0 || o < low) {
+			low = o
+		}
+	}
+	return low
+}
+
+func kindList() string {
+	var out []string
+	for _, k := range Kinds {
+		out = append(out, string(k))
+	}
+	return strings.Join(out, ", ")
+}
+
+// objective checks an objective: a ratio strictly between 0 and 1.
+func (v *validator) objective(p Path, o float64) {
+	switch {
+	case o > 0 && o < 1:
+		v.number(p, o)
+	case o > 1 && o < 100:
+		v.add(p, fmt.Sprintf("%v is outside (0, 1); write the target as a ratio: %s for %v%%", o, shortest(o/100), o))
+	default:
+		v.add(p, fmt.Sprintf("%v is outside (0, 1); write the target as a ratio, e.g. 0.99 for 99%%", o))
+	}
 }
 
 // verbMatcher returns the selector's verb=~ matcher, if it has one.
@@ -317,26 +380,69 @@ func (v *validator) number(p Path, x float64) {
 	}
 }
 
-// Codes the generated tests use for failed and successful requests: the
-// first of ErrCodes that requests.errors matches, and the first of OKCodes
-// it does not.
+// Values the generated tests try for the label of requests.errors: the
+// first of ErrValues (then the matcher's own alternatives) that the matcher
+// matches is a failed request's, the first of OKValues it does not match a
+// successful one's.
 var (
-	ErrCodes = []string{"500", "503", "504", "502"}
-	OKCodes  = []string{"200", "201", "204", "404"}
+	ErrValues = []string{"500", "503", "504", "502"}
+	OKValues  = []string{"200", "201", "204", "404", "OK", "ok", "success"}
 )
 
+// ErrorValues returns, for the one matcher of requests.errors, a value it
+// matches (a failed request's) and one it does not (a successful one's),
+// which the generated tests write their series with.
+func ErrorValues(m *labels.Matcher) (bad, good string, ok bool) {
+	bads := append(slices.Clone(ErrValues), strings.Split(m.Value, "|")...)
+	bads = append(bads, "x", "error")
+	for _, c := range bads {
+		if c != "" && m.Matches(c) {
+			bad = c
+			break
+		}
+	}
+	// A successful value like the failed one: numbered for a numbered
+	// code (500: 200), named for a named one (Unavailable: OK).
+	numbered := func(c string) bool { return c != "" && c[0] >= '0' && c[0] <= '9' }
+	goods := slices.Clone(OKValues)
+	slices.SortStableFunc(goods, func(a, b string) int {
+		return cmp.Compare(b2i(numbered(a) != numbered(bad)), b2i(numbered(b) != numbered(bad)))
+	})
+	for _, c := range append(goods, "x") {
+		if !m.Matches(c) {
+			good = c
+			break
+		}
+	}
+	return bad, good, bad != "" && good != ""
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // errorsMatcher checks that requests.errors is what the generated tests can
-// write series for: one matcher on code that a 5xx code matches and a
-// success code does not.
+// write series for: one matcher, on any label, that some value matches and
+// another does not.
 func (v *validator) errorsMatcher(p Path, sel string) {
 	ms, err := Matchers(sel)
 	if err != nil || len(ms) == 0 {
 		return // reported by selector
 	}
+	if len(ms) != 1 {
+		v.add(p, fmt.Sprintf("%q: want one matcher, on the label that tells failed requests apart, e.g. code=~\"5..\" or grpc_code=~\"Unavailable|Internal\"; fold several conditions into one regular expression", sel))
+		return
+	}
 	m := ms[0]
-	ok := len(ms) == 1 && m.Name == "code" &&
-		slices.ContainsFunc(ErrCodes, m.Matches) && slices.ContainsFunc(OKCodes, func(c string) bool { return !m.Matches(c) })
-	v.check(ok, p, fmt.Sprintf("%q: want one matcher on the code label that 500 matches and 200 does not, e.g. code=~\"5..\"; the generated tests write their series with those codes", sel))
+	if m.Name == labels.MetricName || m.Name == "le" {
+		v.add(p, fmt.Sprintf("%q: the errors matcher must be on a label of the request counter, not on %s", sel, m.Name))
+		return
+	}
+	_, _, ok := ErrorValues(m)
+	v.check(ok, p, fmt.Sprintf("%q: the generated tests need a value of %s that the matcher matches (a failed request) and one it does not (a successful one); they try %s and the matcher's alternatives for the first, %s for the second. Write the matcher so that one of them fits, e.g. %s=~\"5..\"", sel, m.Name, strings.Join(ErrValues, ", "), strings.Join(OKValues, ", "), m.Name))
 }
 
 // defs are the variables Prometheus defines before an alert's templates.

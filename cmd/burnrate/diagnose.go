@@ -128,12 +128,19 @@ func promExit(err error) int {
 	return exitFail
 }
 
-// loadSpec loads the spec file, or the embedded spec for "".
+// loadSpec loads the spec file, or the embedded spec for "", for lint and
+// diagnose, which know the kube-apiserver's SLOs only: a spec with a
+// service is refused at its service line.
 func loadSpec(path string) (*slo.Spec, error) {
 	if path == "" {
 		return slo.Default(), nil
 	}
-	return slo.Load(path)
+	s, err := slo.Load(path)
+	if err != nil || s.Service == "" {
+		return s, err
+	}
+	return nil, s.Errors([]slo.FieldError{{Path: slo.Path{"service"},
+		Msg: "lint and diagnose check the kube-apiserver's series and walk its runbook, so they take a spec without service (the kube-apiserver's); for this service, load its rules and watch its SLI-health alert, which reports missing series and buckets"}})
 }
 
 func runDiagnose(args []string, stdout, stderr io.Writer) int {

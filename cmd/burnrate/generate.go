@@ -40,8 +40,10 @@ func runGenerate(args []string, stdout, stderr io.Writer) int {
 Writes <out>/<name>.rules.yaml for each spec file, or for the embedded
 kube-apiserver spec when none is given, and beside it promtool unit tests:
 <name>.records.test.yaml pins the recorded burn rates, and one
-<name>.<long>-<short>.test.yaml per alert window pair tests the alert. With
-the optimized profile it also writes the alert's runbook,
+<name>.<long>-<short>.test.yaml per alert window pair tests the alert, and
+for a spec with a service <name>.sli-health.test.yaml tests the SLI-health
+alert. With the optimized profile and a spec without a service (the
+kube-apiserver's) it also writes the alert's runbook,
 <runbooks>/<component>/<Alert>.md, and <name>.incidents.test.yaml, which
 replays synthetic incidents and proves the runbook's queries on them. Every
 spec is loaded and rendered before anything is written, so a bad spec
@@ -66,7 +68,9 @@ Flags:
 	if f.runbooks == "" {
 		f.runbooks = defaultRunbooks(f.out)
 	}
-	files, sources, err := render(specs, f.profile, f.out, f.runbooks)
+	files, sources, err := render(specs, f.profile, f.out, f.runbooks, func(note string) {
+		fmt.Fprintf(stderr, "burnrate generate: %s\n", note)
+	})
 	if err != nil {
 		fmt.Fprintf(stderr, "burnrate generate: %v\n", err)
 		return exitFail
@@ -121,8 +125,9 @@ var (
 	}
 )
 
-// render loads every spec and renders its files in memory.
-func render(specs []string, profile, out, runbooks string) ([]output.File, []output.Source, error) {
+// render loads every spec and renders its files in memory; note reports
+// what it leaves out on purpose.
+func render(specs []string, profile, out, runbooks string, note func(string)) ([]output.File, []output.Source, error) {
 	type source struct {
 		name string
 		spec *slo.Spec
@@ -153,6 +158,14 @@ func render(specs []string, profile, out, runbooks string) ([]output.File, []out
 			return nil, nil, fmt.Errorf("%s and %s both have name %q and would write %s; give each spec its own name", other, src.name, src.spec.Name, path)
 		}
 		seen[path] = src.name
+		if svc := src.spec.Service; svc != "" {
+			// Records are told apart by service (and SLO) only.
+			key := "service " + svc
+			if other, dup := seen[key]; dup {
+				return nil, nil, fmt.Errorf("%s and %s both have service %q, and their recorded series and alerts would collide in one Prometheus; give each spec its own service", other, src.name, svc)
+			}
+			seen[key] = src.name
+		}
 		if err := rulegen.Check(src.spec, profile); err != nil {
 			return nil, nil, err // file:line errors, which name the spec already
 		}
@@ -178,6 +191,13 @@ func render(specs []string, profile, out, runbooks string) ([]output.File, []out
 			add(out, tf.Name, data)
 		}
 		if profile != slomodel.ProfileOptimized {
+			continue
+		}
+		if src.spec.Service != "" {
+			// The runbook's decision tree and its incident tests are the
+			// kube-apiserver's (etcd, webhooks, APF); a page of them would be
+			// wrong for any other service.
+			note(fmt.Sprintf("%s: no runbook written: the generated runbook is the kube-apiserver's (a spec without service); point runbook.urlPattern at your own page", src.name))
 			continue
 		}
 		page, err := runbook.Render(src.spec)

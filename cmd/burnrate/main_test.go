@@ -147,6 +147,23 @@ func TestGenerateTwoSpecsWithOneName(t *testing.T) {
 	}
 }
 
+func TestGenerateTwoSpecsWithOneService(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile("../../examples/checkout.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "other.yaml")
+	os.WriteFile(p, []byte(strings.Replace(string(data), "name: checkout\n", "name: other\n", 1)), 0o644)
+	code, _, stderr := runCLI("generate", "--out", filepath.Join(dir, "rules"), "../../examples/checkout.yaml", p)
+	if want := `../../examples/checkout.yaml and ` + filepath.ToSlash(p) + ` both have service "checkout"`; code != exitFail || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "rules")); !os.IsNotExist(err) {
+		t.Errorf("rules directory: %v, want nothing written", err)
+	}
+}
+
 func TestUsage(t *testing.T) {
 	tests := []struct {
 		args []string
@@ -237,5 +254,29 @@ func TestGenerateUnwritableRunbooksLeavesNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "new")); !os.IsNotExist(err) {
 		t.Error("the run left an output directory behind")
+	}
+}
+
+// TestGenerateServiceSpec: a spec with a service gets its rules, its
+// tests and the SLI-health tests, and no runbook (the runbook is the
+// kube-apiserver's), which generate says on stderr.
+func TestGenerateServiceSpec(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "rules")
+	code, stdout, stderr := runCLI("generate", "--out", out, "../../examples/checkout.yaml")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	want := "burnrate generate: ../../examples/checkout.yaml: no runbook written: the generated runbook is the kube-apiserver's (a spec without service); point runbook.urlPattern at your own page\n"
+	if stderr != want {
+		t.Errorf("stderr %q, want %q", stderr, want)
+	}
+	for _, f := range []string{"checkout.rules.yaml", "checkout.records.test.yaml", "checkout.sli-health.test.yaml", "checkout.1h-5m.test.yaml"} {
+		if !strings.Contains(stdout, filepath.Join(out, f)+" written") {
+			t.Errorf("%s not written:\n%s", f, stdout)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "runbooks")); !os.IsNotExist(err) {
+		t.Errorf("runbooks directory: %v, want none", err)
 	}
 }

@@ -53,6 +53,16 @@ func mixinProblems(s *slo.Spec) []slo.FieldError {
 		fes = append(fes, slo.FieldError{Path: slo.Path{"period"},
 			Msg: fmt.Sprintf("%s: the %s profile counts the SLO period in whole days; use e.g. 30d", s.Period, slomodel.ProfileMixin)})
 	}
+	if s.Service != "" {
+		fes = append(fes, slo.FieldError{Path: slo.Path{"service"},
+			Msg: fmt.Sprintf("the %s profile renders the mixin's kube-apiserver rules, whose names and labels carry no service; remove service, or use the %s profile", slomodel.ProfileMixin, slomodel.ProfileOptimized)})
+	}
+	for i, o := range s.SLOs {
+		if o.Kind != slo.KindErrorsAndLatency {
+			fes = append(fes, slo.FieldError{Path: slo.Path{"slos", i, "kind"},
+				Msg: fmt.Sprintf("the %s profile renders errors-and-latency SLOs only, as the mixin does; use the %s profile for kind %s", slomodel.ProfileMixin, slomodel.ProfileOptimized, o.Kind)})
+		}
+	}
 	if !model.LegacyValidation.IsValidLabelName(s.Latency.PartitionLabel) {
 		fes = append(fes, slo.FieldError{Path: slo.Path{"latency", "partitionLabel"},
 			Msg: fmt.Sprintf("the %s profile groups the latency histogram by this label, as the mixin groups by scope, even when no SLO has partitions; set it, e.g. partitionLabel: scope", slomodel.ProfileMixin)})

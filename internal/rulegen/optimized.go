@@ -1,6 +1,7 @@
 package rulegen
 
 import (
+	"maps"
 	"strconv"
 	"time"
 
@@ -25,16 +26,32 @@ const (
 // optimized renders the optimized profile's rules from the model.
 type optimized struct{ *slomodel.Model }
 
+// optimizedRules builds the groups, named after the spec (<name>-burnrate.rules,
+// …; the embedded spec's name, kube-apiserver, gives the mixin's group
+// names). A spec with a service gets the SLI-health alerts and no
+// apiserver dashboard records (per-resource request rates and quantiles).
 func optimizedRules(m *slomodel.Model) ([]rulefmt.RuleGroup, error) {
 	o := optimized{m}
-	return buildGroups([]groupBuilder{
-		{"kube-apiserver-burnrate.rules", optimizedBurnInterval, o.burnrates},
-		{"kube-apiserver-availability.rules", optimizedAvailabilityInterval, o.availability},
-		{"kube-apiserver-histogram.rules", 0, o.histograms},
-	})
+	groups := []groupBuilder{
+		{m.Name + "-burnrate.rules", optimizedBurnInterval, o.burnrates},
+		{m.Name + "-availability.rules", optimizedAvailabilityInterval, o.availability},
+	}
+	if m.Identity {
+		groups = append(groups, groupBuilder{m.Name + "-sli-health.rules", optimizedBurnInterval, o.sliHealth})
+	} else {
+		groups = append(groups, groupBuilder{m.Name + "-histogram.rules", 0, o.histograms})
+	}
+	return buildGroups(groups)
 }
 
-func (o optimized) mine(name string) pql.Sel { return pql.Sel{pql.Eq(o.SLILabel, name)} }
+// mine selects SLI i's recorded series.
+func (o optimized) mine(i int) pql.Sel { return o.SLIs[i].Ident }
+
+// onMatching is e1 <op> on(labels) e2.
+func onMatching(op parser.ItemType, l, r parser.Expr, card parser.VectorMatchCardinality, on []string) *parser.BinaryExpr {
+	return &parser.BinaryExpr{Op: op, LHS: l, RHS: r,
+		VectorMatching: &parser.VectorMatching{Card: card, On: true, MatchingLabels: on}}
+}
 
 // zeroIfAbsent is `e or on(by) 0 * fallback` when the profile counts absent
 // series as zero: where e has no series but fallback does, the result is 0
@@ -54,16 +71,27 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 	rateOf := func(metric string, ms pql.Sel, by []string) parser.Expr {
 		return pql.SumBy(by, pql.Call("rate", pql.Range(pql.Vec(metric, ms), o.BaseWindow)))
 	}
-	// Base-window rates per SLI: all requests, errors, slow requests per
-	// partition value, and bad events (errors plus slow).
+	// Base-window rates per SLI: all events (requests of the counter, or of
+	// the histogram for kind latency), errors, slow requests (per partition
+	// value) and bad events (errors plus slow).
 	for i, s := range o.SLOs {
-		l.record(o.EventsRecord, rateOf(o.Counter, o.SLIs[i].Requests, by), o.SLILabels(s.Name))
+		if s.Kind.HasErrors() {
+			l.record(o.EventsRecord, rateOf(o.Counter, o.SLIs[i].Requests, by), o.SLILabels(s.Name))
+		} else {
+			l.record(o.EventsRecord, rateOf(o.Count, o.SLIs[i].Latency, by), o.SLILabels(s.Name))
+		}
 	}
 	for i, s := range o.SLOs {
+		if !s.Kind.HasErrors() {
+			continue
+		}
 		errs := rateOf(o.Counter, o.SLIs[i].Requests.And(o.Errors...), by)
-		l.record(o.ErrorsRecord, o.zeroIfAbsent(errs, pql.Vec(o.EventsRecord, o.mine(s.Name)), by), o.SLILabels(s.Name))
+		l.record(o.ErrorsRecord, o.zeroIfAbsent(errs, pql.Vec(o.EventsRecord, o.mine(i)), by), o.SLILabels(s.Name))
 	}
 	for i, s := range o.SLOs {
+		if !s.Kind.HasLatency() {
+			continue
+		}
 		var terms []parser.Expr
 		for _, t := range s.Latency {
 			tby, ms := by, o.SLIs[i].Latency
@@ -74,7 +102,8 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 			total := rateOf(o.Count, ms, tby)
 			slow := pql.Bin(parser.SUB, total, rateOf(o.Bucket, ms.And(pql.Le(t.Seconds)), tby))
 			if o.Profile.AbsentAsZero {
-				// A missing bucket series counts no request as slow.
+				// A missing bucket series counts no request as slow (the
+				// SLI-health alert reports it, for a spec with a service).
 				slow = pql.Bin(parser.LOR, pql.Paren(slow), pql.Bin(parser.MUL, pql.Num(0), total))
 			}
 			terms = append(terms, slow)
@@ -85,24 +114,52 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 		}
 		l.record(o.SlowRecord, union, o.SLILabels(s.Name))
 	}
-	for _, s := range o.SLOs {
-		slow := o.zeroIfAbsent(pql.SumBy(by, pql.Vec(o.SlowRecord, o.mine(s.Name))), pql.Vec(o.EventsRecord, o.mine(s.Name)), by)
-		e := &parser.BinaryExpr{Op: parser.ADD, LHS: pql.Vec(o.ErrorsRecord, o.mine(s.Name)), RHS: pql.Paren(slow),
-			VectorMatching: &parser.VectorMatching{Card: parser.CardOneToOne, On: true, MatchingLabels: by}}
+	join := o.JoinOn()
+	for i, s := range o.SLOs {
+		var e parser.Expr
+		switch {
+		case s.Kind == slo.KindErrors:
+			e = pql.Vec(o.ErrorsRecord, o.mine(i))
+		case s.Kind == slo.KindLatency:
+			e = o.zeroIfAbsent(pql.SumBy(join, pql.Vec(o.SlowRecord, o.mine(i))), pql.Vec(o.EventsRecord, o.mine(i)), join)
+		default:
+			slow := o.zeroIfAbsent(pql.SumBy(join, pql.Vec(o.SlowRecord, o.mine(i))), pql.Vec(o.EventsRecord, o.mine(i)), join)
+			e = onMatching(parser.ADD, pql.Vec(o.ErrorsRecord, o.mine(i)), pql.Paren(slow), parser.CardOneToOne, join)
+		}
 		l.record(o.BadRecord, e, o.SLILabels(s.Name))
 	}
 	// Burn rates: the ratio of bad to all events over each window, from the
 	// base-window rates (a ratio of sums, weighted by requests).
 	for _, sw := range o.WindowsShortestFirst() {
 		w := time.Duration(sw)
-		var e parser.Expr = pql.Bin(parser.DIV, pql.Vec(o.BadRecord, nil), pql.Vec(o.EventsRecord, nil))
+		bad, events := pql.Vec(o.BadRecord, o.Own), pql.Vec(o.EventsRecord, o.Own)
+		var e parser.Expr = pql.Bin(parser.DIV, bad, events)
 		if w != o.BaseWindow {
-			e = pql.Bin(parser.DIV, pql.Call("sum_over_time", pql.Range(pql.Vec(o.BadRecord, nil), w)), pql.Call("sum_over_time", pql.Range(pql.Vec(o.EventsRecord, nil), w)))
+			e = pql.Bin(parser.DIV, pql.Call("sum_over_time", pql.Range(bad, w)), pql.Call("sum_over_time", pql.Range(events, w)))
 		}
 		l.record(o.BurnRateRecord(sw), e, nil)
 	}
 	// Alerts, in the same group so that they read this evaluation's burn rates.
 	on := o.AlertOn()
+	if o.Identity {
+		// One alert per SLO and pair, each at the SLO's own threshold and
+		// reading its own burn rates only.
+		for _, w := range o.Alert.Windows {
+			for i, s := range o.SLOs {
+				threshold := pql.Paren(pql.Bin(parser.MUL, pql.Num(o.ThresholdFactor(w)), pql.Num(o.SLIs[i].Budget)))
+				burn := func(d slo.Duration) parser.Expr {
+					return pql.Bin(parser.GTR, pql.Vec(o.BurnRateRecord(d), o.mine(i)), threshold)
+				}
+				// The identity labels in the rule too: the series carry them
+				// already, and without them promtool's lint sees one rule per
+				// SLO with the same name and labels as duplicates.
+				r := o.AlertRule(w)
+				maps.Copy(r.Labels, o.SLILabels(s.Name))
+				l.alert(r, pql.AndOn(burn(w.Long), burn(w.Short), on))
+			}
+		}
+		return l.rules, l.err
+	}
 	for _, w := range o.Alert.Windows {
 		threshold := pql.Paren(pql.Bin(parser.MUL, pql.Num(o.ThresholdFactor(w)), pql.Num(o.Budget)))
 		burn := func(d slo.Duration) parser.Expr {
@@ -122,11 +179,20 @@ func (o optimized) availability() ([]rulefmt.Rule, error) {
 	cl := o.ClusterLabel
 	period := time.Duration(o.Period)
 	over := func(metric string) parser.Expr {
-		return pql.Call("sum_over_time", pql.Range(pql.Vec(metric, nil), period))
+		return pql.Call("sum_over_time", pql.Range(pql.Vec(metric, o.Own), period))
 	}
 	name := o.AvailabilityRecord
 	// Per SLI, then over every SLI: one minus bad over all events in the period.
 	l.record(name, pql.Bin(parser.SUB, pql.Num(1), pql.Paren(pql.Bin(parser.DIV, over(o.BadRecord), over(o.EventsRecord)))), nil)
+	if o.Identity {
+		// Per SLO only (SLOs of different kinds count different events, so
+		// no sum over them), and each SLO's budget at its own objective.
+		for i, s := range o.SLOs {
+			spent := pql.Paren(pql.Bin(parser.SUB, pql.Num(1), pql.Vec(name, o.mine(i))))
+			l.record(o.BudgetRecord, pql.Bin(parser.SUB, pql.Num(1), pql.Bin(parser.DIV, spent, pql.Num(o.SLIs[i].Budget))), o.SLILabels(s.Name))
+		}
+		return l.rules, l.err
+	}
 	all := pql.Bin(parser.DIV, pql.SumBy([]string{cl}, over(o.BadRecord)), pql.SumBy([]string{cl}, over(o.EventsRecord)))
 	l.record(name, pql.Bin(parser.SUB, pql.Num(1), pql.Paren(all)), o.SLILabels(slomodel.AllSLIs))
 	// The share of the period's error budget left: 1 at no errors, 0 when

@@ -4,7 +4,9 @@
 package slomodel
 
 import (
+	"context"
 	"fmt"
+	"maps"
 	"math/big"
 	"slices"
 	"strconv"
@@ -14,6 +16,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/template"
 
 	"github.com/burnrate/burnrate/internal/pql"
 	"github.com/burnrate/burnrate/slo"
@@ -40,6 +44,14 @@ type Model struct {
 	// Budget is the error budget, 1 - objective, computed in decimal.
 	Budget float64
 
+	// Identity is set when the spec names a service: every record and alert
+	// carries ServiceLabel and SLILabel, and rules read only records of
+	// Own (ServiceLabel="<service>"). Without it (the embedded
+	// kube-apiserver spec) the mixin's names and labels stay as they are
+	// and Own is empty.
+	Identity bool
+	Own      pql.Sel
+
 	// The optimized profile's base-window records per SLI: all events,
 	// errors, slow requests (per partition value) and bad events.
 	BaseWindow                        time.Duration
@@ -58,6 +70,11 @@ type SLI struct {
 	// the histogram (Requests plus NonStreaming where the profile leaves
 	// streaming requests out of every term).
 	Requests, Latency pql.Sel
+	// Ident selects the SLI's recorded series: its SLI label, and with
+	// Identity the service label too.
+	Ident pql.Sel
+	// Objective and Budget are the SLO's own (or the spec's).
+	Objective, Budget float64
 }
 
 // Profile holds what a profile changes, as the rules' behaviour.
@@ -141,12 +158,24 @@ func New(s *slo.Spec, profile string) (*Model, error) {
 		if err != nil {
 			return nil, fmt.Errorf("slos[%d].selector: %w", i, err)
 		}
-		sli := SLI{SLO: o, Own: own, Requests: m.Service.And(own...)}
+		sli := SLI{SLO: o, Own: own, Requests: m.Service.And(own...), Objective: s.ObjectiveOf(i)}
+		sli.Budget = ErrorBudget(sli.Objective)
+		if m.Profile.RoundedThresholds {
+			sli.Budget = RoundTo(1-sli.Objective, 5)
+		}
 		sli.Latency = sli.Requests.And(m.NonStreaming...)
 		if m.Profile.StreamingExcluded {
 			sli.Requests = sli.Latency
 		}
 		m.SLIs = append(m.SLIs, sli)
+	}
+
+	if s.Service != "" {
+		m.Identity = true
+		m.Own = pql.Sel{pql.Eq(s.ServiceLabel, s.Service)}
+	}
+	for i := range m.SLIs {
+		m.SLIs[i].Ident = m.Own.And(pql.Eq(s.SLILabel, m.SLIs[i].Name))
 	}
 
 	m.Counter = s.Requests.Metric
@@ -160,6 +189,11 @@ func New(s *slo.Spec, profile string) (*Model, error) {
 
 	m.BaseWindow = time.Duration(s.BaseWindow)
 	prefix := s.ClusterLabel + "_" + s.SLILabel
+	if m.Identity {
+		// Generic names: the identity labels tell specs apart.
+		m.Base = "slo"
+		prefix = s.ClusterLabel + "_" + s.ServiceLabel + "_" + s.SLILabel
+	}
 	rate := ":rate" + s.BaseWindow.String()
 	m.EventsRecord = prefix + ":" + m.Base + "_sli_events" + rate
 	m.ErrorsRecord = prefix + ":" + m.Base + "_sli_errors" + rate
@@ -183,16 +217,44 @@ func New(s *slo.Spec, profile string) (*Model, error) {
 // BurnRateRecord is the name of the burn rate recorded over window w.
 func (m *Model) BurnRateRecord(w slo.Duration) string { return m.Base + ":burnrate" + w.String() }
 
-// SLILabels is the SLI label of SLI name, as a label set.
-func (m *Model) SLILabels(name string) map[string]string { return map[string]string{m.SLILabel: name} }
+// SLILabels is the identity of SLI name as a label set: its SLI label, and
+// with Identity the service label.
+func (m *Model) SLILabels(name string) map[string]string {
+	out := map[string]string{m.SLILabel: name}
+	if m.Identity {
+		out[m.ServiceLabel] = m.Spec.Service
+	}
+	return out
+}
+
+// IdentityLabels are the labels that tell one SLO's recorded series from
+// every other's: the SLI label, and with Identity the service label.
+func (m *Model) IdentityLabels() []string {
+	if m.Identity {
+		return []string{m.ServiceLabel, m.SLILabel}
+	}
+	return []string{m.SLILabel}
+}
+
+// JoinOn lists the labels a join of two recorded series of one SLO matches
+// on: the cluster, and with Identity the identity labels (without it the
+// mixin's joins, on the cluster alone, stay as they are).
+func (m *Model) JoinOn() []string {
+	if m.Identity {
+		return append([]string{m.ClusterLabel}, m.IdentityLabels()...)
+	}
+	return []string{m.ClusterLabel}
+}
 
 // Threshold is the burn rate above which both windows of pair w must be
-// for the alert to fire.
+// for the alert to fire, at the spec's objective.
 func (m *Model) Threshold(w slo.Window) float64 {
-	if m.Profile.RoundedThresholds {
-		return RoundTo(w.Factor, 2) * m.Budget
-	}
-	return w.Factor * m.Budget
+	return m.ThresholdFactor(w) * m.Budget
+}
+
+// ThresholdOf is Threshold for SLI i, at its own objective.
+func (m *Model) ThresholdOf(w slo.Window, i int) float64 {
+	return m.ThresholdFactor(w) * m.SLIs[i].Budget
 }
 
 // ThresholdFactor is the factor of pair w as the alert writes it.
@@ -206,6 +268,9 @@ func (m *Model) ThresholdFactor(w slo.Window) float64 {
 // AlertOn lists the labels an alert is kept per: the cluster, and the SLI
 // label when the profile alerts per SLI.
 func (m *Model) AlertOn() []string {
+	if m.Identity {
+		return m.JoinOn()
+	}
 	if m.Profile.AlertPerSLI {
 		return []string{m.ClusterLabel, m.SLILabel}
 	}
@@ -234,10 +299,35 @@ func (m *Model) AlertRule(w slo.Window) rulefmt.Rule {
 func (m *Model) FiringAlert(w slo.Window, sli, cluster string) (labels, annotations map[string]string) {
 	labels = m.pairLabels(w)
 	labels[m.ClusterLabel] = cluster
-	if m.Profile.AlertPerSLI {
-		labels[m.SLILabel] = sli
+	seriesLabels := map[string]string{m.ClusterLabel: cluster}
+	if m.Profile.AlertPerSLI || m.Identity {
+		maps.Copy(labels, m.SLILabels(sli))
+		maps.Copy(seriesLabels, m.SLILabels(sli))
 	}
-	return labels, m.annotations(cluster)
+	annotations = m.annotations(cluster)
+	for k, v := range annotations {
+		annotations[k] = ExpandAlertTemplate(v, seriesLabels)
+	}
+	return labels, annotations
+}
+
+// ExpandAlertTemplate expands an alert annotation the way Prometheus does
+// when the alert fires (rules/alerting.go, AlertingRule.Eval: the
+// convenience variables, then the text, with the firing series' labels
+// before the rule's own labels are added, as $labels). $value is 0 here: a
+// test cannot know it. Text that does not expand is returned as it is (the
+// spec's validation has parsed it).
+func ExpandAlertTemplate(text string, seriesLabels map[string]string) string {
+	if !strings.Contains(text, "{{") {
+		return text
+	}
+	defs := "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}"
+	data := template.AlertTemplateData(seriesLabels, map[string]string{}, "", promql.Sample{})
+	out, err := template.NewTemplateExpander(context.Background(), defs+text, "__alert_burnrate", data, 0, nil, nil, nil).Expand()
+	if err != nil {
+		return text
+	}
+	return out
 }
 
 func (m *Model) pairLabels(w slo.Window) map[string]string {
@@ -251,11 +341,14 @@ func (m *Model) annotations(cluster string) map[string]string {
 	if m.ShowMultiCluster {
 		description = strings.TrimSuffix(description, ".") + " on cluster " + cluster + "."
 	}
-	return map[string]string{
+	out := map[string]string{
 		"description": description,
 		"summary":     m.Alert.Summary,
-		"runbook_url": m.RunbookURL(),
 	}
+	if m.Profile.RunbookURLPattern != "" {
+		out["runbook_url"] = m.RunbookURL()
+	}
+	return out
 }
 
 // WindowsShortestFirst lists every long and short window once, shortest
@@ -342,4 +435,71 @@ func Satisfy(selector string) (map[string]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// The SLI-health alert of a spec with a service: it fires when an SLI's
+// inputs are broken while events flow, so that a burn rate that reads 0
+// because its inputs are missing is an alert, not silence.
+const (
+	// HealthFor is how long a breakage must last before the alert fires:
+	// long enough to ride out a scrape or two lost, or a target restarting.
+	HealthFor = 10 * time.Minute
+	// HealthTolerance is how far, as a share of the request counter's rate,
+	// the histogram's count may drift from it before the SLI is broken.
+	HealthTolerance = 0.1
+	// HealthSeverity is the alert's severity: the SLO alerts are blind, not
+	// the service down.
+	HealthSeverity = "warning"
+)
+
+// Problems the SLI-health alert names in its problem label.
+const (
+	// ProblemBucketMissing: the histogram has events but no bucket at a
+	// threshold, so no request would count as slow
+	// (prometheus-community/helm-charts#5514 dropped le="30").
+	ProblemBucketMissing = "bucket-missing"
+	// ProblemCountDiverges: the histogram's count and the request counter,
+	// which the errors-and-latency ratio divides by each other, count
+	// different populations (kubernetes-mixin#1000).
+	ProblemCountDiverges = "count-diverges"
+	// ProblemNoRequests: the service's counter has traffic but no series
+	// matches the SLO's selector.
+	ProblemNoRequests = "no-requests"
+	// ProblemNoHistogram: events flow but the histogram has no series for
+	// the SLO's selector.
+	ProblemNoHistogram = "no-histogram"
+)
+
+// HealthAlertName is the SLI-health alert's name: the burn-rate alert's
+// name with SLIBroken appended.
+func (m *Model) HealthAlertName() string { return m.Alert.Name + "SLIBroken" }
+
+// HealthAlert is the labels and annotations of SLI i's health alert for
+// problem; th is the threshold for ProblemBucketMissing.
+func (m *Model) HealthAlert(i int, problem string, th slo.Threshold) (labels, annotations map[string]string) {
+	o := m.SLOs[i]
+	labels = m.SLILabels(o.Name)
+	labels["problem"] = problem
+	labels["severity"] = HealthSeverity
+	id := fmt.Sprintf("SLO %s of %s", o.Name, m.Spec.Service)
+	var summary, description string
+	switch problem {
+	case ProblemNoRequests:
+		summary = id + ": no request series match its selector."
+		description = fmt.Sprintf("%s{%s} has traffic, but no series matches the SLO's selector {%s}; a label was renamed or dropped, or the selector is wrong.", m.Counter, m.Spec.Selector, o.Selector)
+	case ProblemNoHistogram:
+		summary = id + ": the latency histogram has no series for it."
+		description = fmt.Sprintf("Requests flow, but %s has no series for the SLO's selector {%s}; slow requests cannot be counted.", m.Count, o.Selector)
+	case ProblemCountDiverges:
+		summary = id + ": the histogram and the request counter count different requests."
+		description = fmt.Sprintf("The rate of %s differs from the rate of %s by more than %s%% of it; the burn rate divides one population by another (kubernetes-mixin#1000).", m.Count, m.Counter, strconv.FormatFloat(HealthTolerance*100, 'g', -1, 64))
+	case ProblemBucketMissing:
+		summary = fmt.Sprintf("%s: the histogram has no bucket at its threshold of %ss.", id, strconv.FormatFloat(th.Seconds, 'g', -1, 64))
+		description = fmt.Sprintf("%s has events, but %s has no series at that bound (%s); no request counts as slow. Keep the bucket: look for metricRelabelings that drop le values, and at the histogram's buckets in the code.", m.Count, m.Bucket, pql.Le(th.Seconds))
+	}
+	annotations = map[string]string{
+		"summary":     summary,
+		"description": description + " Until it is fixed this SLO's burn-rate alerts cannot see its burn.",
+	}
+	return labels, annotations
 }

@@ -195,3 +195,65 @@ func TestRecordNames(t *testing.T) {
 		}
 	}
 }
+
+// TestIdentity: a spec with a service names its records generically and
+// labels and selects them by service and SLO; the embedded spec keeps the
+// mixin's names and its SLI label alone.
+func TestIdentity(t *testing.T) {
+	checkout, err := slo.Load("../../examples/checkout.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type ids struct {
+		Events, Bad, Burn1h, Availability, Budget string
+		Labels                                    map[string]string
+		Join, AlertOn                             []string
+		Ident                                     []string
+		Budgets                                   []float64
+		Health                                    string
+	}
+	tests := []struct {
+		name string
+		spec *slo.Spec
+		want ids
+	}{
+		{"embedded kube-apiserver spec", slo.Default(), ids{
+			Events: "cluster_verb:apiserver_request_sli_events:rate5m", Bad: "cluster_verb:apiserver_request_sli_bad_events:rate5m",
+			Burn1h: "apiserver_request:burnrate1h", Availability: "apiserver_request:availability30d", Budget: "apiserver_request:error_budget_remaining30d",
+			Labels: map[string]string{"verb": "read"},
+			Join:   []string{"cluster"}, AlertOn: []string{"cluster", "verb"},
+			Ident:   []string{`{verb="read"}`, `{verb="write"}`},
+			Budgets: []float64{0.01, 0.01},
+			Health:  "KubeAPIErrorBudgetBurnSLIBroken",
+		}},
+		{"checkout", checkout, ids{
+			Events: "cluster_service_slo:slo_sli_events:rate5m", Bad: "cluster_service_slo:slo_sli_bad_events:rate5m",
+			Burn1h: "slo:burnrate1h", Availability: "slo:availability30d", Budget: "slo:error_budget_remaining30d",
+			Labels: map[string]string{"service": "checkout", "slo": "availability"},
+			Join:   []string{"cluster", "service", "slo"}, AlertOn: []string{"cluster", "service", "slo"},
+			Ident:   []string{`{service="checkout",slo="availability"}`, `{service="checkout",slo="latency"}`},
+			Budgets: []float64{0.001, 0.01},
+			Health:  "CheckoutErrorBudgetBurnSLIBroken",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := New(tc.spec, ProfileOptimized)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ids{
+				Events: m.EventsRecord, Bad: m.BadRecord, Burn1h: m.BurnRateRecord(slo.Duration(time.Hour)),
+				Availability: m.AvailabilityRecord, Budget: m.BudgetRecord,
+				Labels: m.SLILabels(m.SLOs[0].Name), Join: m.JoinOn(), AlertOn: m.AlertOn(), Health: m.HealthAlertName(),
+			}
+			for _, s := range m.SLIs {
+				got.Ident = append(got.Ident, pql.Vec("x", s.Ident).String()[1:])
+				got.Budgets = append(got.Budgets, s.Budget)
+			}
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("(-want +got)\n%s", d)
+			}
+		})
+	}
+}

@@ -29,6 +29,18 @@ func TestCheck(t *testing.T) {
 			want:  "latency.partitionLabel: the kubernetes-mixin profile groups the latency histogram by this label, as the mixin groups by scope, even when no SLO has partitions; set it, e.g. partitionLabel: scope",
 		},
 		{
+			name: "mixin with a service", profile: slomodel.ProfileMixin,
+			edits: []string{"name: kube-apiserver\n", "name: kube-apiserver\nservice: api\n"},
+			at:    "service: api",
+			want:  "service: the kubernetes-mixin profile renders the mixin's kube-apiserver rules, whose names and labels carry no service; remove service, or use the optimized profile",
+		},
+		{
+			name: "mixin with an errors-only SLO", profile: slomodel.ProfileMixin,
+			edits: []string{"  - name: write\n", "  - name: write\n    kind: errors\n", "PATCH|DELETE\"'\n    latency:\n      - seconds: 1\n", "PATCH|DELETE\"'\n"},
+			at:    "kind: errors",
+			want:  "slos[1].kind: the kubernetes-mixin profile renders errors-and-latency SLOs only, as the mixin does; use the optimized profile for kind errors",
+		},
+		{
 			name: "mixin with a period of part days", profile: slomodel.ProfileMixin,
 			edits: []string{"period: 30d", "period: 30d12h"},
 			at:    "period:",

@@ -57,6 +57,13 @@ func Tests(s *slo.Spec, profile, ruleFile string) ([]NamedTestFile, error) {
 		return nil, err
 	}
 	out := []NamedTestFile{{Name: s.Name + ".records.test.yaml", File: t.recordTests()}}
+	if m.Identity {
+		f, err := t.healthTests()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, NamedTestFile{Name: s.Name + ".sli-health.test.yaml", File: f})
+	}
 	for _, w := range s.Alert.Windows {
 		f, err := t.windowTests(w)
 		if err != nil {
@@ -77,9 +84,10 @@ type tester struct {
 	groups   []string
 	api      map[string]string   // labels satisfying the service selector
 	slos     []map[string]string // per SLO, labels satisfying its selector
-	okCode   string
-	errCode  string
-	stream   string // a subresource the latency selector excludes; "" if none
+	// errLabel is the label of requests.errors, errValue a failed
+	// request's value of it and okValue a successful one's.
+	errLabel, okValue, errValue string
+	stream                      string // a subresource the latency selector excludes; "" if none
 }
 
 func newTester(m *slomodel.Model, groups []rulefmt.RuleGroup, ruleFile string) (*tester, error) {
@@ -105,23 +113,19 @@ func newTester(m *slomodel.Model, groups []rulefmt.RuleGroup, ruleFile string) (
 		}
 		t.slos = append(t.slos, ls)
 	}
-	errs, err := slo.Matchers(s.Requests.Errors)
-	if err != nil {
-		return nil, err
-	}
-	em := errs[0]
-	for _, c := range slo.ErrCodes {
-		if em.Matches(c) && t.errCode == "" {
-			t.errCode = c
+	if s.ReadsRequests() {
+		errs, err := slo.Matchers(s.Requests.Errors)
+		if err != nil {
+			return nil, err
 		}
-	}
-	for _, c := range slo.OKCodes {
-		if !em.Matches(c) && t.okCode == "" {
-			t.okCode = c
+		ok := false
+		if len(errs) == 1 {
+			t.errLabel = errs[0].Name
+			t.errValue, t.okValue, ok = slo.ErrorValues(errs[0])
 		}
-	}
-	if len(errs) != 1 || t.errCode == "" || t.okCode == "" || em.Name != "code" {
-		return nil, fmt.Errorf("requests.errors %q: tests need one code matcher that 500 matches and 200 does not", s.Requests.Errors)
+		if !ok {
+			return nil, fmt.Errorf("requests.errors %q: the tests need one matcher and a value it matches and one it does not", s.Requests.Errors)
+		}
 	}
 	lat, _ := slo.Matchers(s.Latency.Selector)
 	for _, sub := range []string{"log", "exec", "proxy", "attach", "portforward"} {
@@ -171,6 +175,21 @@ type scenario struct {
 	noErrorSeries bool
 	// le10 writes whole-number bucket bounds as Prometheus 3 does ("1.0").
 	le10 bool
+	// broken breaks one SLO's inputs (the SLI-health tests).
+	broken breakage
+}
+
+// breakage is one way an SLO's inputs break.
+type breakage struct {
+	slo int
+	// noBucket leaves out the threshold bucket of threshold noBucket-1.
+	noBucket int
+	// noHistogram leaves out the histogram; countScale multiplies its count
+	// and buckets (the counter and the histogram count different requests).
+	noHistogram bool
+	countScale  float64
+	// stray writes the SLO's series with labels its selector does not match.
+	stray map[string]string
 }
 
 func (sc scenario) minutes() int {
@@ -201,7 +220,7 @@ func (b *seriesBuilder) add(metric string, ls map[string]string, p int, perMinut
 	}
 	s, ok := b.byKey[key]
 	if !ok {
-		s = &series.Series{Name: metric, Type: series.Counter, Values: make([]float64, b.phases)}
+		s = &series.Series{Name: metric, Type: series.Counter, Labels: maps.Clone(ls), Values: make([]float64, b.phases)}
 		b.byKey[key] = s
 		b.order = append(b.order, key)
 	}
@@ -209,6 +228,9 @@ func (b *seriesBuilder) add(metric string, ls map[string]string, p int, perMinut
 }
 
 func (t *tester) partitionValue(i, j int) (string, bool) {
+	if j >= len(t.SLOs[i].Latency) {
+		return "", false
+	}
 	th := t.SLOs[i].Latency[j]
 	if len(th.Partition) == 0 {
 		return "", false
@@ -227,6 +249,12 @@ func (t *tester) leValue(seconds float64, le10 bool) string {
 // counter (success and error codes) and the latency histogram's count, the
 // threshold bucket, a wider bucket and +Inf.
 func (t *tester) input(sc scenario) []promtest.InputSeries {
+	out, _ := t.inputSeries(sc)
+	return out
+}
+
+// inputSeries is input, and the series it writes.
+func (t *tester) inputSeries(sc scenario) ([]promtest.InputSeries, []*series.Series) {
 	b := seriesBuilder{phases: len(sc.phases)}
 	var tl series.Timeline
 	active := map[int]bool{}
@@ -242,25 +270,41 @@ func (t *tester) input(sc scenario) []promtest.InputSeries {
 				continue
 			}
 			l := p.loads[i]
-			for j, th := range t.SLOs[i].Latency {
+			kind := t.SLOs[i].Kind
+			br := sc.broken
+			mine := br.slo == i
+			scale := 1.0
+			if mine && br.countScale != 0 {
+				scale = br.countScale
+			}
+			for j := range t.parts(i) {
 				var pl partLoad
 				if j < len(l.parts) {
 					pl = l.parts[j]
 				}
 				ls := t.seriesLabels(i)
+				if mine && br.stray != nil {
+					ls = maps.Clone(br.stray)
+				}
 				if v, ok := t.partitionValue(i, j); ok {
 					ls[t.Latency.PartitionLabel] = v
 				}
-				ok := maps.Clone(ls)
-				ok["code"] = t.okCode
-				b.add(t.Requests.Metric, ok, pi, pl.requests-pl.errors)
-				if !sc.noErrorSeries {
-					bad := maps.Clone(ls)
-					bad["code"] = t.errCode
-					b.add(t.Requests.Metric, bad, pi, pl.errors)
+				if kind.HasErrors() {
+					ok := maps.Clone(ls)
+					ok[t.errLabel] = t.okValue
+					b.add(t.Requests.Metric, ok, pi, pl.requests-pl.errors)
+					if !sc.noErrorSeries {
+						bad := maps.Clone(ls)
+						bad[t.errLabel] = t.errValue
+						b.add(t.Requests.Metric, bad, pi, pl.errors)
+					}
 				}
-				b.add(t.Latency.Metric+"_count", ls, pi, pl.requests)
-				for _, le := range []struct {
+				if !kind.HasLatency() || (mine && br.noHistogram) {
+					continue
+				}
+				th := t.SLOs[i].Latency[j]
+				b.add(t.Latency.Metric+"_count", ls, pi, pl.requests*scale)
+				for k, le := range []struct {
 					bound  string
 					within float64
 				}{
@@ -268,9 +312,12 @@ func (t *tester) input(sc scenario) []promtest.InputSeries {
 					{t.leValue(th.Seconds*2, sc.le10), pl.requests},
 					{series.Le(math.Inf(1)), pl.requests},
 				} {
+					if k == 0 && mine && br.noBucket == j+1 {
+						continue
+					}
 					bl := maps.Clone(ls)
 					bl["le"] = le.bound
-					b.add(t.Latency.Metric+"_bucket", bl, pi, le.within)
+					b.add(t.Latency.Metric+"_bucket", bl, pi, le.within*scale)
 				}
 			}
 			if t.stream != "" && t.hasStreaming(sc, i) {
@@ -279,21 +326,27 @@ func (t *tester) input(sc scenario) []promtest.InputSeries {
 				if v, ok := t.partitionValue(i, 0); ok {
 					ls[t.Latency.PartitionLabel] = v
 				}
-				ok := maps.Clone(ls)
-				ok["code"] = t.okCode
-				b.add(t.Requests.Metric, ok, pi, l.streaming)
-				b.add(t.Latency.Metric+"_count", ls, pi, l.streaming)
-				inf := maps.Clone(ls)
-				inf["le"] = series.Le(math.Inf(1))
-				b.add(t.Latency.Metric+"_bucket", inf, pi, l.streaming)
+				if kind.HasErrors() {
+					ok := maps.Clone(ls)
+					ok[t.errLabel] = t.okValue
+					b.add(t.Requests.Metric, ok, pi, l.streaming)
+				}
+				if kind.HasLatency() {
+					b.add(t.Latency.Metric+"_count", ls, pi, l.streaming)
+					inf := maps.Clone(ls)
+					inf["le"] = series.Le(math.Inf(1))
+					b.add(t.Latency.Metric+"_bucket", inf, pi, l.streaming)
+				}
 			}
 		}
 	}
 	out := make([]promtest.InputSeries, 0, len(b.order))
+	var raw []*series.Series
 	for _, key := range b.order {
 		out = append(out, promtest.InputSeries{Series: key, Values: tl.Promtool(*b.byKey[key])})
+		raw = append(raw, b.byKey[key])
 	}
-	return out
+	return out, raw
 }
 
 func (t *tester) hasStreaming(sc scenario, i int) bool {
@@ -316,13 +369,19 @@ func (t *tester) seriesLabels(i int) map[string]string {
 // profile defines it: the mixin counts streaming requests in the total but
 // not in the latency term; the optimized profile leaves them out of both
 // (fixes.latencySelectorEverywhere).
-func (t *tester) ratio(l load) (float64, bool) {
+func (t *tester) ratio(i int, l load) (float64, bool) {
 	var total, bad float64
+	kind := t.SLOs[i].Kind
 	for _, p := range l.parts {
 		total += p.requests
-		bad += p.errors + p.slow
+		if kind.HasErrors() {
+			bad += p.errors
+		}
+		if kind.HasLatency() {
+			bad += p.slow
+		}
 	}
-	if !t.Profile.StreamingExcluded {
+	if !t.Profile.StreamingExcluded && kind.HasErrors() {
 		total += l.streaming
 	}
 	if total == 0 {
@@ -360,7 +419,45 @@ func evalInterval(w slo.Window) time.Duration {
 
 const testRequests = 10000 // requests per minute in alert tests
 
-func (t *tester) parts(i int) int { return len(t.SLOs[i].Latency) }
+// parts is the number of partitions SLO i's load is split in: one per
+// threshold, one without latency.
+func (t *tester) parts(i int) int { return max(1, len(t.SLOs[i].Latency)) }
+
+// burning is a steady load of SLO i whose share of bad events is r: errors,
+// or slow requests for an SLO that counts no errors.
+func (t *tester) burning(i int, requests, r float64) load {
+	if t.SLOs[i].Kind.HasErrors() {
+		return steady(requests, r, 0, t.parts(i))
+	}
+	return steady(requests, 0, r, t.parts(i))
+}
+
+// idLabels is the label set of SLI name's recorded series in the tests.
+func (t *tester) idLabels(name string) string {
+	if t.Identity {
+		return fmt.Sprintf("{%s=%q, %s=%q, %s=%q}", t.ClusterLabel, testCluster, t.ServiceLabel, t.Spec.Service, t.SLILabel, name)
+	}
+	return fmt.Sprintf("{%s=%q, %s=%q}", t.ClusterLabel, testCluster, t.SLILabel, name)
+}
+
+// idSelector selects SLI name's recorded series.
+func (t *tester) idSelector(name string) string {
+	if t.Identity {
+		return fmt.Sprintf("{%s=%q, %s=%q}", t.ServiceLabel, t.Spec.Service, t.SLILabel, name)
+	}
+	return fmt.Sprintf("{%s=%q}", t.SLILabel, name)
+}
+
+// firstCombined is the first SLO counting both errors and slow requests,
+// or -1.
+func (t *tester) firstCombined() int {
+	for i, o := range t.SLOs {
+		if o.Kind == slo.KindErrorsAndLatency {
+			return i
+		}
+	}
+	return -1
+}
 
 // windowTests renders the tests of window pair w for every SLO.
 //
@@ -371,7 +468,6 @@ func (t *tester) parts(i int) int { return len(t.SLOs[i].Latency) }
 func (t *tester) windowTests(w slo.Window) (*promtest.File, error) {
 	ei := evalInterval(w)
 	long, short, hold := time.Duration(w.Long), time.Duration(w.Short), time.Duration(w.For)
-	theta := t.Threshold(w)
 	pair := fmt.Sprintf("%s/%s", w.Long, w.Short)
 	var groups []promtest.Group
 	alertsAt := func(at time.Duration, rates map[int]float64) (promtest.AlertTest, error) {
@@ -389,10 +485,10 @@ func (t *tester) windowTests(w slo.Window) (*promtest.File, error) {
 		if want {
 			v = 1
 		}
-		sel := fmt.Sprintf("%s{%s=%q}", t.BurnRateRecord(win), t.SLILabel, t.SLOs[i].Name)
+		sel := t.BurnRateRecord(win) + t.idSelector(t.SLOs[i].Name)
 		return promtest.ExprTest{
-			Expr: fmt.Sprintf("%s > bool %s", sel, num64(theta)), EvalTime: model.Duration(at),
-			ExpSamples: []promtest.ExpSample{{Labels: fmt.Sprintf("{%s=%q, %s=%q}", t.ClusterLabel, testCluster, t.SLILabel, t.SLOs[i].Name), Value: v}},
+			Expr: fmt.Sprintf("%s > bool %s", sel, num64(t.ThresholdOf(w, i))), EvalTime: model.Duration(at),
+			ExpSamples: []promtest.ExpSample{{Labels: t.idLabels(t.SLOs[i].Name), Value: v}},
 		}
 	}
 	var errs []error
@@ -406,17 +502,19 @@ func (t *tester) windowTests(w slo.Window) (*promtest.File, error) {
 		groups = append(groups, g)
 	}
 	end := long + hold + ei
-	if theta >= 1 {
-		for i, o := range t.SLOs {
-			steadyGroup(fmt.Sprintf("%s %s: the threshold %s is above 100%% errors, so the alert cannot fire", o.Name, pair, num64(theta)),
-				scenario{phases: []phase{{minutes(end), map[int]load{i: steady(testRequests, 1, 0, t.parts(i))}}}},
-				map[int]float64{i: 1}, end)
-		}
-		return t.file(ei, groups), errors.Join(errs...)
-	}
-	fire := t.clearOf(2*theta, theta)
+	perSLI := t.Profile.AlertPerSLI || t.Identity
+	fires := make([]float64, len(t.SLOs))
 	for i, o := range t.SLOs {
-		at := func(r float64) map[int]load { return map[int]load{i: steady(testRequests, r, 0, t.parts(i))} }
+		theta := t.ThresholdOf(w, i)
+		if theta >= 1 {
+			steadyGroup(fmt.Sprintf("%s %s: the threshold %s is above 100%% errors, so the alert cannot fire", o.Name, pair, num64(theta)),
+				scenario{phases: []phase{{minutes(end), map[int]load{i: t.burning(i, testRequests, 1)}}}},
+				map[int]float64{i: 1}, end)
+			continue
+		}
+		fire := t.clearOf(2*theta, theta, i)
+		fires[i] = fire
+		at := func(r float64) map[int]load { return map[int]load{i: t.burning(i, testRequests, r)} }
 		// Steady burn above the threshold: pending from the first
 		// evaluation with data (ei), firing `for` later.
 		steadyGroup(fmt.Sprintf("%s %s: both windows at %.3gx the threshold fire after %s", o.Name, pair, fire/theta, w.For),
@@ -486,21 +584,21 @@ func (t *tester) windowTests(w slo.Window) (*promtest.File, error) {
 	// One SLI above on the long window only, another on the short window
 	// only: alerts per SLI must not join one SLI's long window with another's
 	// short one.
-	if t.Profile.AlertPerSLI && len(t.SLOs) > 1 {
+	if perSLI && len(t.SLOs) > 1 && fires[0] > 0 && fires[1] > 0 {
 		burst := (short / 2).Truncate(ei)
 		if burst < ei {
 			burst = ei
 		}
-		rb := min(1, fire*float64(short)/float64(burst))
+		rb := min(1, fires[1]*float64(short)/float64(burst))
 		stop := end
 		after := stop + short + 2*ei
-		steadyOf := func(i int, r float64) load { return steady(testRequests, r, 0, t.parts(i)) }
+		steadyOf := func(i int, r float64) load { return t.burning(i, testRequests, r) }
 		groups = append(groups, promtest.Group{
 			Name: fmt.Sprintf("%s %s: %s above on the long window only and %s on the short window only stay silent",
 				t.SLOs[0].Name, pair, t.SLOs[0].Name, t.SLOs[1].Name),
 			Interval: model.Duration(time.Minute),
 			InputSeries: t.input(scenario{phases: []phase{
-				{minutes(stop), map[int]load{0: steadyOf(0, fire), 1: steadyOf(1, 0)}},
+				{minutes(stop), map[int]load{0: steadyOf(0, fires[0]), 1: steadyOf(1, 0)}},
 				{minutes(after - burst - stop), map[int]load{0: steadyOf(0, 0), 1: steadyOf(1, 0)}},
 				{minutes(burst), map[int]load{0: steadyOf(0, 0), 1: steadyOf(1, rb)}},
 			}}),
@@ -509,14 +607,15 @@ func (t *tester) windowTests(w slo.Window) (*promtest.File, error) {
 	}
 	// Every SLI burning at 0.6x: the mixin adds the SLIs' burn rates and
 	// fires; one alert per SLI stays silent.
-	if len(t.SLOs) > 1 {
+	if len(t.SLOs) > 1 && !slices.Contains(fires, 0) {
 		loads, rates := map[int]load{}, map[int]float64{}
 		for i := range t.SLOs {
-			loads[i] = steady(testRequests, 0.6*theta, 0, t.parts(i))
-			rates[i] = 0.6 * theta
+			r := 0.6 * t.ThresholdOf(w, i)
+			loads[i] = t.burning(i, testRequests, r)
+			rates[i] = r
 		}
 		verb := "no single SLI fires"
-		if !t.Profile.AlertPerSLI {
+		if !perSLI {
 			verb = "the summed burn rates fire"
 		}
 		steadyGroup(fmt.Sprintf("every SLI at 0.6x the threshold of %s: %s", pair, verb),
@@ -524,21 +623,23 @@ func (t *tester) windowTests(w slo.Window) (*promtest.File, error) {
 	}
 	// Slow requests and no 5xx series yet: the mixin's burn rate is empty,
 	// so it cannot fire; with fixes.absentAsZero the slow requests count.
-	rates := map[int]float64{}
-	verb := "leave the burn rate empty and the alert silent"
-	if t.Profile.AbsentAsZero {
-		rates[0] = fire
-		verb = "fire"
+	if c := t.firstCombined(); c >= 0 && fires[c] > 0 {
+		rates := map[int]float64{}
+		verb := "leave the burn rate empty and the alert silent"
+		if t.Profile.AbsentAsZero {
+			rates[c] = fires[c]
+			verb = "fire"
+		}
+		steadyGroup(fmt.Sprintf("%s %s: slow requests and no 5xx series %s", t.SLOs[c].Name, pair, verb),
+			scenario{noErrorSeries: true, phases: []phase{{minutes(end), map[int]load{c: steady(testRequests, 0, fires[c], t.parts(c))}}}},
+			rates, end)
 	}
-	steadyGroup(fmt.Sprintf("%s %s: slow requests and no 5xx series %s", t.SLOs[0].Name, pair, verb),
-		scenario{noErrorSeries: true, phases: []phase{{minutes(end), map[int]load{0: steady(testRequests, 0, fire, t.parts(0))}}}},
-		rates, end)
 	return t.file(ei, groups), errors.Join(errs...)
 }
 
 // clearOf returns ratio r, or a nearby one, that no window pair's threshold
 // is within 10% of, so that the steady model's predictions hold with room.
-func (t *tester) clearOf(r, theta float64) float64 {
+func (t *tester) clearOf(r, theta float64, i int) float64 {
 	for _, f := range []float64{1, 0.85, 1.25, 1.5, 0.75} {
 		c := min(r*f, 1)
 		if c <= theta*1.05 {
@@ -546,7 +647,7 @@ func (t *tester) clearOf(r, theta float64) float64 {
 		}
 		ok := true
 		for _, q := range t.Alert.Windows {
-			if x := c / t.Threshold(q); x > 0.9 && x < 1.1 {
+			if x := c / t.ThresholdOf(q, i); x > 0.9 && x < 1.1 {
 				ok = false
 			}
 		}
@@ -567,25 +668,24 @@ func (t *tester) clearOf(r, theta float64) float64 {
 func (t *tester) steadyAlerts(rates map[int]float64, at, ei time.Duration) ([]promtest.ExpAlert, error) {
 	exp := []promtest.ExpAlert{}
 	for _, q := range t.Alert.Windows {
-		theta := t.Threshold(q)
 		hold := time.Duration(q.For)
 		steps := (hold + ei - 1) / ei
 		if at < ei+steps*ei {
 			continue
 		}
-		check := func(r float64) (bool, error) {
+		check := func(r, theta float64) (bool, error) {
 			if x := r / theta; x > 0.99 && x < 1.01 {
 				return false, fmt.Errorf("pair %s/%s: a test's burn rate %g is within 1%% of the threshold %g", q.Long, q.Short, r, theta)
 			}
 			return r > theta, nil
 		}
-		if t.Profile.AlertPerSLI {
+		if t.Profile.AlertPerSLI || t.Identity {
 			for i := range t.SLOs {
 				r, ok := rates[i]
 				if !ok {
 					continue
 				}
-				fires, err := check(r)
+				fires, err := check(r, t.ThresholdOf(q, i))
 				if err != nil {
 					return nil, err
 				}
@@ -602,7 +702,7 @@ func (t *tester) steadyAlerts(rates map[int]float64, at, ei time.Duration) ([]pr
 		for _, r := range rates {
 			sum += r
 		}
-		fires, err := check(sum)
+		fires, err := check(sum, t.Threshold(q))
 		if err != nil {
 			return nil, err
 		}
@@ -619,7 +719,7 @@ func (t *tester) steadyAlerts(rates map[int]float64, at, ei time.Duration) ([]pr
 // streaming requests.
 func (t *tester) availabilityTests(loads map[int]load, at time.Duration) []promtest.ExprTest {
 	sample := func(sli string, v float64) promtest.ExpSample {
-		return promtest.ExpSample{Labels: fmt.Sprintf("{%s=%q, %s=%q}", t.ClusterLabel, testCluster, t.SLILabel, sli), Value: slomodel.RoundTo(v, 4)}
+		return promtest.ExpSample{Labels: t.idLabels(sli), Value: slomodel.RoundTo(v, 4)}
 	}
 	avail := promtest.ExprTest{Expr: fmt.Sprintf("round(%s, 0.0001)", t.AvailabilityRecord), EvalTime: model.Duration(at)}
 	budget := promtest.ExprTest{Expr: fmt.Sprintf("round(%s, 0.0001)", t.BudgetRecord), EvalTime: model.Duration(at)}
@@ -639,18 +739,27 @@ func (t *tester) availabilityTests(loads map[int]load, at time.Duration) []promt
 	var bad, total float64
 	for i, o := range t.SLOs {
 		l := loads[i]
-		r, _ := t.ratio(l)
+		r, _ := t.ratio(i, l)
 		var n, errs, slow float64
 		for _, p := range l.parts {
 			n += p.requests
-			errs += p.errors
-			slow += p.slow
+			if o.Kind.HasErrors() {
+				errs += p.errors
+			}
+			if o.Kind.HasLatency() {
+				slow += p.slow
+			}
 		}
 		bad += errs + slow*slowScale
 		total += n
 		avail.ExpSamples = append(avail.ExpSamples, sample(o.Name, 1-(errs+slow*slowScale)/n))
-		budget.ExpSamples = append(budget.ExpSamples, sample(o.Name, 1-r/t.Budget))
+		budget.ExpSamples = append(budget.ExpSamples, sample(o.Name, 1-r/t.SLIs[i].Budget))
 		rates.ExpSamples = append(rates.ExpSamples, sample(o.Name, n/60))
+	}
+	if t.Identity {
+		// Per SLO only: no sum over SLOs of different kinds, no
+		// apiserver request-rate records.
+		return []promtest.ExprTest{avail, budget}
 	}
 	avail.ExpSamples = append(avail.ExpSamples, sample(slomodel.AllSLIs, 1-bad/total))
 	budget.ExpSamples = append(budget.ExpSamples, sample(slomodel.AllSLIs, 1-(bad/total)/t.Budget))
@@ -673,18 +782,18 @@ func (t *tester) recordTests() *promtest.File {
 	pin := func(loads map[int]load, absent map[int]bool) []promtest.ExprTest {
 		var tests []promtest.ExprTest
 		for _, d := range windows {
-			et := promtest.ExprTest{Expr: fmt.Sprintf("round(%s:burnrate%s, 0.0001)", t.Base, d), EvalTime: model.Duration(at), ExpSamples: []promtest.ExpSample{}}
+			et := promtest.ExprTest{Expr: fmt.Sprintf("round(%s, 0.0001)", t.BurnRateRecord(d)), EvalTime: model.Duration(at), ExpSamples: []promtest.ExpSample{}}
 			for i := range t.SLOs {
 				l, ok := loads[i]
 				if !ok || absent[i] {
 					continue
 				}
-				r, ok := t.ratio(l)
+				r, ok := t.ratio(i, l)
 				if !ok {
 					continue
 				}
 				et.ExpSamples = append(et.ExpSamples, promtest.ExpSample{
-					Labels: fmt.Sprintf("{%s=%q, %s=%q}", t.ClusterLabel, testCluster, t.SLILabel, t.SLOs[i].Name),
+					Labels: t.idLabels(t.SLOs[i].Name),
 					Value:  slomodel.RoundTo(r, 4),
 				})
 			}
@@ -696,22 +805,29 @@ func (t *tester) recordTests() *promtest.File {
 		return promtest.Group{Name: name, Interval: model.Duration(time.Minute), InputSeries: t.input(sc), PromQLExprTests: pin(sc.phases[0].loads, absent)}
 	}
 	var groups []promtest.Group
-	// Errors only, a different share per SLO.
+	// Errors only (slow requests for an SLO of kind latency), a different
+	// share per SLO.
 	loads := map[int]load{}
 	for i := range t.SLOs {
-		loads[i] = steady(1000, 0.25/float64(int(1)<<i), 0, t.parts(i))
+		loads[i] = t.burning(i, requestsOf(i), shareOf(i))
 	}
-	errorsOnly := group("errors only: each SLI's burn rate is its share of 5xx responses; availability and request rates follow",
-		scenario{phases: []phase{{minutes(at), loads}}}, nil)
+	name := "errors only: each SLI's burn rate is its share of 5xx responses; availability and request rates follow"
+	if t.Identity {
+		name = "errors only (slow requests for kind latency): each SLO's burn rate is its share of bad events; availability and budget follow"
+	}
+	errorsOnly := group(name, scenario{phases: []phase{{minutes(at), loads}}}, nil)
 	errorsOnly.PromQLExprTests = append(errorsOnly.PromQLExprTests, t.availabilityTests(loads, at)...)
 	groups = append(groups, errorsOnly)
 	// Slow requests in every partition, at each partition's own threshold;
 	// a wider bucket holds them all, so a rule reading the wrong bound fails.
 	for _, le10 := range []bool{false, true} {
+		if !t.Spec.ReadsLatency() {
+			break
+		}
 		loads := map[int]load{}
 		for i := range t.SLOs {
 			l := load{}
-			for j := range t.SLOs[i].Latency {
+			for j := range t.parts(i) {
 				l.parts = append(l.parts, partLoad{requests: 1000, slow: float64(100 * (j + 1))})
 			}
 			loads[i] = l
@@ -725,7 +841,7 @@ func (t *tester) recordTests() *promtest.File {
 		g.PromQLExprTests = append(g.PromQLExprTests, t.availabilityTests(loads, at)...)
 		groups = append(groups, g)
 	}
-	if t.stream != "" {
+	if t.stream != "" && t.firstCombined() == 0 {
 		l := steady(1000, 0, 0.1, t.parts(0))
 		l.streaming = 1000
 		name := "streaming requests (subresource " + t.stream + ") are not slow; "
@@ -737,15 +853,47 @@ func (t *tester) recordTests() *promtest.File {
 		groups = append(groups, group(name, scenario{phases: []phase{{minutes(at), map[int]load{0: l}}}}, nil))
 	}
 	// No 5xx series yet.
-	counts := t.Profile.AbsentAsZero
-	name := "no 5xx series yet: "
-	absent := map[int]bool{0: true}
-	if counts {
-		name += "the burn rate is the share of slow requests"
-		absent = nil
-	} else {
-		name += "the mixin records no burn rate at all"
+	if c := t.firstCombined(); c >= 0 {
+		counts := t.Profile.AbsentAsZero
+		name := "no 5xx series yet: "
+		absent := map[int]bool{c: true}
+		if counts {
+			name += "the burn rate is the share of slow requests"
+			absent = nil
+		} else {
+			name += "the mixin records no burn rate at all"
+		}
+		groups = append(groups, group(name, scenario{noErrorSeries: true, phases: []phase{{minutes(at), map[int]load{c: steady(1000, 0, 0.1, t.parts(c))}}}}, absent))
 	}
-	groups = append(groups, group(name, scenario{noErrorSeries: true, phases: []phase{{minutes(at), map[int]load{0: steady(1000, 0, 0.1, t.parts(0))}}}}, absent))
+	// No error series for an errors-only SLO: its burn rate is 0, not empty.
+	for i, o := range t.SLOs {
+		if o.Kind != slo.KindErrors || !t.Profile.AbsentAsZero {
+			continue
+		}
+		groups = append(groups, group(fmt.Sprintf("%s: no error series yet: the burn rate is 0, not empty", o.Name),
+			scenario{noErrorSeries: true, phases: []phase{{minutes(at), map[int]load{i: steady(1000, 0, 0, 1)}}}}, nil))
+		break
+	}
 	return t.file(time.Minute, groups)
+}
+
+// shareOf is the share of bad events SLO i gets in the records test, of
+// requestsOf(i) requests a minute: a different one for each SLO, so that a
+// rule mixing SLOs up fails. The first eight halve from 25% (of 1000
+// requests); from the ninth on they rise from 30.08% by 0.01% (of 10000
+// requests: whole requests, and 0.0001 apart after the tests' rounding),
+// to 39.99% at the 1000th, above every share of the first eight.
+func shareOf(i int) float64 {
+	if i < 8 {
+		return 0.25 / float64(int(1)<<i)
+	}
+	return float64(i+3000) / 10000
+}
+
+// requestsOf is SLO i's requests a minute in the records test.
+func requestsOf(i int) float64 {
+	if i < 8 {
+		return 1000
+	}
+	return 10000
 }
