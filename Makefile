@@ -9,6 +9,15 @@ PROMTOOL := $(GO) tool promtool
 # Each output: profile and directory. The generate lines of `rules` and the
 # --check lines of `check-generated` both come from this list.
 OUTPUTS := optimized:rules kubernetes-mixin:rules/kubernetes-mixin
+# The other formats, for the distributions users come from: format, preset
+# (- for none) and directory. internal/consumers loads each with its
+# consumer's own code.
+FORMAT_OUTPUTS := prometheusrule:kube-prometheus:rules/kube-prometheus \
+	json:kube-prometheus:rules/kube-prometheus \
+	kube-prometheus-stack:kube-prometheus-stack:rules/kube-prometheus-stack \
+	prometheusrule:kube-prometheus-stack:rules/kube-prometheus-stack \
+	mimir:-:rules/mimir
+format_args = --format $(word 1,$(subst :, ,$(1))) $(if $(filter-out -,$(word 2,$(subst :, ,$(1)))),--preset $(word 2,$(subst :, ,$(1)))) --out $(word 3,$(subst :, ,$(1)))
 TESTS    = $(sort $(wildcard rules/*.test.yaml rules/kubernetes-mixin/*.test.yaml))
 
 # The mixin profile keeps the mixin's four identical
@@ -29,6 +38,7 @@ rules: build
 	@set -e; for o in $(OUTPUTS); do \
 		$(BIN) generate --profile "$${o%%:*}" --out "$${o#*:}"; \
 	done
+	@set -e; $(foreach o,$(FORMAT_OUTPUTS),$(BIN) generate $(call format_args,$(o));)
 
 test: vet unit check-rules check-generated rule-tests
 
@@ -68,6 +78,7 @@ check-generated: build
 	@set -e; for o in $(OUTPUTS); do \
 		$(BIN) generate --check --profile "$${o%%:*}" --out "$${o#*:}"; \
 	done
+	@set -e; $(foreach o,$(FORMAT_OUTPUTS),$(BIN) generate --check $(call format_args,$(o));)
 
 # Times `promtool test rules` and `burnrate test` on the generated unit tests
 # of each profile, one after the other, and prints both wall times and their
