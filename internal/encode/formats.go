@@ -295,8 +295,9 @@ func writeJSON(b *bytes.Buffer, n *yaml.Node) error {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			k, _ := json.Marshal(n.Content[i].Value)
-			b.Write(k)
+			if err := jsonScalar(b, n.Content[i].Value); err != nil {
+				return err
+			}
 			b.WriteByte(':')
 			if err := writeJSON(b, n.Content[i+1]); err != nil {
 				return err
@@ -319,13 +320,21 @@ func writeJSON(b *bytes.Buffer, n *yaml.Node) error {
 		if err := n.Decode(&v); err != nil {
 			return err
 		}
-		j, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		b.Write(j)
+		return jsonScalar(b, v)
 	default:
 		return fmt.Errorf("cannot write YAML node kind %v as JSON", n.Kind)
 	}
+	return nil
+}
+
+// jsonScalar writes v as JSON without escaping <, > and & (expressions are
+// full of them, and the file is no HTML).
+func jsonScalar(b *bytes.Buffer, v any) error {
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	b.Truncate(b.Len() - 1) // Encode's newline
 	return nil
 }
