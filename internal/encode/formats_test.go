@@ -47,7 +47,7 @@ func TestEncode(t *testing.T) {
 		},
 		{
 			name: "PrometheusRule with every field", format: FormatPrometheusRule,
-			env: Envelope{Name: "n", Namespace: "monitoring", Labels: map[string]string{"role": "alert-rules", "prometheus": "k8s"}, Annotations: map[string]string{"a": "b"}},
+			env:  Envelope{Name: "n", Namespace: "monitoring", Labels: map[string]string{"role": "alert-rules", "prometheus": "k8s"}, Annotations: map[string]string{"a": "b"}},
 			want: "# H\napiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: n\n  namespace: monitoring\n  labels:\n    prometheus: k8s\n    role: alert-rules\n  annotations:\n    a: b\nspec:\n  groups:\n    - name: g\n      interval: 1m\n" + indent(rules, "  "),
 		},
 		{
@@ -127,4 +127,3 @@ func TestEncodeChecksEveryFormat(t *testing.T) {
 		}
 	}
 }
-

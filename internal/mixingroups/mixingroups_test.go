@@ -54,7 +54,9 @@ func TestReplaced(t *testing.T) {
 }
 
 func TestWriters(t *testing.T) {
-	g := func(name string, rules ...rulefmt.Rule) rulefmt.RuleGroup { return rulefmt.RuleGroup{Name: name, Rules: rules} }
+	g := func(name string, rules ...rulefmt.Rule) rulefmt.RuleGroup {
+		return rulefmt.RuleGroup{Name: name, Rules: rules}
+	}
 	got := Writers(map[string][]rulefmt.RuleGroup{
 		"mixin":    {g("m", rulefmt.Rule{Record: "a"}, rulefmt.Rule{Alert: "X"})},
 		"burnrate": {g("b", rulefmt.Rule{Record: "a"}, rulefmt.Rule{Record: "a"}, rulefmt.Rule{Record: "c"})},
