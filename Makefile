@@ -27,7 +27,7 @@ TESTS    = $(sort $(wildcard rules/*.test.yaml rules/kubernetes-mixin/*.test.yam
 MIXIN_RULES    := rules/kubernetes-mixin/kube-apiserver.rules.yaml
 MIXIN_EXPECTED := code_verb:apiserver_request_total:increase1h
 
-.PHONY: all build rules test tools vet unit check-rules check-generated rule-tests
+.PHONY: all build rules test tools vet unit check-rules check-generated rule-tests install-check
 
 all: rules
 
@@ -40,7 +40,7 @@ rules: build
 	done
 	@set -e; $(foreach o,$(FORMAT_OUTPUTS),$(BIN) generate $(call format_args,$(o));)
 
-test: vet unit check-rules check-generated rule-tests
+test: vet unit check-rules check-generated rule-tests install-check
 
 vet:
 	$(GO) vet ./...
@@ -67,6 +67,12 @@ check-rules:
 		|| ! printf '%s\n' "$$out" | grep -qx 'Metric: $(MIXIN_EXPECTED)'; then \
 		printf '%s\n' "$$out"; echo "promtool: want exactly the known duplicate-rules finding ($(MIXIN_EXPECTED)), exit 3; got exit $$code"; exit 1; \
 	fi; echo "$(MIXIN_RULES): only the known duplicate-rules finding ($(MIXIN_EXPECTED))"
+
+# go install <module>/cmd/burnrate@<version> and go get -tool of HEAD,
+# through a file module proxy into an empty module cache (TestGoInstall in
+# cmd/burnrate/install_test.go; about 2 minutes).
+install-check:
+	BURNRATE_INSTALL_CHECK=1 $(GO) test -run '^TestGoInstall$$' -timeout 30m -v ./cmd/burnrate
 
 # The generated rule unit tests, under promtool and under burnrate test.
 rule-tests: build
