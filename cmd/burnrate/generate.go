@@ -72,7 +72,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.out, "out", "rules", "output directory")
 	fs.BoolVar(&f.check, "check", false, "write nothing; exit 1 naming every file that would change")
 	fs.StringVar(&f.runbooks, "runbooks", "", "runbooks directory (optimized profile), written as <dir>/<component>/<Alert>.md (default: runbooks beside --out, i.e. runbooks for --out rules)")
-	fs.StringVar(&f.format, "format", encode.FormatRules, "output format: "+strings.Join(encode.Formats, ", ")+" (see below)")
+	fs.StringVar(&f.format, "format", encode.FormatRules, "output format: "+strings.Join(encode.Formats, ", ")+" (see above)")
 	fs.StringVar(&f.preset, "preset", "", "set job, cluster label, showMultiCluster, runbook URL and PrometheusRule labels as a distribution does: "+strings.Join(slo.PresetNames(), ", "))
 	fs.StringVar(&f.name, "name", "", "PrometheusRule metadata.name and kube-prometheus-stack additionalPrometheusRulesMap key (default: the spec's output.name, else burnrate-<spec name>)")
 	fs.StringVar(&f.namespace, "namespace", "", "PrometheusRule metadata.namespace, or the Mimir rule namespace (default: the spec's output.namespace; for mimir, else the spec's name)")
@@ -328,23 +328,15 @@ func (f generateFlags) validate() error {
 	return errors.Join(errs...)
 }
 
-// envelope is the spec's output section with the flags' values over it.
+// envelope is the spec's output section with the flags' values over it,
+// completed by encode.EnvelopeOf.
 func (f generateFlags) envelope(s *slo.Spec) encode.Envelope {
-	o := s.Output
-	env := encode.Envelope{
-		Name:                    cmp.Or(f.name, o.Name, "burnrate-"+s.Name),
-		Namespace:               cmp.Or(f.namespace, o.Namespace),
-		Labels:                  f.labels.merge(o.Labels),
-		Annotations:             f.annotations.merge(o.Annotations),
-		PartialResponseStrategy: cmp.Or(f.strategy, o.PartialResponseStrategy),
-	}
-	if f.format == encode.FormatMimir && env.Namespace == "" {
-		env.Namespace = s.Name
-	}
-	if f.format != encode.FormatRules && f.format != encode.FormatPrometheusRule {
-		env.PartialResponseStrategy = "" // the spec's applies to the formats that carry it
-	}
-	return env
+	s.Output.Name = cmp.Or(f.name, s.Output.Name)
+	s.Output.Namespace = cmp.Or(f.namespace, s.Output.Namespace)
+	s.Output.Labels = f.labels.merge(s.Output.Labels)
+	s.Output.Annotations = f.annotations.merge(s.Output.Annotations)
+	s.Output.PartialResponseStrategy = cmp.Or(f.strategy, s.Output.PartialResponseStrategy)
+	return encode.EnvelopeOf(f.format, s)
 }
 
 // presetHelp lists the presets for the help text.

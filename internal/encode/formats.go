@@ -2,6 +2,7 @@ package encode
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"gopkg.in/yaml.v3"
+
+	"github.com/burnrate/burnrate/slo"
 )
 
 // The output formats of burnrate generate --format. Scripts rely on these
@@ -69,6 +72,27 @@ type Envelope struct {
 	// values file sets to false, because these groups replace what they
 	// render.
 	StackSwitches []string
+}
+
+// EnvelopeOf is the envelope of format for spec s: its output section with
+// the defaults filled in (name burnrate-<spec name>; for mimir, namespace
+// the spec's name) and the Thanos strategy only where the format carries
+// it. StackSwitches are left to the caller.
+func EnvelopeOf(format string, s *slo.Spec) Envelope {
+	o := s.Output
+	env := Envelope{
+		Name:        cmp.Or(o.Name, "burnrate-"+s.Name),
+		Namespace:   o.Namespace,
+		Labels:      o.Labels,
+		Annotations: o.Annotations,
+	}
+	if format == FormatMimir && env.Namespace == "" {
+		env.Namespace = s.Name
+	}
+	if format == FormatRules || format == FormatPrometheusRule {
+		env.PartialResponseStrategy = o.PartialResponseStrategy
+	}
+	return env
 }
 
 // Encode renders groups in format under header (as comments where the
