@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -345,4 +346,53 @@ func splitShell(t *testing.T, s string) []string {
 		words = append(words, cur.String())
 	}
 	return words
+}
+
+// TestREADMERecipes runs every burnrate generate command of the README's
+// migration section in an empty directory, and checks that each file the
+// recipe then hands to another tool (helm -f, mimirtool, thanos, jsonnet's
+// import) is one that command wrote.
+func TestREADMERecipes(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := bytes.Index(readme, []byte("## Output formats and migrating from the mixin"))
+	end := bytes.Index(readme, []byte("## Layout and architecture"))
+	if start < 0 || end < start {
+		t.Fatal("README.md has no migration section before the layout")
+	}
+	section := string(readme[start:end])
+	blocks := regexp.MustCompile("(?s)```(sh|jsonnet)\n(.*?)```").FindAllStringSubmatch(section, -1)
+	generated := 0
+	for i, b := range blocks {
+		t.Run(fmt.Sprintf("block %d", i), func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			var uses []string
+			for line := range strings.SplitSeq(b[2], "\n") {
+				if c := strings.Index(line, "#"); c >= 0 && b[1] == "sh" {
+					line = line[:c]
+				}
+				if cmd, ok := strings.CutPrefix(strings.TrimSpace(line), "burnrate "); ok {
+					generated++
+					if code, _, stderr := runCLI(splitShell(t, cmd)...); code != exitOK {
+						t.Fatalf("burnrate %s: exit %d: %s", cmd, code, stderr)
+					}
+					continue
+				}
+				uses = append(uses, regexp.MustCompile(`[\w./-]*kube-apiserver\.[\w.-]+\.(?:yaml|json)`).FindAllString(line, -1)...)
+			}
+			for _, u := range uses {
+				if b[1] == "jsonnet" {
+					continue // the jsonnet blocks import what an sh block wrote
+				}
+				if _, err := os.Stat(u); err != nil {
+					t.Errorf("the recipe uses %s, which its burnrate command did not write: %v", u, err)
+				}
+			}
+		})
+	}
+	if generated < 4 {
+		t.Errorf("found %d burnrate commands in the migration section, want one per recipe", generated)
+	}
 }
