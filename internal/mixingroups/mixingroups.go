@@ -24,7 +24,9 @@ type Group struct {
 	Name string
 	// StackSwitch is the kube-prometheus-stack value
 	// defaultRules.rules.<StackSwitch> that renders the group (each
-	// templates/prometheus/rules-1.14/<group>.yaml is wrapped in an if on it).
+	// templates/prometheus/rules-1.14/<group>.yaml is wrapped in an if on it,
+	// written by the chart's hack/sync_prometheus_rules.py from its
+	// condition_map).
 	StackSwitch string
 }
 
