@@ -14,6 +14,15 @@ TESTS    = $(sort $(wildcard rules/*.test.yaml rules/kubernetes-mixin/*.test.yam
 # The example specs of other services (README "Your own service"), generated
 # together into examples/rules with the optimized profile.
 EXAMPLES := $(sort $(wildcard examples/*.yaml))
+# The other formats, for the distributions users come from: format, preset
+# (- for none) and directory. internal/consumers loads each with its
+# consumer's own code.
+FORMAT_OUTPUTS := prometheusrule:kube-prometheus:rules/kube-prometheus \
+	json:kube-prometheus:rules/kube-prometheus \
+	kube-prometheus-stack:kube-prometheus-stack:rules/kube-prometheus-stack \
+	prometheusrule:kube-prometheus-stack:rules/kube-prometheus-stack \
+	mimir:-:rules/mimir
+format_args = --format $(word 1,$(subst :, ,$(1))) $(if $(filter-out -,$(word 2,$(subst :, ,$(1)))),--preset $(word 2,$(subst :, ,$(1)))) --out $(word 3,$(subst :, ,$(1)))
 
 # The mixin profile keeps the mixin's four identical
 # code_verb:apiserver_request_total:increase1h rules (one per code class),
@@ -22,7 +31,7 @@ EXAMPLES := $(sort $(wildcard examples/*.yaml))
 MIXIN_RULES    := rules/kubernetes-mixin/kube-apiserver.rules.yaml
 MIXIN_EXPECTED := code_verb:apiserver_request_total:increase1h
 
-.PHONY: all build rules test tools vet unit check-rules check-generated rule-tests
+.PHONY: all build rules test tools vet unit check-rules check-generated rule-tests install-check
 
 all: rules
 
@@ -34,8 +43,9 @@ rules: build
 		$(BIN) generate --profile "$${o%%:*}" --out "$${o#*:}"; \
 	done
 	$(BIN) generate --out examples/rules $(EXAMPLES)
+	@set -e; $(foreach o,$(FORMAT_OUTPUTS),$(BIN) generate $(call format_args,$(o));)
 
-test: vet unit check-rules check-generated rule-tests
+test: vet unit check-rules check-generated rule-tests install-check
 
 vet:
 	$(GO) vet ./...
@@ -63,6 +73,12 @@ check-rules:
 		printf '%s\n' "$$out"; echo "promtool: want exactly the known duplicate-rules finding ($(MIXIN_EXPECTED)), exit 3; got exit $$code"; exit 1; \
 	fi; echo "$(MIXIN_RULES): only the known duplicate-rules finding ($(MIXIN_EXPECTED))"
 
+# go install <module>/cmd/burnrate@<version> and go get -tool of HEAD,
+# through a file module proxy into an empty module cache (TestGoInstall in
+# cmd/burnrate/install_test.go; about 2 minutes).
+install-check:
+	BURNRATE_INSTALL_CHECK=1 $(GO) test -run '^TestGoInstall$$' -timeout 30m -v ./cmd/burnrate
+
 # The generated rule unit tests, under promtool and under burnrate test.
 rule-tests: build
 	$(PROMTOOL) test rules $(TESTS)
@@ -74,6 +90,7 @@ check-generated: build
 		$(BIN) generate --check --profile "$${o%%:*}" --out "$${o#*:}"; \
 	done
 	$(BIN) generate --check --out examples/rules $(EXAMPLES)
+	@set -e; $(foreach o,$(FORMAT_OUTPUTS),$(BIN) generate --check $(call format_args,$(o));)
 
 # Times `promtool test rules` and `burnrate test` on the generated unit tests
 # of each profile, one after the other, and prints both wall times and their

@@ -45,6 +45,24 @@ func TestRefusals(t *testing.T) {
 			},
 		},
 		{
+			name:  "output name that is no Kubernetes object name",
+			edits: []string{"baseWindow: 5m", "baseWindow: 5m\noutput:\n  name: Burnrate_Rules"},
+			want:  []want{{"name: Burnrate_Rules", `output.name: "Burnrate_Rules" is not a Kubernetes object name: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`}},
+		},
+		{
+			name:  "output label value with a space, and a Thanos strategy that does not exist",
+			edits: []string{"baseWindow: 5m", "baseWindow: 5m\noutput:\n  labels:\n    release: my release\n  partialResponseStrategy: ignore"},
+			want: []want{
+				{"release: my release", `output.labels.release: "my release": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`},
+				{"partialResponseStrategy: ignore", `output.partialResponseStrategy: "ignore" is not a Thanos partial response strategy; write one of warn, abort`},
+			},
+		},
+		{
+			name:  "output labels as a list",
+			edits: []string{"baseWindow: 5m", "baseWindow: 5m\noutput:\n  labels: [release]"},
+			want:  []want{{"labels: [release]", "output.labels: expected a mapping of names to strings, such as {release: monitoring}, got a list"}},
+		},
+		{
 			name:  "SLI label reserved by Prometheus",
 			edits: []string{"sliLabel: verb", "sliLabel: __name__"},
 			want:  []want{{"sliLabel:", `sliLabel: "__name__": label names beginning with __ are reserved for Prometheus's own use; choose another name`}},

@@ -77,6 +77,9 @@ type Spec struct {
 	Fixes Fixes `yaml:"fixes"`
 	// Runbook places the generated runbook (optimized profile). Optional.
 	Runbook Runbook `yaml:"runbook"`
+	// Output describes what the formats other than a plain rule file wrap
+	// the rule groups in (generate --format). Optional.
+	Output Output `yaml:"output"`
 
 	// src is where the spec was parsed from; nil for a spec built in Go.
 	src *source
@@ -95,6 +98,29 @@ type Runbook struct {
 	// service there is no default: without a pattern the alerts carry no
 	// runbook_url.
 	URLPattern string `yaml:"urlPattern"`
+}
+
+// Output holds the envelope of the rule groups in the formats that have
+// one. Command-line flags of generate override each field.
+type Output struct {
+	// Name is the PrometheusRule's metadata.name and the key under
+	// kube-prometheus-stack's additionalPrometheusRulesMap (the chart names
+	// the object <chart>-<key>). Default burnrate-<spec name>.
+	Name string `yaml:"name"`
+	// Namespace is the PrometheusRule's metadata.namespace (omitted when
+	// empty, so kubectl applies it to the current namespace) and the Mimir
+	// or Cortex rule namespace (default: the spec's name).
+	Namespace string `yaml:"namespace"`
+	// Labels are the PrometheusRule's labels, which a Prometheus selects it
+	// by (kube-prometheus-stack: release: <release name>); in the
+	// kube-prometheus-stack values file, the rules' additionalLabels.
+	Labels map[string]string `yaml:"labels"`
+	// Annotations are the PrometheusRule's annotations.
+	Annotations map[string]string `yaml:"annotations"`
+	// PartialResponseStrategy is the Thanos ruler's per-group
+	// partial_response_strategy, warn or abort; empty leaves it out (Thanos
+	// then uses abort). Only the rules and prometheusrule formats carry it.
+	PartialResponseStrategy string `yaml:"partialResponseStrategy"`
 }
 
 // Fixes are the optimized profile's departures from the mixin, each a fix of

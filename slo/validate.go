@@ -184,6 +184,7 @@ func (s *Spec) Validate() []FieldError {
 		v.check(strings.Count(s.Runbook.URLPattern, "%s") == 1 && strings.Count(s.Runbook.URLPattern, "%") == 1,
 			Path{"runbook", "urlPattern"}, "must contain %s exactly once (replaced by the lower-cased alert name) and no other %")
 	}
+	v.output(s.Output)
 	v.check(s.BaseWindow > 0, Path{"baseWindow"}, "must be a positive duration, e.g. 5m")
 	if s.BaseWindow > 0 {
 		for i, w := range a.Windows {

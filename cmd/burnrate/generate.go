@@ -1,15 +1,18 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/burnrate/burnrate/internal/encode"
+	"github.com/burnrate/burnrate/internal/mixingroups"
 	"github.com/burnrate/burnrate/internal/output"
 	"github.com/burnrate/burnrate/internal/rulegen"
 	"github.com/burnrate/burnrate/internal/runbook"
@@ -24,6 +27,41 @@ type generateFlags struct {
 	check   bool
 	// runbooks is the runbooks tree; "" means runbooks beside out.
 	runbooks string
+	format   string
+	preset   string
+	// The output envelope given on the command line; each set field
+	// overrides the spec's output section (labels and annotations are
+	// added, a flag's value winning).
+	name, namespace, strategy string
+	labels, annotations       pairsFlag
+}
+
+// pairsFlag is a repeatable key=value flag, kept in the order given.
+type pairsFlag struct{ kv [][2]string }
+
+func (p *pairsFlag) String() string { return "" }
+
+func (p *pairsFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("%q: want key=value, e.g. release=monitoring", v)
+	}
+	p.kv = append(p.kv, [2]string{k, val})
+	return nil
+}
+
+func (p *pairsFlag) merge(into map[string]string) map[string]string {
+	if len(p.kv) == 0 {
+		return into
+	}
+	out := maps.Clone(into)
+	if out == nil {
+		out = map[string]string{}
+	}
+	for _, kv := range p.kv {
+		out[kv[0]] = kv[1]
+	}
+	return out
 }
 
 func runGenerate(args []string, stdout, stderr io.Writer) int {
@@ -34,6 +72,13 @@ func runGenerate(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.out, "out", "rules", "output directory")
 	fs.BoolVar(&f.check, "check", false, "write nothing; exit 1 naming every file that would change")
 	fs.StringVar(&f.runbooks, "runbooks", "", "runbooks directory (optimized profile), written as <dir>/<component>/<Alert>.md (default: runbooks beside --out, i.e. runbooks for --out rules)")
+	fs.StringVar(&f.format, "format", encode.FormatRules, "output format: "+strings.Join(encode.Formats, ", ")+" (see above)")
+	fs.StringVar(&f.preset, "preset", "", "set job, cluster label, showMultiCluster, runbook URL and PrometheusRule labels as a distribution does: "+strings.Join(slo.PresetNames(), ", "))
+	fs.StringVar(&f.name, "name", "", "PrometheusRule metadata.name and kube-prometheus-stack additionalPrometheusRulesMap key (default: the spec's output.name, else burnrate-<spec name>)")
+	fs.StringVar(&f.namespace, "namespace", "", "PrometheusRule metadata.namespace, or the Mimir rule namespace (default: the spec's output.namespace; for mimir, else the spec's name)")
+	fs.Var(&f.labels, "label", "PrometheusRule label key=value (repeatable), e.g. release=monitoring; kube-prometheus-stack: additionalLabels")
+	fs.Var(&f.annotations, "annotation", "PrometheusRule annotation key=value (repeatable)")
+	fs.StringVar(&f.strategy, "partial-response-strategy", "", "Thanos ruler partial_response_strategy of every group: "+strings.Join(slo.PartialResponseStrategies, " or ")+" (formats rules and prometheusrule)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: burnrate generate [flags] [SPEC...]
 
@@ -49,6 +94,25 @@ replays synthetic incidents and proves the runbook's queries on them. Every
 spec is loaded and rendered before anything is written, so a bad spec
 leaves all files as they were.
 
+Formats (--format):
+  rules                  a Prometheus rule file, <name>.rules.yaml, with the
+                         tests and the runbook above (the default)
+  prometheusrule         a prometheus-operator PrometheusRule,
+                         <name>.prometheusrule.yaml (kubectl apply -f)
+  json                   {"groups": [...]} for jsonnet, <name>.rules.json:
+                         (import '<name>.rules.json').groups
+  kube-prometheus-stack  Helm values, <name>.kube-prometheus-stack.values.yaml:
+                         switches the mixin's kube-apiserver SLO groups off
+                         (defaultRules.rules) and adds these groups
+                         (additionalPrometheusRulesMap); helm upgrade -f
+  mimir                  a Mimir or Cortex ruler namespace file,
+                         <name>.mimir.yaml (mimirtool rules load|sync)
+Formats other than rules write that one file; the tests and the runbook
+come with --format rules (the tests only without
+--partial-response-strategy, which promtool does not load).
+
+Presets (--preset; burnrate spec --preset NAME prints them as a spec):
+`+presetHelp()+`
 Flags:
 `)
 		fs.PrintDefaults()
@@ -65,10 +129,14 @@ Flags:
 		fmt.Fprintf(stderr, "burnrate generate: unknown profile %q; choose one of %s\n", f.profile, strings.Join(slomodel.Profiles, ", "))
 		return exitUsage
 	}
+	if err := f.validate(); err != nil {
+		fmt.Fprintf(stderr, "burnrate generate: %v\n", err)
+		return exitUsage
+	}
 	if f.runbooks == "" {
 		f.runbooks = defaultRunbooks(f.out)
 	}
-	files, sources, err := render(specs, f.profile, f.out, f.runbooks, func(note string) {
+	files, sources, err := render(specs, f, func(note string) {
 		fmt.Fprintf(stderr, "burnrate generate: %s\n", note)
 	})
 	if err != nil {
@@ -127,7 +195,8 @@ var (
 
 // render loads every spec and renders its files in memory; note reports
 // what it leaves out on purpose.
-func render(specs []string, profile, out, runbooks string, note func(string)) ([]output.File, []output.Source, error) {
+func render(specs []string, f generateFlags, note func(string)) ([]output.File, []output.Source, error) {
+	profile, out, runbooks := f.profile, f.out, f.runbooks
 	type source struct {
 		name string
 		spec *slo.Spec
@@ -143,16 +212,28 @@ func render(specs []string, profile, out, runbooks string, note func(string)) ([
 		}
 		loaded = append(loaded, source{filepath.ToSlash(p), s})
 	}
+	format := ""
+	if f.format != encode.FormatRules {
+		format = f.format
+	}
 	var files []output.File
 	var sources []output.Source
 	seen := map[string]string{}
 	for _, src := range loaded {
-		id := output.Source{Spec: src.name, Profile: profile}
+		id := output.Source{Spec: src.name, Profile: profile, Format: format}
 		sources = append(sources, id)
 		add := func(root, rel string, data []byte) {
 			files = append(files, output.File{Root: root, Rel: rel, Data: data, Source: id})
 		}
-		ruleFile := src.spec.Name + ".rules.yaml"
+		if f.preset != "" {
+			p, _ := slo.LookupPreset(f.preset) // checked by validate
+			p.Apply(src.spec)
+			if err := src.spec.Errors(src.spec.Validate()); err != nil {
+				return nil, nil, fmt.Errorf("with --preset %s: %w", f.preset, err)
+			}
+		}
+		env := f.envelope(src.spec)
+		ruleFile := encode.FileName(f.format, src.spec.Name)
 		path := filepath.Join(out, ruleFile)
 		if other, dup := seen[path]; dup {
 			return nil, nil, fmt.Errorf("%s and %s both have name %q and would write %s; give each spec its own name", other, src.name, src.spec.Name, path)
@@ -173,22 +254,39 @@ func render(specs []string, profile, out, runbooks string, note func(string)) ([
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", src.name, err)
 		}
-		header := fmt.Sprintf("Generated by burnrate from %s (profile %s); do not edit.\nRegenerate with: %s", src.name, profile, regenerateCommand(profile, out, runbooks, specs))
-		data, err := encode.RuleFile(rf, header)
+		header := fmt.Sprintf("Generated by burnrate from %s (profile %s); do not edit.\nRegenerate with: %s", src.name, profile, f.regenerateCommand(specs))
+		if f.format == encode.FormatKubePrometheusStack {
+			replaced, err := mixingroups.Replaced(rf)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", src.name, err)
+			}
+			for _, g := range replaced {
+				env.StackSwitches = append(env.StackSwitches, g.StackSwitch)
+			}
+		}
+		data, err := encode.Encode(f.format, rf, header, env)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", src.name, err)
 		}
 		add(out, ruleFile, data)
-		tests, err := testgen.Tests(src.spec, profile, ruleFile)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: tests: %w", src.name, err)
+		if f.format != encode.FormatRules {
+			continue // the tests read a plain rule file; the runbook comes with it
 		}
-		for _, tf := range tests {
-			data, err := tf.File.Marshal(header)
+		// promtool and Prometheus refuse a rule file with
+		// partial_response_strategy, so a file for Thanos gets no tests.
+		withTests := env.PartialResponseStrategy == ""
+		if withTests {
+			tests, err := testgen.Tests(src.spec, profile, ruleFile)
 			if err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", src.name, err)
+				return nil, nil, fmt.Errorf("%s: tests: %w", src.name, err)
 			}
-			add(out, tf.Name, data)
+			for _, tf := range tests {
+				data, err := tf.File.Marshal(header)
+				if err != nil {
+					return nil, nil, fmt.Errorf("%s: %w", src.name, err)
+				}
+				add(out, tf.Name, data)
+			}
 		}
 		if profile != slomodel.ProfileOptimized {
 			continue
@@ -210,6 +308,9 @@ func render(specs []string, profile, out, runbooks string, note func(string)) ([
 		}
 		seen[pagePath] = src.name
 		add(runbooks, page.Path, page.Markdown)
+		if !withTests {
+			continue
+		}
 		tf, err := testgen.IncidentTests(src.spec, ruleFile)
 		if errors.Is(err, testgen.ErrIncidentsDoNotFit) {
 			continue
@@ -226,17 +327,86 @@ func render(specs []string, profile, out, runbooks string, note func(string)) ([
 	return files, sources, nil
 }
 
+// validate checks the flags that name things: format, preset and the
+// output envelope's values.
+func (f generateFlags) validate() error {
+	if !slices.Contains(encode.Formats, f.format) {
+		return fmt.Errorf("unknown format %q; choose one of %s", f.format, strings.Join(encode.Formats, ", "))
+	}
+	if _, ok := slo.LookupPreset(f.preset); f.preset != "" && !ok {
+		return fmt.Errorf("unknown preset %q; choose one of %s", f.preset, strings.Join(slo.PresetNames(), ", "))
+	}
+	if f.strategy != "" && f.format != encode.FormatRules && f.format != encode.FormatPrometheusRule {
+		return fmt.Errorf("--partial-response-strategy is a Thanos ruler field: use it with --format %s or %s, not %s", encode.FormatRules, encode.FormatPrometheusRule, f.format)
+	}
+	o := slo.Output{Name: f.name, Namespace: f.namespace, Labels: f.labels.merge(nil), Annotations: f.annotations.merge(nil), PartialResponseStrategy: f.strategy}
+	var errs []error
+	for _, fe := range slo.ValidateOutput(o) {
+		flag := map[string]string{"name": "--name", "namespace": "--namespace", "labels": "--label", "annotations": "--annotation", "partialResponseStrategy": "--partial-response-strategy"}[fmt.Sprint(fe.Path[1])]
+		errs = append(errs, fmt.Errorf("%s: %s", flag, fe.Msg))
+	}
+	return errors.Join(errs...)
+}
+
+// envelope is the spec's output section with the flags' values over it,
+// completed by encode.EnvelopeOf.
+func (f generateFlags) envelope(s *slo.Spec) encode.Envelope {
+	s.Output.Name = cmp.Or(f.name, s.Output.Name)
+	s.Output.Namespace = cmp.Or(f.namespace, s.Output.Namespace)
+	s.Output.Labels = f.labels.merge(s.Output.Labels)
+	s.Output.Annotations = f.annotations.merge(s.Output.Annotations)
+	s.Output.PartialResponseStrategy = cmp.Or(f.strategy, s.Output.PartialResponseStrategy)
+	return encode.EnvelopeOf(f.format, s)
+}
+
+// presetHelp lists the presets for the help text.
+func presetHelp() string {
+	var b strings.Builder
+	for _, p := range slo.Presets {
+		fmt.Fprintf(&b, "  %s\n      %s\n", p.Name, p.About)
+	}
+	return b.String()
+}
+
 // regenerateCommand is the command line that writes the same files again,
 // for the header of each generated file.
-func regenerateCommand(profile, out, runbooks string, specs []string) string {
-	args := []string{"burnrate", "generate", "--profile", profile, "--out", filepath.ToSlash(out)}
-	if profile == slomodel.ProfileOptimized && runbooks != defaultRunbooks(out) {
-		args = append(args, "--runbooks", filepath.ToSlash(runbooks))
+func (f generateFlags) regenerateCommand(specs []string) string {
+	args := []string{"burnrate", "generate", "--profile", f.profile, "--out", filepath.ToSlash(f.out)}
+	if f.profile == slomodel.ProfileOptimized && f.format == encode.FormatRules && f.runbooks != defaultRunbooks(f.out) {
+		args = append(args, "--runbooks", filepath.ToSlash(f.runbooks))
+	}
+	for _, o := range []struct{ flag, value, def string }{
+		{"--format", f.format, encode.FormatRules},
+		{"--preset", f.preset, ""},
+		{"--name", f.name, ""},
+		{"--namespace", f.namespace, ""},
+		{"--partial-response-strategy", f.strategy, ""},
+	} {
+		if o.value != o.def {
+			args = append(args, o.flag, o.value)
+		}
+	}
+	for _, p := range []struct {
+		flag string
+		kv   [][2]string
+	}{{"--label", f.labels.kv}, {"--annotation", f.annotations.kv}} {
+		for _, kv := range p.kv {
+			args = append(args, p.flag, shellQuote(kv[0]+"="+kv[1]))
+		}
 	}
 	for _, s := range specs {
 		args = append(args, filepath.ToSlash(s))
 	}
 	return strings.Join(args, " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but letters,
+// digits and -_./=:,+@%.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // defaultRunbooks is the runbooks directory beside the output directory.
@@ -267,8 +437,10 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 func runSpec(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("spec", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	preset := fs.String("preset", "", "print the spec with a preset applied: "+strings.Join(slo.PresetNames(), ", "))
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "Usage: burnrate spec\n\nPrints the embedded kube-apiserver spec. Save it, edit it, and pass the file to burnrate generate.\n")
+		fmt.Fprint(fs.Output(), "Usage: burnrate spec [--preset NAME]\n\nPrints the embedded kube-apiserver spec. Save it, edit it, and pass the file to burnrate generate.\nWith --preset, the spec that preset makes of it (generate --preset NAME is the same as\ngenerate with that file).\n\nFlags:\n")
+		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -280,6 +452,20 @@ func runSpec(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	stdout.Write(slo.DefaultYAML())
+	if *preset == "" {
+		stdout.Write(slo.DefaultYAML())
+		return exitOK
+	}
+	p, ok := slo.LookupPreset(*preset)
+	if !ok {
+		fmt.Fprintf(stderr, "burnrate spec: unknown preset %q; choose one of %s\n", *preset, strings.Join(slo.PresetNames(), ", "))
+		return exitUsage
+	}
+	data, err := p.YAML()
+	if err != nil {
+		fmt.Fprintf(stderr, "burnrate spec: %v\n", err)
+		return exitFail
+	}
+	stdout.Write(data)
 	return exitOK
 }

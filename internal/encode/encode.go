@@ -42,8 +42,16 @@ func RuleFile(groups []rulefmt.RuleGroup, header string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode rule file: %w", err)
 	}
-	if _, errs := rulefmt.Parse(out, false, model.UTF8Validation, parser.NewParser(parser.Options{}), promslog.NewNopLogger()); len(errs) > 0 {
-		return nil, fmt.Errorf("generated rule file does not load in Prometheus: %w", errs[0])
+	if err := parseRules(out); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// parseRules loads a rule file with rulefmt, unknown fields refused.
+func parseRules(file []byte) error {
+	if _, errs := rulefmt.Parse(file, false, model.UTF8Validation, parser.NewParser(parser.Options{}), promslog.NewNopLogger()); len(errs) > 0 {
+		return fmt.Errorf("generated rule file does not load in Prometheus: %w", errs[0])
+	}
+	return nil
 }

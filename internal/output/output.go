@@ -54,6 +54,10 @@ func (f File) Path() string { return filepath.Join(f.Root, filepath.FromSlash(f.
 // and the profile. Manifest entries of other sources are left alone.
 type Source struct {
 	Spec, Profile string
+	// Format is generate's --format when it is not the default rule file
+	// ("" for that), so that runs of one spec in several formats into one
+	// directory keep each other's files.
+	Format string
 }
 
 // Change is one file a run would create, rewrite or delete.
@@ -286,7 +290,11 @@ func (m manifest) encode() []byte {
 	b.WriteString(manifestHeader)
 	for _, rel := range sortedKeys(m) {
 		e := m[rel]
-		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", rel, e.digest, e.source.Spec, e.source.Profile)
+		fmt.Fprintf(&b, "%s\t%s\t%s\t%s", rel, e.digest, e.source.Spec, e.source.Profile)
+		if e.source.Format != "" {
+			fmt.Fprintf(&b, "\t%s", e.source.Format)
+		}
+		b.WriteByte('\n')
 	}
 	return b.Bytes()
 }
@@ -308,10 +316,14 @@ func readManifest(root string) (manifest, error) {
 			continue
 		}
 		f := strings.Split(line, "\t")
-		if len(f) != 4 || !filepath.IsLocal(filepath.FromSlash(f[0])) {
-			return nil, fmt.Errorf("%s:%d: not a manifest line (path, digest, spec and profile separated by tabs); delete the manifest and the files it listed, then generate again", path, n)
+		if (len(f) != 4 && len(f) != 5) || !filepath.IsLocal(filepath.FromSlash(f[0])) {
+			return nil, fmt.Errorf("%s:%d: not a manifest line (path, digest, spec, profile and optionally format separated by tabs); delete the manifest and the files it listed, then generate again", path, n)
 		}
-		m[f[0]] = entry{f[1], Source{f[2], f[3]}}
+		src := Source{Spec: f[2], Profile: f[3]}
+		if len(f) == 5 {
+			src.Format = f[4]
+		}
+		m[f[0]] = entry{f[1], src}
 	}
 	return m, sc.Err()
 }

@@ -256,3 +256,31 @@ func TestApplyUndoesRenames(t *testing.T) {
 		}
 	}
 }
+
+// TestFormatsKeepEachOthersFiles: runs of one spec in two formats into one
+// directory are two sources; the second neither deletes nor claims the
+// first's file, and the manifest keeps the format across a read.
+func TestFormatsKeepEachOthersFiles(t *testing.T) {
+	dir := t.TempDir()
+	plain := specA
+	mimir := Source{Spec: specA.Spec, Profile: specA.Profile, Format: "mimir"}
+	run(t, files(dir, plain, "a.rules.yaml", "r1"), plain)
+	if got := actions(run(t, files(dir, mimir, "a.mimir.yaml", "m1"), mimir)); !slices.Equal(got, []string{"create a.mimir.yaml"}) {
+		t.Errorf("mimir run: %v, want only the mimir file created", got)
+	}
+	if got := read(t, filepath.Join(dir, "a.rules.yaml")); got != "r1" {
+		t.Errorf("the rules file is now %q", got)
+	}
+	m := read(t, filepath.Join(dir, ManifestName))
+	if !strings.Contains(m, "\ta.yaml\toptimized\tmimir\n") || !strings.Contains(m, "\ta.yaml\toptimized\n") {
+		t.Errorf("manifest does not name the format:\n%s", m)
+	}
+	// A later mimir run that no longer produces that file deletes it, and
+	// still leaves the rules file alone: the format was read back.
+	if got := actions(run(t, files(dir, mimir, "b.mimir.yaml", "m2"), mimir)); !slices.Equal(got, []string{"delete a.mimir.yaml", "create b.mimir.yaml"}) {
+		t.Errorf("second mimir run: %v, want a.mimir.yaml deleted and b.mimir.yaml created", got)
+	}
+	if got := read(t, filepath.Join(dir, "a.rules.yaml")); got != "r1" {
+		t.Errorf("the rules file is now %q", got)
+	}
+}

@@ -37,6 +37,13 @@ func FuzzGenerate(f *testing.F) {
 		}
 		f.Add(data)
 	}
+	for _, p := range slo.Presets { // seeds with an output section
+		y, err := p.YAML()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(y)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := slo.Parse("fuzz.yaml", data)
 		if err != nil {
@@ -63,6 +70,11 @@ func FuzzGenerate(f *testing.F) {
 			}
 			if _, errs := rulefmt.Parse(out, false, model.UTF8Validation, parser.NewParser(parser.Options{}), promslog.NewNopLogger()); len(errs) > 0 {
 				t.Fatalf("%s: Prometheus would not load the rules: %v\n%s", p, errors.Join(errs...), out)
+			}
+			for _, f := range encode.Formats {
+				if _, err := encode.Encode(f, rf, "fuzz", encode.EnvelopeOf(f, s)); err != nil {
+					t.Fatalf("%s: format %s: %v", p, f, err)
+				}
 			}
 			tests, err := Tests(s, p, "fuzz.rules.yaml")
 			if err != nil {
