@@ -148,8 +148,9 @@ func TestRoute(t *testing.T) {
 		{runbook.StepErrors, map[string]string{"code": "500", "verb": "PUT"}, runbook.StepWebhookErrors},
 		{runbook.StepErrors, map[string]string{"code": "504", "verb": "LIST"}, runbook.StepTerminations},
 		{runbook.StepErrors, map[string]string{"code": "500", "verb": "GET"}, runbook.StepInstanceErrors},
-		{runbook.StepSlow, map[string]string{"verb": "LIST", "scope": "cluster"}, runbook.StepListFetched},
-		{runbook.StepSlow, map[string]string{"verb": "PUT", "scope": "resource"}, runbook.StepEtcdLatency},
+		{runbook.StepSlow, map[string]string{"verb": "LIST", "scope": "cluster", "resource": "pods"}, runbook.StepListFetched},
+		{runbook.StepSlow, map[string]string{"verb": "PUT", "scope": "resource", "resource": "leases"}, runbook.StepEtcdLatency},
+		{runbook.StepSlow, map[string]string{"verb": "GET"}, runbook.StepAPIServices},
 	}
 	for _, tt := range tests {
 		got := r.route(tt.step, tt.ls)

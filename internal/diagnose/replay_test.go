@@ -64,6 +64,9 @@ var replayWants = map[string]replayWant{
 			runbook.StepErrors:            {"code": "503", "verb": "GET", "subresource": "openapi/v3/"},
 			runbook.StepAPIServiceReasons: {"name": labAPIService, "reason": "FailedDiscoveryCheck"},
 		}},
+	// Serving, then hanging and serving in turn: at the end of the fault
+	// the APIService is available again, and Step 6 still finds it.
+	"aggregated-flap": {sli: "read", term: "errors", first: runbook.StepAPIServices, labels: map[string]string{"name": labAPIService}, mentioned: labAPIService, outside: true},
 	// A fail-closed webhook answering 500, or hanging past its timeout.
 	"webhook-500": {sli: "write", term: "errors", first: runbook.StepWebhookErrors, labels: map[string]string{"name": labWebhook}, mentioned: labWebhook, outside: true,
 		rows: map[runbook.Step]map[string]string{

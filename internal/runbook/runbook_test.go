@@ -185,30 +185,45 @@ func TestTable(t *testing.T) {
 // TestRoute: the first route that matches wins; one without a match is the
 // fallback.
 func TestRoute(t *testing.T) {
-	apis := func(st Step) []map[string]string {
-		if st == StepAPIServices {
-			return []map[string]string{{"name": "v3.projectcalico.org"}}
+	found := func(steps ...Step) func(Step) []map[string]string {
+		return func(st Step) []map[string]string {
+			switch {
+			case !slices.Contains(steps, st):
+				return nil
+			case st == StepAPIServices:
+				return []map[string]string{{"name": "v3.projectcalico.org"}}
+			}
+			return []map[string]string{{"flow_schema": "x"}}
 		}
-		return nil
 	}
+	apis, none := found(StepAPIServices), found()
 	tests := []struct {
 		step Step
 		row  map[string]string
+		rows func(Step) []map[string]string
 		want Step
 	}{
-		{StepErrors, map[string]string{"code": "503", "group": "projectcalico.org", "verb": "LIST"}, StepAPIServices},
-		{StepErrors, map[string]string{"code": "504", "group": "projectcalico.org", "verb": "LIST"}, StepAPIServices},
-		{StepErrors, map[string]string{"code": "503", "group": "metrics.k8s.io", "verb": "GET"}, StepInstanceErrors},
-		{StepErrors, map[string]string{"code": "500", "verb": "PUT"}, StepWebhookErrors},
-		{StepErrors, map[string]string{"code": "504", "verb": "LIST"}, StepTerminations},
-		{StepErrors, map[string]string{"code": "500", "verb": "GET"}, StepInstanceErrors},
-		{StepSlow, map[string]string{"verb": "LIST", "scope": "cluster"}, StepListFetched},
-		{StepSlow, map[string]string{"verb": "PUT", "scope": "resource"}, StepEtcdLatency},
-		{StepEtcdLatency, map[string]string{"operation": "get"}, ""},
+		{StepErrors, map[string]string{"code": "503", "group": "projectcalico.org", "verb": "LIST"}, apis, StepAPIServices},
+		{StepErrors, map[string]string{"code": "504", "group": "projectcalico.org", "verb": "LIST"}, apis, StepAPIServices},
+		{StepErrors, map[string]string{"code": "503", "group": "metrics.k8s.io", "verb": "GET"}, apis, StepInstanceErrors},
+		// The OpenAPI document and discovery of an aggregated group (recordings/v1.34.2/aggregated-hang).
+		{StepErrors, map[string]string{"code": "503", "subresource": "openapi/v3/", "verb": "GET"}, apis, StepAPIServices},
+		{StepErrors, map[string]string{"code": "503", "subresource": "/apis/projectcalico.org/v3", "verb": "GET"}, apis, StepAPIServices},
+		{StepErrors, map[string]string{"code": "503", "subresource": "openapi/v3/", "verb": "GET"}, none, StepInstanceErrors},
+		{StepErrors, map[string]string{"code": "500", "verb": "PUT"}, apis, StepWebhookErrors},
+		{StepErrors, map[string]string{"code": "504", "verb": "LIST"}, apis, StepTerminations},
+		{StepErrors, map[string]string{"code": "500", "verb": "GET"}, apis, StepInstanceErrors},
+		{StepSlow, map[string]string{"verb": "LIST", "scope": "cluster", "resource": "pods"}, apis, StepListFetched},
+		{StepSlow, map[string]string{"verb": "LIST", "scope": "cluster", "resource": "pods"}, found(StepAPFRejections), StepListFetched},
+		{StepSlow, map[string]string{"verb": "PUT", "scope": "resource", "resource": "leases"}, apis, StepEtcdLatency},
+		{StepSlow, map[string]string{"verb": "PUT", "scope": "resource", "resource": "leases"}, found(StepAPFRejections), StepAPFRejections},
+		{StepSlow, map[string]string{"verb": "GET"}, apis, StepAPIServices},
+		{StepSlow, map[string]string{"verb": "GET"}, none, ""},
+		{StepEtcdLatency, map[string]string{"operation": "get"}, apis, ""},
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%s %v", tc.step, tc.row), func(t *testing.T) {
-			got, ok := tc.step.Route(tc.row, apis)
+			got, ok := tc.step.Route(tc.row, tc.rows)
 			if got != tc.want || ok != (tc.want != "") {
 				t.Errorf("Route = %q, %v; want %q", got, ok, tc.want)
 			}

@@ -239,10 +239,22 @@ var table = []section{
 					},
 				},
 				{
+					To: StepAPIServices, Path: "slow requests of no resource while an APIService is unavailable",
+					Detail: "**Slow requests of no resource** (the OpenAPI document, discovery) while {{step \"apiservices\"}} lists an unavailable APIService: the apiserver waits for the aggregated API. Go to {{step \"apiservices\"}}.",
+					Match: func(row map[string]string, rows func(Step) []map[string]string) bool {
+						// Recorded on kube-apiserver v1.34.2 (recordings/v1.34.2/aggregated-hang and
+						// aggregated-flap): GETs of the group's OpenAPI v3 document wait for the
+						// hanging backend and are slow, with no group or resource.
+						return row["resource"] == "" && len(rows(StepAPIServices)) > 0
+					},
+				},
+				{
 					To: StepEtcdLatency, Path: "slow GETs of single objects, or slow writes",
 					Detail: "**Slow GETs of single objects** (scope `resource`, for example leases) are quorum reads from etcd. Slow **writes** wait for etcd too. Go to {{step \"etcd-latency\"}}.",
 					Match: func(row map[string]string, _ func(Step) []map[string]string) bool {
-						return row["verb"] != "LIST"
+						// A request of no resource (/readyz, the OpenAPI document)
+						// reads nothing from etcd.
+						return row["verb"] != "LIST" && row["resource"] != ""
 					},
 				},
 				{
