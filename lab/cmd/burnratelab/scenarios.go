@@ -55,18 +55,7 @@ func scenarios() []*scenario {
 			name: "aggregated-hang",
 			what: "APIService Available and used (LIST, GET, discovery, OpenAPI v3 once a second) through the healthy phase; " +
 				"at the fault its backend closes every connection and from then on accepts connections and never answers. Recovery: serving again.",
-			setup: func(ctx context.Context, l *lab) error {
-				if err := l.serveBackend(); err != nil {
-					return err
-				}
-				if err := l.backend.setMode(modeServe); err != nil {
-					return err
-				}
-				if err := l.registerAPIService(ctx); err != nil {
-					return err
-				}
-				return l.waitAPIService(ctx, "True", 2*time.Minute)
-			},
+			setup:    servingAPIService,
 			workload: func(ctx context.Context, l *lab) { l.watchAPIService(ctx); l.groupClients(ctx) },
 			fault: func(ctx context.Context, l *lab) error {
 				l.note("backend hangs (accepts, never answers)")
@@ -295,6 +284,21 @@ func badInstanceScenario(name, flag string, delay func(*config) time.Duration) *
 	}
 }
 
+// servingAPIService starts the lab's aggregated API serving, registers its
+// APIService and waits until it is Available.
+func servingAPIService(ctx context.Context, l *lab) error {
+	if err := l.serveBackend(); err != nil {
+		return err
+	}
+	if err := l.backend.setMode(modeServe); err != nil {
+		return err
+	}
+	if err := l.registerAPIService(ctx); err != nil {
+		return err
+	}
+	return l.waitAPIService(ctx, "True", 2*time.Minute)
+}
+
 // aggregatedFlap is the aggregated API of aggregated-hang whose backend
 // flaps through the fault phase: it hangs for flapHang, then serves for
 // flapServe, and again, so that the APIService's Available condition goes
@@ -303,20 +307,9 @@ func aggregatedFlap() *scenario {
 	const flapHang, flapServe = 40 * time.Second, 40 * time.Second
 	var stop context.CancelFunc
 	return &scenario{
-		name: "aggregated-flap",
-		what: fmt.Sprintf("APIService Available and used as in aggregated-hang; through the fault phase its backend hangs for %s, then serves for %s, and again. Recovery: serving.", flapHang, flapServe),
-		setup: func(ctx context.Context, l *lab) error {
-			if err := l.serveBackend(); err != nil {
-				return err
-			}
-			if err := l.backend.setMode(modeServe); err != nil {
-				return err
-			}
-			if err := l.registerAPIService(ctx); err != nil {
-				return err
-			}
-			return l.waitAPIService(ctx, "True", 2*time.Minute)
-		},
+		name:     "aggregated-flap",
+		what:     fmt.Sprintf("APIService Available and used as in aggregated-hang; through the fault phase its backend hangs for %s, then serves for %s, and again. Recovery: serving.", flapHang, flapServe),
+		setup:    servingAPIService,
 		workload: func(ctx context.Context, l *lab) { l.watchAPIService(ctx); l.groupClients(ctx) },
 		fault: func(ctx context.Context, l *lab) error {
 			var fctx context.Context
