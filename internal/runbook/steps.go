@@ -350,7 +350,8 @@ var table = []section{
 				},
 				Probe:    metric("apiserver_admission_webhook_admission_duration_seconds_count"),
 				Eventual: true,
-				Reading:  "The 99th percentile time per webhook, in seconds. A value near the webhook's `timeoutSeconds` (10 by default) means it hangs.",
+				Reading: "The 99th percentile time per webhook, in seconds. A value near the webhook's `timeoutSeconds` (10 by default) means it hangs. " +
+					"The histogram's buckets jump from 2.5 to 10 seconds, so any webhook slower than 2.5 s reads close to 10: a webhook hanging until a 5 s timeout reads about 9.9 (kube-apiserver v1.34.2, recordings/v1.34.2/webhook-hang).",
 			},
 		},
 		Fix: "repair or scale the webhook's backend. Narrow its `namespaceSelector` and `objectSelector` (leave out kube-system and the webhook's own namespace). " +
