@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -271,7 +272,7 @@ func (s *Spec) defaults() {
 	if s.SLILabel == "" {
 		s.SLILabel = "slo"
 	}
-	if s.Drilldown == nil {
+	if s.Drilldown == nil && !slices.Contains([]string{s.ClusterLabel, s.ServiceLabel, s.SLILabel}, "instance") {
 		s.Drilldown = []string{"instance"}
 	}
 	if s.Fixes.ExtraVerbs == nil {

@@ -291,13 +291,6 @@ func render(specs []string, f generateFlags, note func(string)) ([]output.File, 
 		if profile != slomodel.ProfileOptimized {
 			continue
 		}
-		if src.spec.Service != "" {
-			// The runbook's decision tree and its incident tests are the
-			// kube-apiserver's (etcd, webhooks, APF); a page of them would be
-			// wrong for any other service.
-			note(fmt.Sprintf("%s: no runbook written: the generated runbook is the kube-apiserver's (a spec without service); point runbook.urlPattern at your own page", src.name))
-			continue
-		}
 		page, err := runbook.Render(src.spec)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", src.name, err)
