@@ -295,7 +295,7 @@ func TestGenerateServiceSpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(md), "# CheckoutErrorBudgetBurn\n") || !strings.Contains(string(md), "Failures per second by `handler`, per SLO.") {
+	if !strings.Contains(string(md), "# CheckoutErrorBudgetBurn\n") || !strings.Contains(string(md), "Failures per second by `handler`, per SLO, of the requests that have the label.") {
 		t.Errorf("the page is not the checkout service's:\n%s", md)
 	}
 	rules, err := os.ReadFile(filepath.Join(out, "checkout.rules.yaml"))

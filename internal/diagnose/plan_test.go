@@ -152,7 +152,7 @@ func TestRoute(t *testing.T) {
 		{runbook.StepSlow, map[string]string{"verb": "PUT", "scope": "resource"}, runbook.StepEtcdLatency},
 	}
 	for _, tt := range tests {
-		got := r.route(tt.step, tt.ls)
+		got := r.route(p, tt.step, tt.ls)
 		if got != tt.want {
 			t.Errorf("route(%s, %v) = %s, want %s", tt.step, tt.ls, got, tt.want)
 		}

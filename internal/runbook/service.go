@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/burnrate/burnrate/internal/pql"
@@ -121,8 +122,9 @@ func serviceTable(m *slomodel.Model) []section {
 		for _, l := range m.Spec.Drilldown {
 			sec.Steps = append(sec.Steps, step{
 				ID: id(l), Adds: true, Culprit: CulpritDrilldown, Probe: probe,
-				Query:   func(b *build) parser.Expr { return q(b, l) },
-				Reading: strings.ToUpper(what[:1]) + what[1:] + " per second by `" + l + "`, per SLO.",
+				Query: func(b *build) parser.Expr { return q(b, l) },
+				Reading: strings.ToUpper(what[:1]) + what[1:] + " per second by `" + l + "`, per SLO, of the requests that have the label. " +
+					"No rows while the step above finds some: the metric has no `" + l + "` label.",
 			})
 		}
 		return sec
@@ -237,23 +239,40 @@ func (b *build) serviceTerms() parser.Expr {
 // them, by the cluster and ls, with the SLO as a label; rows above 0,
 // largest first.
 func (b *build) serviceErrors(ls ...string) parser.Expr {
+	return b.serviceErrorsWhere(nil, ls...)
+}
+
+// serviceErrorsWhere is serviceErrors of the requests that match extra too.
+func (b *build) serviceErrorsWhere(extra pql.Sel, ls ...string) parser.Expr {
 	var e parser.Expr
 	for _, s := range b.SLIs {
 		if !s.Kind.HasErrors() {
 			continue
 		}
-		e = or(e, labelSet(pql.SumBy(b.by(ls...), b.rate(b.Counter, s.Requests.And(b.Errors...))), b.SLILabel, s.Name))
+		e = or(e, labelSet(pql.SumBy(b.by(ls...), b.rate(b.Counter, s.Requests.And(b.Errors...).And(extra...))), b.SLILabel, s.Name))
 	}
 	return sortDesc(gt0(pql.Paren(e)))
 }
 
-func (b *build) serviceErrors1(l string) parser.Expr { return b.serviceErrors(l) }
+// hasLabel selects the series that carry label l: a drill-down by l leaves
+// out the requests without it (a histogram without code), which would
+// otherwise add up to one row that stands out by being alone.
+func hasLabel(l string) pql.Sel {
+	return pql.Sel{labels.MustNewMatcher(labels.MatchNotEqual, l, "")}
+}
+
+func (b *build) serviceErrors1(l string) parser.Expr { return b.serviceErrorsWhere(hasLabel(l), l) }
 
 // serviceSlow is the rate of requests slower than their SLO's threshold,
 // of every SLO that counts them, by the cluster and ls (and the partition
 // label of a per-partition threshold), with the SLO as a label; rows above
 // 0, largest first.
 func (b *build) serviceSlow(ls ...string) parser.Expr {
+	return b.serviceSlowWhere(nil, ls...)
+}
+
+// serviceSlowWhere is serviceSlow of the requests that match extra too.
+func (b *build) serviceSlowWhere(extra pql.Sel, ls ...string) parser.Expr {
 	part := b.Latency.PartitionLabel
 	var e parser.Expr
 	for _, s := range b.SLIs {
@@ -262,7 +281,7 @@ func (b *build) serviceSlow(ls ...string) parser.Expr {
 		}
 		for _, t := range s.SLO.Latency {
 			by := b.by(ls...)
-			ms := s.Latency
+			ms := s.Latency.And(extra...)
 			if len(t.Partition) > 0 {
 				ms = ms.And(pql.OneOf(part, t.Partition))
 				if !slices.Contains(by, part) {
@@ -277,7 +296,7 @@ func (b *build) serviceSlow(ls ...string) parser.Expr {
 	return sortDesc(gt0(pql.Paren(e)))
 }
 
-func (b *build) serviceSlow1(l string) parser.Expr { return b.serviceSlow(l) }
+func (b *build) serviceSlow1(l string) parser.Expr { return b.serviceSlowWhere(hasLabel(l), l) }
 
 // sloLine is a row of a service page's table of SLOs.
 type sloLine struct {
