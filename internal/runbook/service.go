@@ -86,7 +86,10 @@ func serviceTable(m *slomodel.Model) []section {
 	for _, l := range m.Spec.Drilldown {
 		by = append(by, "`"+l+"`")
 	}
-	byText := strings.Join(by, ", ")
+	byText := "per SLO"
+	if len(by) > 0 {
+		byText += " and by " + strings.Join(by, ", ")
+	}
 	if errs {
 		tbl = append(tbl, section{
 			Title: "Which requests fail?",
@@ -94,7 +97,7 @@ func serviceTable(m *slomodel.Model) []section {
 				ID: StepErrors, Adds: true, Culprit: CulpritRequests,
 				Query: func(b *build) parser.Expr { return b.serviceErrors(b.Spec.Drilldown...) },
 				Probe: func(b *build) string { return b.Counter },
-				Reading: "Failed requests (`{{.Requests.Errors}}`) per second, per SLO and by " + byText + ". " +
+				Reading: "Failed requests (`{{.Requests.Errors}}`) per second, " + byText + ". " +
 					"No rows: nothing fails.",
 				Routes: firstRoute(m.Spec.Drilldown, ErrorsBy, "failing requests", "Then see where the failures concentrate: {{link \"%s\"}}."),
 			}},
@@ -107,7 +110,7 @@ func serviceTable(m *slomodel.Model) []section {
 				ID: StepSlow, Adds: true, Culprit: CulpritRequests,
 				Query: func(b *build) parser.Expr { return b.serviceSlow(b.Spec.Drilldown...) },
 				Probe: func(b *build) string { return b.Count },
-				Reading: "Requests slower than their SLO's threshold, per second, per SLO and by " + byText + ". " +
+				Reading: "Requests slower than their SLO's threshold, per second, " + byText + ". " +
 					"No rows: nothing is slow.",
 				Routes: firstRoute(m.Spec.Drilldown, SlowBy, "slow requests", "Then see where the slow requests concentrate: {{link \"%s\"}}."),
 			}},

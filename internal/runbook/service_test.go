@@ -169,3 +169,25 @@ func TestServiceProblems(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceWithoutDrilldown: drilldown: [] leaves the requests' steps
+// without routes and the page without drill-down sections.
+func TestServiceWithoutDrilldown(t *testing.T) {
+	s := exampleSpec(t, "checkout")
+	s.Drilldown = []string{}
+	page, err := Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Step
+	for _, q := range page.Queries {
+		got = append(got, q.Step)
+	}
+	if want := []Step{StepProbe, StepSLI, StepTerms, StepErrors, StepSlow}; !slices.Equal(got, want) {
+		t.Errorf("steps %v, want %v", got, want)
+	}
+	md := string(page.Markdown)
+	if !strings.Contains(md, "Failed requests (`code=~\"5..\"`) per second, per SLO. No rows: nothing fails.") || strings.Contains(md, "concentrate") {
+		t.Errorf("page:\n%s", md)
+	}
+}
