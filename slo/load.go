@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,6 +42,8 @@ const (
 	MaxSLOs = 1000
 	// MaxWindows is the most alert window pairs in one spec.
 	MaxWindows = 100
+	// MaxDrilldown is the most drill-down labels in one spec.
+	MaxDrilldown = 20
 	// MaxValueBytes is the longest single value (a name, a selector, the
 	// alert's summary or description).
 	MaxValueBytes = 4 << 10
@@ -78,9 +81,15 @@ func Parse(file string, data []byte) (*Spec, error) {
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	s := Spec{BaseWindow: Duration(5 * time.Minute), Fixes: DefaultFixes(), Runbook: Runbook{Component: "kubernetes"}}
+	s := Spec{BaseWindow: Duration(5 * time.Minute), Fixes: DefaultFixes()}
 	if err := dec.Decode(&s); err != nil {
 		return nil, yamlError(file, root, err)
+	}
+	if s.Runbook.Component == "" {
+		s.Runbook.Component = "kubernetes"
+		if s.Service != "" {
+			s.Runbook.Component = s.Service
+		}
 	}
 	if s.Runbook.URLPattern == "" && s.Service == "" {
 		s.Runbook.URLPattern = "https://runbooks.prometheus-operator.dev/runbooks/" + s.Runbook.Component + "/%s"
@@ -262,6 +271,9 @@ func (s *Spec) defaults() {
 	}
 	if s.SLILabel == "" {
 		s.SLILabel = "slo"
+	}
+	if s.Drilldown == nil && !slices.Contains([]string{s.ClusterLabel, s.ServiceLabel, s.SLILabel}, "instance") {
+		s.Drilldown = []string{"instance"}
 	}
 	if s.Fixes.ExtraVerbs == nil {
 		s.Fixes.ExtraVerbs = map[string][]string{}

@@ -238,6 +238,23 @@ func TestRefusals(t *testing.T) {
 			want:  []want{{"serviceLabel:", `serviceLabel: "cluster" is also the clusterLabel; the service's name and the clusterLabel would overwrite each other in every recorded series, so choose another label, e.g. service`}},
 		},
 		{
+			name:  "drilldown without a service",
+			edits: []string{"name: kube-apiserver\n", "name: kube-apiserver\ndrilldown: [handler]\n"},
+			want:  []want{{"drilldown:", "drilldown: drilldown needs service: a spec without one gets the kube-apiserver's runbook, whose drill-down is fixed; remove drilldown or set service"}},
+		},
+		{
+			name:  "drilldown labels repeated, reserved, the bucket label or an identity label",
+			edits: []string{"name: kube-apiserver\n", "name: kube-apiserver\nservice: api\ndrilldown:\n  - handler\n  - handler # again\n  - __name__\n  - le\n  - service\n  - cluster\n  - 1x\n"},
+			want: []want{
+				{"handler # again", `drilldown[1]: "handler" is already drilldown[0]; list each label once`},
+				{"  - __name__", `drilldown[2]: "__name__": label names beginning with __ are reserved for Prometheus's own use; choose another name`},
+				{"  - le", `drilldown[3]: "le" is the histogram's bucket label, which the rules keep as it is; choose another name`},
+				{"  - service", `drilldown[4]: "service" is the serviceLabel, which every drill-down row carries already; list the labels of the service's own series, e.g. handler`},
+				{"  - cluster", `drilldown[5]: "cluster" is the clusterLabel, which every drill-down row carries already; list the labels of the service's own series, e.g. handler`},
+				{"  - 1x", `drilldown[6]: "1x" is not a label name; want letters, digits and underscores, e.g. cluster`},
+			},
+		},
+		{
 			name:  "serviceLabel without service",
 			edits: []string{"name: kube-apiserver\n", "name: kube-apiserver\nserviceLabel: svc\n"},
 			want:  []want{{"serviceLabel:", "serviceLabel: set service too: serviceLabel names the label that carries the service's name"}},

@@ -66,6 +66,12 @@ type Spec struct {
 	Latency Latency `yaml:"latency"`
 	// SLOs lists the SLIs, each with its own request selector and thresholds.
 	SLOs []SLO `yaml:"slos"`
+	// Drilldown lists the labels of the request counter and the histogram
+	// that the runbook and burnrate diagnose break failing and slow
+	// requests down by, one step per label, in this order (e.g. handler,
+	// method, code, instance). Only with Service (the kube-apiserver's
+	// runbook has its own); default [instance].
+	Drilldown []string `yaml:"drilldown"`
 	// Alert is the multiwindow, multi-burn-rate alert policy.
 	Alert Alert `yaml:"alert"`
 	// BaseWindow is the window of the recorded rates every longer window is
@@ -88,7 +94,8 @@ type Spec struct {
 // Runbook says where the generated runbook lives, in the
 // prometheus-operator/runbooks layout: runbooks/<component>/<Alert>.md.
 type Runbook struct {
-	// Component is the runbook's folder, e.g. kubernetes. Default kubernetes.
+	// Component is the runbook's folder, e.g. kubernetes. Default: the
+	// service, or kubernetes for a spec without one.
 	Component string `yaml:"component"`
 	// URLPattern is the optimized profile's runbook_url annotation; %s is
 	// replaced by the lower-cased alert name. Default: the

@@ -51,6 +51,7 @@ func (s *Spec) Validate() []FieldError {
 	} else if s.ServiceLabel != "" {
 		v.add(Path{"serviceLabel"}, "set service too: serviceLabel names the label that carries the service's name")
 	}
+	v.drilldown(s)
 	ownObjectives := len(s.SLOs) > 0
 	for _, o := range s.SLOs {
 		ownObjectives = ownObjectives && o.Objective != 0
@@ -342,6 +343,34 @@ func (v *validator) selector(p Path, sel string, required bool) {
 	}
 	if _, err := Matchers(sel); err != nil {
 		v.add(p, fmt.Sprintf("%q does not parse as PromQL label matchers (%v); write them as between braces, e.g. job=\"kube-apiserver\"", sel, err))
+	}
+}
+
+// drilldown checks the runbook's drill-down labels: label names the
+// queries may group by, each once, none of them a label the recorded series
+// or the buckets use for something else.
+func (v *validator) drilldown(s *Spec) {
+	p := Path{"drilldown"}
+	if s.Service == "" {
+		v.check(len(s.Drilldown) == 0, p, "drilldown needs service: a spec without one gets the kube-apiserver's runbook, whose drill-down is fixed; remove drilldown or set service")
+		return
+	}
+	if len(s.Drilldown) > MaxDrilldown {
+		v.add(p, fmt.Sprintf("%d labels, more than the limit of %d; keep the few that tell a bad request's cause apart, e.g. [handler, code, instance]", len(s.Drilldown), MaxDrilldown))
+		return
+	}
+	seen := map[string]int{}
+	for i, l := range s.Drilldown {
+		lp := Path{"drilldown", i}
+		v.labelName(lp, l)
+		v.ownLabel(lp, l)
+		if j, dup := seen[l]; dup {
+			v.add(lp, fmt.Sprintf("%q is already drilldown[%d]; list each label once", l, j))
+		}
+		seen[l] = i
+		for _, other := range []struct{ field, name string }{{"clusterLabel", s.ClusterLabel}, {"serviceLabel", s.ServiceLabel}, {"sliLabel", s.SLILabel}} {
+			v.check(l != other.name, lp, fmt.Sprintf("%q is the %s, which every drill-down row carries already; list the labels of the service's own series, e.g. handler", l, other.field))
+		}
 	}
 }
 

@@ -129,33 +129,40 @@ func promExit(err error) int {
 }
 
 // loadSpec loads the spec file, or the embedded spec for "", for lint and
-// diagnose, which know the kube-apiserver's SLOs only: a spec with a
-// service is refused at its service line.
+// diagnose.
 func loadSpec(path string) (*slo.Spec, error) {
 	if path == "" {
 		return slo.Default(), nil
 	}
-	s, err := slo.Load(path)
+	return slo.Load(path)
+}
+
+// lintSpec is loadSpec for lint, which checks the kube-apiserver's series
+// only: a spec with a service is refused at its service line.
+func lintSpec(path string) (*slo.Spec, error) {
+	s, err := loadSpec(path)
 	if err != nil || s.Service == "" {
 		return s, err
 	}
 	return nil, s.Errors([]slo.FieldError{{Path: slo.Path{"service"},
-		Msg: "lint and diagnose check the kube-apiserver's series and walk its runbook, so they take a spec without service (the kube-apiserver's); for this service, load its rules and watch its SLI-health alert, which reports missing series and buckets"}})
+		Msg: "lint checks the kube-apiserver's series, so it takes a spec without service (the kube-apiserver's); for this service, load its rules and watch its SLI-health alert, which reports missing series and buckets, or run burnrate diagnose --spec, whose Step 0 counts the series its steps read"}})
 }
 
 func runDiagnose(args []string, stdout, stderr io.Writer) int {
 	var f promFlags
 	var window, spec string
-	fs := f.flagSet("diagnose", "burnrate diagnose --prometheus URL [flags]", `Runs the drill-down steps of the KubeAPIErrorBudgetBurn runbook through the
-Prometheus HTTP API and prints what they find: which SLI burns and how
-fast, whether failed or slow requests burn it, and the top culprits of
-every step with their share, the runbook section each points to and its
-fix. Steps run in parallel, each query under --query-timeout; a failed
+	fs := f.flagSet("diagnose", "burnrate diagnose --prometheus URL [--spec FILE] [flags]", `Runs the drill-down steps of the spec's runbook (default: the embedded
+kube-apiserver spec, KubeAPIErrorBudgetBurn) through the Prometheus HTTP
+API and prints what they find: which SLI burns and how fast, whether
+failed or slow requests burn it, and the top culprits of every step with
+their share, the runbook section each points to and its fix. For a spec
+with a service the steps are its own runbook's: which SLO burns, errors
+or slow, then the bad requests by each of its drilldown labels. Steps run in parallel, each query under --query-timeout; a failed
 step is reported and the others still run. A step whose metric has no
 series says "not scraped: step X skipped". The burn-rate steps read the
 series recorded by burnrate's rules, so load them first.`, stderr)
 	fs.StringVar(&window, "window", "", "the range the queries read: one of the alert's windows (1h, 6h, 1d, 3d, or a short window); use the alert's long label (default: the fastest pair's long window, 1h)")
-	fs.StringVar(&spec, "spec", "", "spec file (default: the embedded kube-apiserver spec)")
+	fs.StringVar(&spec, "spec", "", "spec file, e.g. examples/checkout.yaml (default: the embedded kube-apiserver spec)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/burnrate/burnrate/internal/diagnose/e2eprom"
+	"github.com/burnrate/burnrate/slo"
 )
 
 // TestDiagnoseLintE2E runs the two verbs as a user would, against a real
@@ -79,4 +80,46 @@ func TestDiagnoseLintE2E(t *testing.T) {
 			t.Errorf("exit %d: %s\n%s", code, stderr, stdout)
 		}
 	})
+}
+
+// TestDiagnoseServiceE2E runs burnrate diagnose --spec on a service as a
+// user would, against a real Prometheus holding a synthetic incident of
+// the checkout example (half the requests to /checkout fail) and the
+// series its rules record.
+func TestDiagnoseServiceE2E(t *testing.T) {
+	spec := "../../examples/checkout.yaml"
+	s, err := slo.Load(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := e2eprom.StartService(s, []e2eprom.HTTPFault{{Name: "prod", Handler: "/checkout", ErrorShare: 0.5}})
+	if err != nil {
+		t.Fatalf("e2e Prometheus: %v", err)
+	}
+	t.Cleanup(srv.Stop)
+	at := strconv.FormatInt(srv.End.Unix(), 10)
+
+	code, stdout, stderr := runCLI("diagnose", "--prometheus", srv.URL, "--spec", spec, "--cluster", "prod", "--time", at)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		`SLI "availability" burns`,
+		"failed requests burn 100.0% of it",
+		`1. [errors-by-handler] {handler="/checkout", slo="availability"}`,
+		"runbook: Step 5: Where do the failures concentrate? (https://runbooks.example.com/checkout/checkouterrorbudgetburn#step-5-where-do-the-failures-concentrate)",
+		"errors-by-instance       found",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("report lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, unwanted := range []string{"[errors-by-instance]", "APIService", "etcd"} {
+		if strings.Contains(stdout, unwanted) {
+			t.Errorf("report has %q:\n%s", unwanted, stdout)
+		}
+	}
+	if testing.Verbose() {
+		t.Logf("burnrate diagnose output:\n%s", stdout)
+	}
 }

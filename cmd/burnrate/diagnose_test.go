@@ -208,8 +208,8 @@ func TestDiagnoseLintUsage(t *testing.T) {
 		{[]string{"diagnose", "--prometheus", "http://x", "spec.yaml"}, exitUsage, "the spec goes in --spec"},
 		{[]string{"lint", "--prometheus", "http://x", "a.yaml", "b.yaml"}, exitUsage, "one spec at a time"},
 		{[]string{"lint", "--prometheus", "http://x", "no-such-spec.yaml"}, exitFail, "no-such-spec.yaml"},
-		{[]string{"lint", "--prometheus", "http://x", "../../examples/checkout.yaml"}, exitFail, "../../examples/checkout.yaml:5: service: lint and diagnose check the kube-apiserver's series"},
-		{[]string{"diagnose", "--prometheus", "http://x", "--spec", "../../examples/report-job.yaml"}, exitFail, "../../examples/report-job.yaml:4: service: lint and diagnose"},
+		{[]string{"lint", "--prometheus", "http://x", "../../examples/checkout.yaml"}, exitFail, "../../examples/checkout.yaml:5: service: lint checks the kube-apiserver's series"},
+		{[]string{"diagnose", "--prometheus", "http://x", "--spec", "../../examples/report-job.yaml", "--window", "1h"}, exitUsage, "window 1h is not one of the alert's windows (6h, 30m, 1d, 2h)"},
 		{[]string{"diagnose", "--prometheus", "http://x", "--bearer-token-file", "/no/such/file"}, exitUsage, "/no/such/file"},
 	}
 	for _, tt := range tests {

@@ -87,10 +87,12 @@ kube-apiserver spec when none is given, and beside it promtool unit tests:
 <name>.records.test.yaml pins the recorded burn rates, and one
 <name>.<long>-<short>.test.yaml per alert window pair tests the alert, and
 for a spec with a service <name>.sli-health.test.yaml tests the SLI-health
-alert. With the optimized profile and a spec without a service (the
-kube-apiserver's) it also writes the alert's runbook,
-<runbooks>/<component>/<Alert>.md, and <name>.incidents.test.yaml, which
-replays synthetic incidents and proves the runbook's queries on them. Every
+alert. With the optimized profile it also writes the alert's runbook,
+<runbooks>/<component>/<Alert>.md: the kube-apiserver's decision tree for a
+spec without a service, with <name>.incidents.test.yaml, which replays
+synthetic incidents and proves the runbook's queries on them; for a spec
+with a service, a page of its own that drills down by its drilldown
+labels (the component defaults to the service). Every
 spec is loaded and rendered before anything is written, so a bad spec
 leaves all files as they were.
 
@@ -289,13 +291,6 @@ func render(specs []string, f generateFlags, note func(string)) ([]output.File, 
 			}
 		}
 		if profile != slomodel.ProfileOptimized {
-			continue
-		}
-		if src.spec.Service != "" {
-			// The runbook's decision tree and its incident tests are the
-			// kube-apiserver's (etcd, webhooks, APF); a page of them would be
-			// wrong for any other service.
-			note(fmt.Sprintf("%s: no runbook written: the generated runbook is the kube-apiserver's (a spec without service); point runbook.urlPattern at your own page", src.name))
 			continue
 		}
 		page, err := runbook.Render(src.spec)

@@ -44,7 +44,7 @@ alerts built on them never fire. Exit 1 when any check fails.`, stderr)
 	if len(specs) == 1 {
 		path = specs[0]
 	}
-	s, err := loadSpec(path)
+	s, err := lintSpec(path)
 	if err != nil {
 		fmt.Fprintf(stderr, "burnrate lint: %v\n", err)
 		return exitFail

@@ -269,8 +269,9 @@ func TestGenerateUnwritableRunbooksLeavesNothing(t *testing.T) {
 }
 
 // TestGenerateServiceSpec: a spec with a service gets its rules, its
-// tests and the SLI-health tests, and no runbook (the runbook is the
-// kube-apiserver's), which generate says on stderr.
+// tests and the SLI-health tests, and its own runbook in the
+// prometheus-operator layout under the service's component (no incident
+// tests: the scenarios prove the kube-apiserver's runbook).
 func TestGenerateServiceSpec(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "rules")
@@ -278,17 +279,32 @@ func TestGenerateServiceSpec(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	want := "burnrate generate: ../../examples/checkout.yaml: no runbook written: the generated runbook is the kube-apiserver's (a spec without service); point runbook.urlPattern at your own page\n"
-	if stderr != want {
-		t.Errorf("stderr %q, want %q", stderr, want)
+	if stderr != "" {
+		t.Errorf("stderr %q, want nothing", stderr)
 	}
-	for _, f := range []string{"checkout.rules.yaml", "checkout.records.test.yaml", "checkout.sli-health.test.yaml", "checkout.1h-5m.test.yaml"} {
-		if !strings.Contains(stdout, filepath.Join(out, f)+" written") {
+	page := filepath.Join(dir, "runbooks", "checkout", "CheckoutErrorBudgetBurn.md")
+	for _, f := range []string{filepath.Join(out, "checkout.rules.yaml"), filepath.Join(out, "checkout.records.test.yaml"), filepath.Join(out, "checkout.sli-health.test.yaml"), filepath.Join(out, "checkout.1h-5m.test.yaml"), page} {
+		if !strings.Contains(stdout, f+" written") {
 			t.Errorf("%s not written:\n%s", f, stdout)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, "runbooks")); !os.IsNotExist(err) {
-		t.Errorf("runbooks directory: %v, want none", err)
+	if strings.Contains(stdout, "incidents.test.yaml") {
+		t.Errorf("incident tests written for a service:\n%s", stdout)
+	}
+	md, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), "# CheckoutErrorBudgetBurn\n") || !strings.Contains(string(md), "Failures per second by `handler`, per SLO, of the requests that have the label.") {
+		t.Errorf("the page is not the checkout service's:\n%s", md)
+	}
+	rules, err := os.ReadFile(filepath.Join(out, "checkout.rules.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The spec's runbook.urlPattern names the page's folder and file.
+	if !strings.Contains(string(rules), "runbook_url: https://runbooks.example.com/checkout/checkouterrorbudgetburn\n") {
+		t.Errorf("rules lack the runbook_url of the spec's urlPattern")
 	}
 }
 

@@ -108,6 +108,9 @@ type Report struct {
 	Outside []Culprit     `json:"outside_sli"`
 	Steps   []StepResult  `json:"steps"`
 	Elapsed time.Duration `json:"elapsed_ns"`
+	// outsideSteps: the runbook has steps that find failures outside the
+	// SLI (the kube-apiserver's); a service's has none.
+	outsideSteps bool
 }
 
 // Failed counts the steps that failed.
@@ -184,7 +187,7 @@ func Diagnose(ctx context.Context, c *Client, p *Plan, o Options) (*Report, erro
 			}
 			if len(missing) > 0 {
 				res.Status = StatusSkipped
-				res.Reason = notScraped(missing, st.Step.Eventual())
+				res.Reason = notScraped(missing, st.Entry.Eventual())
 				continue
 			}
 		}
@@ -206,7 +209,7 @@ func Diagnose(ctx context.Context, c *Client, p *Plan, o Options) (*Report, erro
 				return
 			}
 			res.Status = StatusFound
-			res.Rows = top(rows, st.Step, o.Top)
+			res.Rows = top(rows, st, o.Top)
 		}()
 	}
 	wg.Wait()
@@ -245,7 +248,7 @@ func (c *Client) present(ctx context.Context, names []string, p *Plan, ts time.T
 
 // top sorts rows by value, largest first, sets shares for additive steps,
 // and keeps n.
-func top(rows v1Vector, st runbook.Step, n int) []Sample {
+func top(rows v1Vector, st PlannedStep, n int) []Sample {
 	sum := 0.0
 	for _, r := range rows {
 		if !math.IsNaN(r.Value) {
@@ -262,12 +265,12 @@ func top(rows v1Vector, st runbook.Step, n int) []Sample {
 		}
 		return labels.FromMap(rows[i].Labels).String() < labels.FromMap(rows[j].Labels).String()
 	})
-	if st.Adds() && sum > 0 {
+	if st.Entry.Adds() && sum > 0 {
 		for i := range rows {
 			rows[i].Share = rows[i].Value / sum
 		}
 	}
-	if len(rows) > n && st != runbook.StepSLI && st != runbook.StepTerms {
+	if len(rows) > n && st.Step != runbook.StepSLI && st.Step != runbook.StepTerms {
 		rows = rows[:n]
 	}
 	return rows
@@ -314,9 +317,10 @@ func (r *Report) explain(p *Plan) {
 	}
 	r.Culprits = r.culprits(p)
 	for _, st := range p.Steps {
-		if !st.Step.Outside() {
+		if !st.Entry.Outside() {
 			continue
 		}
+		r.outsideSteps = true
 		if res := r.Step(st.Step); res != nil && res.Status == StatusFound {
 			for _, row := range res.Rows {
 				if row.Value > 0 {
@@ -363,7 +367,7 @@ func (r *Report) culprits(p *Plan) []Culprit {
 	// apiserver its row says nothing about which one is bad, and would
 	// name it on every incident.
 	for _, st := range p.Steps {
-		if st.Step.Culprit() == runbook.CulpritWhenStandsOut {
+		if st.Entry.Culprit() == runbook.CulpritWhenStandsOut {
 			if res := r.Step(st.Step); res != nil && len(res.Rows) > 1 && r.standsOut(st.Step) {
 				add(st.Step, st.Section)
 			}
@@ -384,9 +388,20 @@ func (r *Report) culprits(p *Plan) []Culprit {
 			if res == nil || res.Status != StatusFound || !(res.Rows[0].Value > 0) || (i > 0 && r.TermShare > 0.8) {
 				continue
 			}
-			to := r.route(st, res.Rows[0].Labels)
+			to := r.route(p, st, res.Rows[0].Labels)
 			routed[section(to).Number] = true
-			if to != st && r.names(to) {
+			switch {
+			case to == st:
+			case p.entry(to).Culprit() == runbook.CulpritDrilldown:
+				// A service's requests route to the drill-downs by each
+				// label: every one whose first row stands out names
+				// where they concentrate, in the spec's label order.
+				for _, o := range p.Steps {
+					if o.Section.Number == section(to).Number && r.names(p, o.Step) {
+						add(o.Step, o.Section)
+					}
+				}
+			case r.names(p, to):
 				add(to, section(to))
 			}
 			add(st, section(to))
@@ -397,7 +412,7 @@ func (r *Report) culprits(p *Plan) []Culprit {
 	// healthy cluster), in runbook order, and the ranking steps of the
 	// sections the requests lead to when their first row stands out.
 	for _, st := range p.Steps {
-		switch st.Step.Culprit() {
+		switch st.Entry.Culprit() {
 		case runbook.CulpritNever, runbook.CulpritRequests, runbook.CulpritWhenStandsOut:
 			continue
 		}
@@ -410,14 +425,18 @@ func (r *Report) culprits(p *Plan) []Culprit {
 
 // names reports whether step st, which a failing or slow request routes
 // to, names a cause: a finder or a ranking step that found a non-zero row,
-// an instance step only when its first instance stands out.
-func (r *Report) names(st runbook.Step) bool {
+// an instance step only when its first instance stands out from others, a
+// service's drill-down when its first row stands out (or is alone).
+func (r *Report) names(p *Plan, st runbook.Step) bool {
 	res := r.Step(st)
 	if res == nil || res.Status != StatusFound || !(res.Rows[0].Value > 0) {
 		return false
 	}
-	if st.Culprit() == runbook.CulpritWhenStandsOut {
+	switch p.entry(st).Culprit() {
+	case runbook.CulpritWhenStandsOut:
 		return len(res.Rows) > 1 && r.standsOut(st)
+	case runbook.CulpritDrilldown:
+		return r.standsOut(st)
 	}
 	return true
 }
@@ -439,7 +458,7 @@ func (r *Report) standsOut(st runbook.Step) bool {
 // route is the step whose runbook section a failing or slow request row of
 // step st points to, by the step's routes in the runbook; st itself if it
 // has none that matches.
-func (r *Report) route(st runbook.Step, ls map[string]string) runbook.Step {
+func (r *Report) route(p *Plan, st runbook.Step, ls map[string]string) runbook.Step {
 	rows := func(other runbook.Step) []map[string]string {
 		res := r.Step(other)
 		if res == nil {
@@ -451,7 +470,7 @@ func (r *Report) route(st runbook.Step, ls map[string]string) runbook.Step {
 		}
 		return out
 	}
-	if to, ok := st.Route(ls, rows); ok {
+	if to, ok := p.entry(st).Route(ls, rows); ok {
 		return to
 	}
 	return st

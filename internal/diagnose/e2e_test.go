@@ -40,6 +40,9 @@ func TestMain(m *testing.M) {
 	if replayEnv != nil {
 		replayEnv.Stop()
 	}
+	if serviceServer != nil {
+		serviceServer.Stop()
+	}
 	os.Exit(code)
 }
 

@@ -34,6 +34,8 @@ type PlannedStep struct {
 	Query   string
 	Finder  bool
 	Section Section
+	// Entry is what the runbook's table says of the step.
+	Entry runbook.Entry
 	// Metrics lists the metric names the query reads.
 	Metrics []string
 }
@@ -93,7 +95,7 @@ func NewPlan(s *slo.Spec, window time.Duration, cluster string) (*Plan, error) {
 		}
 		metrics := rewrite(expr, rb.Window, window, cm)
 		p.Steps = append(p.Steps, PlannedStep{
-			Step: q.Step, Query: expr.String(), Finder: q.Finder, Section: p.section(q.Step), Metrics: metrics,
+			Step: q.Step, Query: expr.String(), Finder: q.Finder, Section: p.section(q.Step), Entry: rb.Entry(q.Step), Metrics: metrics,
 		})
 	}
 	return p, nil
@@ -127,6 +129,9 @@ func rewrite(expr parser.Expr, from, to time.Duration, cm *labels.Matcher) []str
 	slices.Sort(names)
 	return slices.Compact(names)
 }
+
+// entry is what the plan's runbook says of step st.
+func (p *Plan) entry(st runbook.Step) runbook.Entry { return p.runbook.Entry(st) }
 
 // section is the report's view of the runbook section that holds step st:
 // its heading, its address on the runbook page and its fix.

@@ -153,7 +153,7 @@ func TestRoute(t *testing.T) {
 		{runbook.StepSlow, map[string]string{"verb": "GET"}, runbook.StepAPIServices},
 	}
 	for _, tt := range tests {
-		got := r.route(tt.step, tt.ls)
+		got := r.route(p, tt.step, tt.ls)
 		if got != tt.want {
 			t.Errorf("route(%s, %v) = %s, want %s", tt.step, tt.ls, got, tt.want)
 		}
@@ -193,5 +193,41 @@ func TestInstanceCulprit(t *testing.T) {
 				t.Errorf("instance named a culprit: %v, want %v (%+v)", got, tc.want, r.Culprits)
 			}
 		})
+	}
+}
+
+// TestNewServicePlan: a spec with a service plans its own runbook's steps,
+// each with its section (and no link: payments has no runbook.urlPattern,
+// so its alerts carry no runbook_url), with the window and the cluster
+// rewritten in every query.
+func TestNewServicePlan(t *testing.T) {
+	s, err := slo.Load("../../examples/payments-grpc.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlan(s, 6*time.Hour, "eu-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []runbook.Step
+	for _, st := range p.Steps {
+		got = append(got, st.Step)
+		if !strings.Contains(st.Query, `cluster="eu-1"`) || strings.Contains(st.Query, "[1h]") {
+			t.Errorf("step %s reads another cluster or window: %s", st.Step, st.Query)
+		}
+		if !strings.HasPrefix(st.Section.Title, "Step ") || st.Section.URL != "" {
+			t.Errorf("step %s: section %q, link %q", st.Step, st.Section.Title, st.Section.URL)
+		}
+		if st.Entry.Outside() {
+			t.Errorf("step %s finds failures outside the SLI", st.Step)
+		}
+	}
+	want := []runbook.Step{runbook.StepProbe, runbook.StepSLI, runbook.StepTerms, runbook.StepErrors, runbook.StepSlow,
+		"errors-by-grpc_method", "errors-by-grpc_code", "errors-by-instance", "slow-by-grpc_method", "slow-by-grpc_code", "slow-by-instance"}
+	if !slices.Equal(got, want) {
+		t.Errorf("steps %v, want %v", got, want)
+	}
+	if _, err := NewPlan(s, 24*time.Hour, ""); err == nil || !strings.Contains(err.Error(), "window 1d is not one of the alert's windows (1h, 5m, 6h, 30m, 3d)") {
+		t.Errorf("1d: %v, want refused (payments has no 1d/2h pair)", err)
 	}
 }

@@ -56,12 +56,14 @@ func (r *Report) WriteText(w io.Writer, clusterLabel string) error {
 		tw.Flush()
 	}
 
-	p("\nFailures the SLI does not count as such (terminations, unavailable APIServices, failing webhook calls, APF rejections):\n")
-	if len(r.Outside) == 0 {
-		p("  nothing: no terminations, unavailable APIService, failing webhook call or APF rejection\n")
-	}
-	for _, c := range r.Outside {
-		p("  [%s] %s = %s  (%s)\n", c.Step, labelsText(c.Labels, clusterLabel), num(c.Value), c.Section.Title)
+	if r.outsideSteps {
+		p("\nFailures the SLI does not count as such (terminations, unavailable APIServices, failing webhook calls, APF rejections):\n")
+		if len(r.Outside) == 0 {
+			p("  nothing: no terminations, unavailable APIService, failing webhook call or APF rejection\n")
+		}
+		for _, c := range r.Outside {
+			p("  [%s] %s = %s  (%s)\n", c.Step, labelsText(c.Labels, clusterLabel), num(c.Value), c.Section.Title)
+		}
 	}
 
 	p("\nCulprits, most telling first:\n")

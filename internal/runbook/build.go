@@ -27,6 +27,9 @@ var drilldownLabels = []string{
 // profile writes it): names and selectors that keep every drill-down query valid
 // and right.
 func Problems(s *slo.Spec) []slo.FieldError {
+	if s.Service != "" {
+		return serviceProblems(s)
+	}
 	var fes []slo.FieldError
 	for _, l := range []struct {
 		field, name string
@@ -36,6 +39,13 @@ func Problems(s *slo.Spec) []slo.FieldError {
 				Msg: fmt.Sprintf("%q is a label the runbook's drill-down queries group by or set; choose another name, e.g. %s", l.name, map[string]string{"clusterLabel": "cluster", "sliLabel": "sli"}[l.field])})
 		}
 	}
+	return append(fes, selectorProblems(s)...)
+}
+
+// selectorProblems refuses selectors that would break the drill-down
+// queries of either runbook.
+func selectorProblems(s *slo.Spec) []slo.FieldError {
+	var fes []slo.FieldError
 	for _, f := range []struct {
 		path slo.Path
 		sel  string
@@ -67,8 +77,8 @@ type build struct {
 	table []section
 }
 
-func newBuild(m *slomodel.Model, w time.Duration) *build {
-	return &build{Model: m, w: w, reqs: mergeSels(m.RequestSels()), lats: mergeSels(m.LatencySels()), table: table}
+func newBuild(m *slomodel.Model, w time.Duration, tbl []section) *build {
+	return &build{Model: m, w: w, reqs: mergeSels(m.RequestSels()), lats: mergeSels(m.LatencySels()), table: tbl}
 }
 
 // by is the cluster label followed by ls.

@@ -19,18 +19,22 @@ import (
 //go:embed page.md.tmpl
 var pageTemplate string
 
-// page is the page template, with the functions of the prose snippets,
-// pct, and routes (the routes of a step, for the Diagnosis' path).
-var page = template.Must(template.New("page.md.tmpl").Funcs(refs).Funcs(template.FuncMap{
-	"pct": func(f float64) string { return strconv.FormatFloat(f*100, 'f', -1, 64) + "%" },
-	"routes": func(st Step) ([]route, error) {
-		s := lookup(st)
-		if s == nil {
-			return nil, fmt.Errorf("no step %q in the runbook", st)
-		}
-		return s.Routes, nil
-	},
-}).Option("missingkey=error").Parse(pageTemplate))
+//go:embed service.md.tmpl
+var servicePageTemplate string
+
+// page is the kube-apiserver's page template, servicePage a service's; each
+// is executed with the functions of the prose snippets for its runbook's
+// table (refs), and pct.
+var (
+	page        = parsePage("page.md.tmpl", pageTemplate)
+	servicePage = parsePage("service.md.tmpl", servicePageTemplate)
+)
+
+func parsePage(name, text string) *template.Template {
+	return template.Must(template.New(name).Funcs(refs(nil)).Funcs(template.FuncMap{
+		"pct": func(f float64) string { return strconv.FormatFloat(f*100, 'f', -1, 64) + "%" },
+	}).Option("missingkey=error").Parse(text))
+}
 
 // pageData is what the page template and the table's snippets read: the
 // model and what the page computes from it.
@@ -50,6 +54,10 @@ type pageData struct {
 	Urgency urgency
 	// Sections are the Diagnosis' sections, with their queries.
 	Sections []sectionView
+
+	// A service's page: its SLOs, and an urgency table per budget.
+	SLOTable  []sloLine
+	Urgencies []urgencyGroup
 }
 
 type thresholdLine struct{ Name, Selector, Text string }
@@ -61,7 +69,10 @@ func (r *Runbook) data() *pageData {
 		Title:   splitCamel(r.Alert.Name),
 		Window:  windowString(r.Window),
 		First:   r.Alert.Windows[0],
-		Urgency: r.urgency(),
+		Urgency: r.urgencyFor(r.Budget),
+	}
+	if r.Identity {
+		d.SLOTable, d.Urgencies = r.serviceSLOs(), r.serviceUrgency()
 	}
 	var names []string
 	for _, s := range r.SLOs {
@@ -109,14 +120,18 @@ func (r *Runbook) markdown(qs []Query) ([]byte, error) {
 			st.PromQL = promql[st.ID]
 		}
 	}
+	t, err := r.tmpl.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("runbook: %w", err)
+	}
 	var b bytes.Buffer
-	if err := page.Execute(&b, d); err != nil {
+	if err := t.Funcs(refs(r.table)).Execute(&b, d); err != nil {
 		return nil, fmt.Errorf("runbook: %w", err)
 	}
 	return b.Bytes(), nil
 }
 
-// urgency is the table of window pairs: when each fires, how much budget
+// urgency is the table of window pairs at one budget: when each fires, how much budget
 // it has spent by then, how soon the budget is gone at that burn, and how
 // long it takes to fire at a few error ratios (Ratios, the last columns).
 type urgency struct {
@@ -124,10 +139,10 @@ type urgency struct {
 	Rows   [][]string
 }
 
-func (r *Runbook) urgency() urgency {
+func (r *Runbook) urgencyFor(budget float64) urgency {
 	period := time.Duration(r.Period)
 	ratios := []float64{1}
-	for _, x := range []float64{10 * r.Budget, 2 * r.Budget} {
+	for _, x := range []float64{10 * budget, 2 * budget} {
 		if x < 1 && !slices.Contains(ratios, x) {
 			ratios = append(ratios, x)
 		}
@@ -138,7 +153,7 @@ func (r *Runbook) urgency() urgency {
 		u.Ratios = append(u.Ratios, pct(x))
 	}
 	for _, w := range r.Alert.Windows {
-		threshold := w.Factor * r.Budget
+		threshold := w.Factor * budget
 		long := time.Duration(w.Long)
 		row := []string{
 			w.Long.String() + " / " + w.Short.String(), w.Severity,

@@ -1,7 +1,10 @@
 // Package runbook is the runbook of a spec's alert: its drill-down steps as
-// one table (steps.go) and the page rendered from that table through an
-// embedded Markdown template (page.md.tmpl), in the
-// prometheus-operator/runbooks page format, for the optimized profile.
+// one table and the page rendered from that table through an embedded
+// Markdown template, in the prometheus-operator/runbooks page format, for
+// the optimized profile. The kube-apiserver spec (no service) has the
+// kube-apiserver's decision tree (steps.go, page.md.tmpl); a spec with a
+// service has a table built from its SLO kinds and drill-down labels
+// (service.go, service.md.tmpl).
 //
 // The table holds, per numbered section of the page's Diagnosis, its title,
 // the steps with the query each builds from the SLO model (internal/slomodel),
@@ -72,6 +75,10 @@ type Runbook struct {
 	Window time.Duration
 	// sections holds the table's sections with every snippet rendered.
 	sections []sectionView
+	// table is the runbook's table: the kube-apiserver's, or the one built
+	// for a service; tmpl the page template that renders it.
+	table []section
+	tmpl  *template.Template
 }
 
 // New reads spec s for the runbook: the optimized profile's model, and the
@@ -85,7 +92,10 @@ func New(s *slo.Spec) (*Runbook, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Runbook{Model: m, Window: time.Duration(s.Alert.Windows[0].Long)}
+	r := &Runbook{Model: m, Window: time.Duration(s.Alert.Windows[0].Long), table: table, tmpl: page}
+	if m.Identity {
+		r.table, r.tmpl = serviceTable(m), servicePage
+	}
 	if r.sections, err = r.render(); err != nil {
 		return nil, err
 	}
@@ -103,9 +113,9 @@ func Render(s *slo.Spec) (*Page, error) {
 
 // Queries builds every drill-down query over range w, in page order.
 func (r *Runbook) Queries(w time.Duration) ([]Query, error) {
-	b := newBuild(r.Model, w)
+	b := newBuild(r.Model, w, r.table)
 	var out []Query
-	for _, sec := range table {
+	for _, sec := range r.table {
 		for _, st := range sec.Steps {
 			text, err := pql.Format(st.Query(b))
 			if err != nil {
@@ -119,7 +129,7 @@ func (r *Runbook) Queries(w time.Duration) ([]Query, error) {
 
 // ProbeMetrics lists the metrics Step 0 counts the series of, in page
 // order.
-func (r *Runbook) ProbeMetrics() []string { return newBuild(r.Model, r.Window).probeMetrics() }
+func (r *Runbook) ProbeMetrics() []string { return newBuild(r.Model, r.Window, r.table).probeMetrics() }
 
 // Sections lists the Diagnosis' sections in page order.
 func (r *Runbook) Sections() []Section {
@@ -133,7 +143,7 @@ func (r *Runbook) Sections() []Section {
 // SectionOf returns the section that holds step st; ok is false for a step
 // the runbook does not have.
 func (r *Runbook) SectionOf(st Step) (sec Section, ok bool) {
-	i, ok := sectionIndex(st)
+	i, ok := sectionIndex(r.table, st)
 	if !ok {
 		return Section{}, false
 	}
@@ -158,9 +168,19 @@ func (r *Runbook) Page() (*Page, error) {
 	}, nil
 }
 
-// sectionIndex is the index in the table of the section that holds st.
-func sectionIndex(st Step) (int, bool) {
-	for i, sec := range table {
+// Entry is what the runbook's table says of step st: how diagnose reads
+// its rows. A step the runbook does not have is never a culprit and has no
+// flags and no routes.
+func (r *Runbook) Entry(st Step) Entry {
+	if s := lookupIn(r.table, st); s != nil {
+		return Entry{*s}
+	}
+	return Entry{step{ID: st, Culprit: CulpritNever}}
+}
+
+// sectionIndex is the index in table tbl of the section that holds st.
+func sectionIndex(tbl []section, st Step) (int, bool) {
+	for i, sec := range tbl {
 		for _, s := range sec.Steps {
 			if s.ID == st {
 				return i, true
@@ -170,8 +190,8 @@ func sectionIndex(st Step) (int, bool) {
 	return 0, false
 }
 
-// heading is the heading of the table's section i.
-func heading(i int) string { return fmt.Sprintf("Step %d: %s", i, table[i].Title) }
+// heading is the heading of section i of table tbl.
+func heading(tbl []section, i int) string { return fmt.Sprintf("Step %d: %s", i, tbl[i].Title) }
 
 // anchor is GitHub's heading anchor: lower case, punctuation dropped,
 // spaces to dashes.
@@ -188,38 +208,50 @@ func anchor(title string) string {
 	return b.String()
 }
 
-// refs are the template functions that name the section holding a step:
-// step gives "Step 6", num "6", link "[Step 6](#step-6-...)".
-var refs = template.FuncMap{
-	"num": func(st Step) (string, error) {
-		i, ok := sectionIndex(st)
+// refs are the template functions that name the section of table tbl
+// holding a step: step gives "Step 6", num "6", link
+// "[Step 6](#step-6-...)"; routes gives a step's routes, for the
+// Diagnosis' path.
+func refs(tbl []section) template.FuncMap {
+	index := func(st Step) (int, error) {
+		i, ok := sectionIndex(tbl, st)
 		if !ok {
-			return "", fmt.Errorf("no step %q in the runbook", st)
+			return 0, fmt.Errorf("no step %q in the runbook", st)
 		}
-		return fmt.Sprint(i), nil
-	},
-	"step": func(st Step) (string, error) {
-		i, ok := sectionIndex(st)
-		if !ok {
-			return "", fmt.Errorf("no step %q in the runbook", st)
-		}
-		return fmt.Sprintf("Step %d", i), nil
-	},
-	"link": func(st Step) (string, error) {
-		i, ok := sectionIndex(st)
-		if !ok {
-			return "", fmt.Errorf("no step %q in the runbook", st)
-		}
-		return fmt.Sprintf("[Step %d](#%s)", i, anchor(heading(i))), nil
-	},
+		return i, nil
+	}
+	return template.FuncMap{
+		"num": func(st Step) (string, error) {
+			i, err := index(st)
+			return fmt.Sprint(i), err
+		},
+		"step": func(st Step) (string, error) {
+			i, err := index(st)
+			return fmt.Sprintf("Step %d", i), err
+		},
+		"link": func(st Step) (string, error) {
+			i, err := index(st)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("[Step %d](#%s)", i, anchor(heading(tbl, i))), nil
+		},
+		"routes": func(st Step) ([]route, error) {
+			s := lookupIn(tbl, st)
+			if s == nil {
+				return nil, fmt.Errorf("no step %q in the runbook", st)
+			}
+			return s.Routes, nil
+		},
+	}
 }
 
-// snippet executes a prose snippet of the table with the page's data.
-func snippet(text string, data any) (string, error) {
+// snippet executes a prose snippet of table tbl with the page's data.
+func snippet(tbl []section, text string, data any) (string, error) {
 	if text == "" {
 		return "", nil
 	}
-	t, err := template.New("snippet").Funcs(refs).Option("missingkey=error").Parse(text)
+	t, err := template.New("snippet").Funcs(refs(tbl)).Option("missingkey=error").Parse(text)
 	if err != nil {
 		return "", err
 	}
@@ -255,12 +287,13 @@ type routeView struct {
 // render numbers the table's sections and renders their prose.
 func (r *Runbook) render() ([]sectionView, error) {
 	data := r.data()
-	out := make([]sectionView, len(table))
-	for i, sec := range table {
-		v := sectionView{Section: Section{Number: i, Heading: heading(i), Anchor: anchor(heading(i))}}
+	out := make([]sectionView, len(r.table))
+	for i, sec := range r.table {
+		h := heading(r.table, i)
+		v := sectionView{Section: Section{Number: i, Heading: h, Anchor: anchor(h)}}
 		errs := []error{}
 		text := func(s string) string {
-			out, err := snippet(s, data)
+			out, err := snippet(r.table, s, data)
 			if err != nil {
 				errs = append(errs, err)
 			}
@@ -276,7 +309,7 @@ func (r *Runbook) render() ([]sectionView, error) {
 			v.Steps = append(v.Steps, sv)
 		}
 		if len(errs) > 0 {
-			return nil, fmt.Errorf("runbook section %q: %w", heading(i), errs[0])
+			return nil, fmt.Errorf("runbook section %q: %w", h, errs[0])
 		}
 		out[i] = v
 	}

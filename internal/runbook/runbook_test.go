@@ -300,7 +300,7 @@ func TestRunbookRejectsBadSpec(t *testing.T) {
 // TestSnippetErrors: a snippet that names an unknown step fails.
 func TestSnippetErrors(t *testing.T) {
 	for _, text := range []string{`{{step "nope"}}`, `{{link "nope"}}`, `{{num "nope"}}`, `{{.NoSuchField}}`} {
-		if _, err := snippet(text, &pageData{}); err == nil {
+		if _, err := snippet(table, text, &pageData{}); err == nil {
 			t.Errorf("snippet %s: no error", text)
 		}
 	}

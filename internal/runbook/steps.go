@@ -59,6 +59,10 @@ const (
 	// CulpritWhenStandsOut: named whenever its first row stands out,
 	// wherever the requests route.
 	CulpritWhenStandsOut
+	// CulpritDrilldown: a service's failing or slow requests broken down
+	// by one label; named, before the requests, when they route to its
+	// section and its first row stands out from the second (or is alone).
+	CulpritDrilldown
 )
 
 // section is one "### Step N: Title" section of the page's Diagnosis: its
@@ -483,55 +487,84 @@ func stepIDs() []Step {
 	return out
 }
 
-// lookup returns the table's entry of step st, or nil.
-func lookup(st Step) *step {
-	for i := range table {
-		for j := range table[i].Steps {
-			if table[i].Steps[j].ID == st {
-				return &table[i].Steps[j]
+// lookupIn returns table tbl's entry of step st, or nil.
+func lookupIn(tbl []section, st Step) *step {
+	for i := range tbl {
+		for j := range tbl[i].Steps {
+			if tbl[i].Steps[j].ID == st {
+				return &tbl[i].Steps[j]
 			}
 		}
 	}
 	return nil
 }
 
-// entry is the table's entry of step st; an unknown step is never a
-// culprit and has no flags and no routes.
-func (st Step) entry() step {
-	if s := lookup(st); s != nil {
-		return *s
-	}
-	return step{ID: st, Culprit: CulpritNever}
-}
-
-// Known reports whether st is a step of the runbook.
-func (st Step) Known() bool { return lookup(st) != nil }
+// Entry is a table's entry of one step, as burnrate diagnose reads it
+// (Runbook.Entry).
+type Entry struct{ s step }
 
 // Finder reports whether the step's query returns nothing on a healthy
-// cluster.
-func (st Step) Finder() bool { return st.entry().Finder }
+// service.
+func (e Entry) Finder() bool { return e.s.Finder }
 
 // Adds reports whether the step's rows are rates that add up.
-func (st Step) Adds() bool { return st.entry().Adds }
+func (e Entry) Adds() bool { return e.s.Adds }
 
 // Eventual reports whether the metric the step reads may have no series
 // until what it counts first happens.
-func (st Step) Eventual() bool { return st.entry().Eventual }
+func (e Entry) Eventual() bool { return e.s.Eventual }
 
 // Outside reports whether the step finds failures the SLI does not count.
-func (st Step) Outside() bool { return st.entry().Outside }
+func (e Entry) Outside() bool { return e.s.Outside }
 
 // Culprit says when diagnose names the step's first row as a culprit.
-func (st Step) Culprit() Culprit { return st.entry().Culprit }
+func (e Entry) Culprit() Culprit { return e.s.Culprit }
 
-// Route is the step whose section the first row of step st, row, leads to,
-// by the step's routes in order; rows gives what other steps found. ok is
-// false when st has no route that matches.
-func (st Step) Route(row map[string]string, rows func(Step) []map[string]string) (to Step, ok bool) {
-	for _, r := range st.entry().Routes {
+// Route is the step whose section the step's first row, row, leads to, by
+// the step's routes in order; rows gives what other steps found. ok is
+// false when the step has no route that matches.
+func (e Entry) Route(row map[string]string, rows func(Step) []map[string]string) (to Step, ok bool) {
+	for _, r := range e.s.Routes {
 		if r.Match == nil || r.Match(row, rows) {
 			return r.To, true
 		}
 	}
 	return "", false
+}
+
+// The methods of Step read the kube-apiserver's table (the runbook of a
+// spec without service, which the incident scenarios prove); a service's
+// runbook answers the same through Runbook.Entry.
+
+// entry is the kube-apiserver table's entry of step st.
+func (st Step) entry() Entry {
+	if s := lookupIn(table, st); s != nil {
+		return Entry{*s}
+	}
+	return Entry{step{ID: st, Culprit: CulpritNever}}
+}
+
+// Known reports whether st is a step of the kube-apiserver's runbook.
+func (st Step) Known() bool { return lookupIn(table, st) != nil }
+
+// Finder reports whether the step's query returns nothing on a healthy
+// cluster.
+func (st Step) Finder() bool { return st.entry().Finder() }
+
+// Adds reports whether the step's rows are rates that add up.
+func (st Step) Adds() bool { return st.entry().Adds() }
+
+// Eventual reports whether the metric the step reads may have no series
+// until what it counts first happens.
+func (st Step) Eventual() bool { return st.entry().Eventual() }
+
+// Outside reports whether the step finds failures the SLI does not count.
+func (st Step) Outside() bool { return st.entry().Outside() }
+
+// Culprit says when diagnose names the step's first row as a culprit.
+func (st Step) Culprit() Culprit { return st.entry().Culprit() }
+
+// Route is Entry.Route of the kube-apiserver table's step st.
+func (st Step) Route(row map[string]string, rows func(Step) []map[string]string) (to Step, ok bool) {
+	return st.entry().Route(row, rows)
 }

@@ -45,6 +45,11 @@ var ErrIncidentsDoNotFit = errors.New("the incident scenarios do not fit this sp
 // embedded spec's SLIs, objective, windows and fixes; a spec may change
 // its selector, cluster and SLI label, names and annotations.
 func IncidentFits(s *slo.Spec) error {
+	if s.Service != "" {
+		// A service's runbook has its own steps (runbook.serviceTable),
+		// which the scenarios do not assert.
+		return fmt.Errorf("%w: service: the scenarios prove the kube-apiserver's runbook, and a spec with a service gets its own", ErrIncidentsDoNotFit)
+	}
 	def := slo.Default()
 	for _, f := range []struct {
 		field    string

@@ -32,6 +32,7 @@ func TestIncidentFits(t *testing.T) {
 		}, ""},
 		{"other objective", func(s *slo.Spec) { s.Objective = 0.999 }, "objective differs"},
 		{"other windows", func(s *slo.Spec) { s.Alert.Windows = s.Alert.Windows[:1] }, "alert.windows differs"},
+		{"a service, even on the apiserver's own SLOs", func(s *slo.Spec) { s.Service = "api" }, "service: the scenarios prove the kube-apiserver's runbook"},
 		{"a fix off", func(s *slo.Spec) { s.Fixes.AbsentAsZero = false }, "fixes differs"},
 		{"cluster label the scenarios set", func(s *slo.Spec) { s.ClusterLabel = "host" }, `clusterLabel "host" is a label the scenarios set themselves`},
 		{"selector on a label the scenarios set", func(s *slo.Spec) { s.Selector = `job="kube-apiserver",method="GET"` }, `selector sets "method", a label the scenarios set themselves`},

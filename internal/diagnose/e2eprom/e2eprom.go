@@ -119,7 +119,7 @@ func Start() (*Server, error) {
 		start := End.Add(-sc.Duration())
 		inputs = append(inputs, input{name: sc.Name, start: start, write: func(w io.Writer) error { return sc.WriteOpenMetrics(w, start) }})
 	}
-	if env.srv, err = serve(dir, inputs); err != nil {
+	if env.srv, err = serve(dir, inputs, slo.Default()); err != nil {
 		return fail(err)
 	}
 	env.URL = env.srv.url
@@ -143,7 +143,7 @@ func StartRecordings(recs []incident.Recording) (*Server, error) {
 		shift := End.Sub(r.Recovery)
 		inputs = append(inputs, input{name: r.Version + "/" + r.Name, start: r.Healthy.Add(shift), write: func(w io.Writer) error { return r.WriteOpenMetrics(w, r.Recovery, shift) }})
 	}
-	if env.srv, err = serve(dir, inputs); err != nil {
+	if env.srv, err = serve(dir, inputs, slo.Default()); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -159,9 +159,10 @@ type input struct {
 }
 
 // serve backfills inputs into a TSDB under dir (in parallel, one
-// OpenMetrics file each), then the optimized profile's recording rules
-// from the earliest start to End, and starts Prometheus on the result.
-func serve(dir string, inputs []input) (*promServer, error) {
+// OpenMetrics file each), then the optimized profile's recording rules of
+// spec s from the earliest start to End, and starts Prometheus on the
+// result.
+func serve(dir string, inputs []input, s *slo.Spec) (*promServer, error) {
 	prom, err := goTool("prometheus")
 	if err != nil {
 		return nil, err
@@ -209,7 +210,7 @@ func serve(dir string, inputs []input) (*promServer, error) {
 	}
 
 	// The recording rules, one dependency level at a time.
-	levels, err := ruleLevels()
+	levels, err := ruleLevels(s)
 	if err != nil {
 		return nil, err
 	}
@@ -283,11 +284,11 @@ func moveBlocks(from, to string) error {
 	return nil
 }
 
-// ruleLevels splits the optimized profile's recording rules into levels:
-// level 1 reads raw series only, level k reads series recorded at levels
-// below k. Each level keeps the groups' names and intervals.
-func ruleLevels() ([][]rulefmt.RuleGroup, error) {
-	rf, err := rulegen.Rules(slo.Default(), slomodel.ProfileOptimized)
+// ruleLevels splits the optimized profile's recording rules of spec s into
+// levels: level 1 reads raw series only, level k reads series recorded at
+// levels below k. Each level keeps the groups' names and intervals.
+func ruleLevels(s *slo.Spec) ([][]rulefmt.RuleGroup, error) {
+	rf, err := rulegen.Rules(s, slomodel.ProfileOptimized)
 	if err != nil {
 		return nil, err
 	}
