@@ -91,13 +91,15 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 			VectorMatching: &parser.VectorMatching{Card: parser.CardOneToOne, On: true, MatchingLabels: by}}
 		l.record(o.BadRecord, e, o.SLILabels(s.Name))
 	}
+	// Sums of bad and all events over the long windows, staged (stages.go).
+	o.stageRecords(&l, o.stagePlan().burn)
 	// Burn rates: the ratio of bad to all events over each window, from the
 	// base-window rates (a ratio of sums, weighted by requests).
 	for _, sw := range o.WindowsShortestFirst() {
 		w := time.Duration(sw)
 		var e parser.Expr = pql.Bin(parser.DIV, pql.Vec(o.BadRecord, nil), pql.Vec(o.EventsRecord, nil))
 		if w != o.BaseWindow {
-			e = pql.Bin(parser.DIV, pql.Call("sum_over_time", pql.Range(pql.Vec(o.BadRecord, nil), w)), pql.Call("sum_over_time", pql.Range(pql.Vec(o.EventsRecord, nil), w)))
+			e = pql.Bin(parser.DIV, o.windowSum(o.BadRecord, w), o.windowSum(o.EventsRecord, w))
 		}
 		l.record(o.BurnRateRecord(sw), e, nil)
 	}
@@ -121,9 +123,12 @@ func (o optimized) availability() ([]rulefmt.Rule, error) {
 	var l ruleList
 	cl := o.ClusterLabel
 	period := time.Duration(o.Period)
-	over := func(metric string) parser.Expr {
-		return pql.Call("sum_over_time", pql.Range(pql.Vec(metric, nil), period))
+	// The period's sums, staged (stages.go), unless an alert window already
+	// records them in the burn-rate group.
+	if p := o.stagePlan().period; p != 0 {
+		o.stageRecords(&l, []time.Duration{p})
 	}
+	over := func(metric string) parser.Expr { return o.windowSum(metric, period) }
 	name := o.AvailabilityRecord
 	// Per SLI, then over every SLI: one minus bad over all events in the period.
 	l.record(name, pql.Bin(parser.SUB, pql.Num(1), pql.Paren(pql.Bin(parser.DIV, over(o.BadRecord), over(o.EventsRecord)))), nil)

@@ -183,6 +183,18 @@ func New(s *slo.Spec, profile string) (*Model, error) {
 // BurnRateRecord is the name of the burn rate recorded over window w.
 func (m *Model) BurnRateRecord(w slo.Duration) string { return m.Base + ":burnrate" + w.String() }
 
+// SumRecord is the name of the record that sums base-window record rec
+// over window w, e.g. cluster_verb:apiserver_request_sli_bad_events:rate5m_sum3d:
+// the staged sums that long windows are built from (a whole number of days
+// is written in days, as in AvailabilityRecord: 30d, not 4w2d).
+func (m *Model) SumRecord(rec string, w time.Duration) string {
+	name := model.Duration(w).String()
+	if w >= 24*time.Hour && w%(24*time.Hour) == 0 {
+		name = fmt.Sprintf("%dd", w/(24*time.Hour))
+	}
+	return rec + "_sum" + name
+}
+
 // SLILabels is the SLI label of SLI name, as a label set.
 func (m *Model) SLILabels(name string) map[string]string { return map[string]string{m.SLILabel: name} }
 
