@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/burnrate/burnrate/internal/pql"
+	"github.com/burnrate/burnrate/slo"
 )
 
 // The optimized profile builds every window from the base-window records,
@@ -41,11 +42,15 @@ import (
 // at most 59 base samples directly.
 const stageMin = time.Hour
 
-// stageHelpers are stages recorded whenever some window or the period is at
-// least as long, so that a stage or window never sums more than about 30
-// shorter stages (30d is 10 × 3d in the embedded spec; 30 × 1d in a spec
-// whose windows stop at 6h).
-var stageHelpers = []time.Duration{time.Hour, 24 * time.Hour}
+// stageHelpers are stages added, shortest first and only while needed, when
+// some stage or window would otherwise read more than stageMaxPoints
+// recorded points per series: a spec whose windows stop at 30m gets 1h and
+// 1d for its 30-day period (30 × 1d), a 365-day period 7d and 28d too.
+var stageHelpers = []time.Duration{time.Hour, 24 * time.Hour, 7 * 24 * time.Hour, 28 * 24 * time.Hour}
+
+// stageMaxPoints bounds the recorded points per series that one stage or
+// window reads where the helpers allow: the 1h stage's 60 base samples.
+const stageMaxPoints = 60
 
 // stagePlan lists the lengths of the staged sums, shortest first, and which
 // of them the availability group records (the period, when no alert window
@@ -55,29 +60,67 @@ type stagePlan struct {
 	period time.Duration // 0 when the period is a burn-rate stage or not staged
 }
 
+// stagePlan stages every window of stageMin or more and the period, with
+// the helpers the bound needs.
 func (o optimized) stagePlan() stagePlan {
 	period := time.Duration(o.Period)
-	longest := period
-	var p stagePlan
-	add := func(d time.Duration) {
-		if d >= stageMin && !slices.Contains(p.burn, d) {
-			p.burn = append(p.burn, d)
-		}
+	windows := durations(o.WindowsShortestFirst())
+	sums := slices.Clone(windows) // every window and the period, staged or not
+	if !slices.Contains(sums, period) {
+		sums = append(sums, period)
 	}
-	for _, w := range o.WindowsShortestFirst() {
-		add(time.Duration(w))
-		longest = max(longest, time.Duration(w))
+	slices.Sort(sums)
+	var stages []time.Duration
+	for _, d := range sums {
+		if d >= stageMin {
+			stages = append(stages, d)
+		}
 	}
 	for _, h := range stageHelpers {
-		if h <= longest {
-			add(h)
+		if h > sums[len(sums)-1] || slices.Contains(stages, h) || maxPoints(sums, stages) <= stageMaxPoints {
+			continue
 		}
+		stages = append(stages, h)
+		slices.Sort(stages)
 	}
-	if period >= stageMin && !slices.Contains(p.burn, period) {
+	p := stagePlan{burn: stages}
+	if period >= stageMin && !slices.Contains(windows, period) {
+		p.burn = slices.DeleteFunc(slices.Clone(stages), func(d time.Duration) bool { return d == period })
 		p.period = period
 	}
-	slices.Sort(p.burn)
 	return p
+}
+
+// maxPoints is the most recorded points per series that building any of
+// sums or stages from the stages shorter than it reads: a stage term reads
+// 1 (2 with its fallback), a direct piece one base sample per evaluation
+// interval.
+func maxPoints(sums, stages []time.Duration) int {
+	most := 0
+	for _, d := range slices.Concat(sums, stages) {
+		n := 0
+		for i, p := range decompose(d, shorter(stages, d)) {
+			switch {
+			case p.stage == 0:
+				n += int(p.span / time.Duration(optimizedBurnInterval))
+			case i == 0:
+				n++
+			default:
+				n += 2
+			}
+		}
+		most = max(most, n)
+	}
+	return most
+}
+
+// durations converts spec durations.
+func durations(ws []slo.Duration) []time.Duration {
+	out := make([]time.Duration, len(ws))
+	for i, w := range ws {
+		out[i] = time.Duration(w)
+	}
+	return out
 }
 
 // all lists every stage, shortest first.

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/burnrate/burnrate/internal/encode"
 	"github.com/burnrate/burnrate/internal/slomodel"
@@ -64,7 +65,10 @@ func TestStagePlan(t *testing.T) {
 		{"a window as long as the period: recorded in the burn-rate group", func(s *slo.Spec) {
 			s.Period = slo.Duration(7 * d)
 			s.Alert.Windows = []slo.Window{{Long: slo.Duration(7 * d), Short: slo.Duration(6 * h), Factor: 1, Severity: "warning"}}
-		}, []time.Duration{h, 6 * h, d, 7 * d}, 0},
+		}, []time.Duration{h, 6 * h, 7 * d}, 0}, // 7d = 28 × 6h: 55 points, within the bound
+		{"a year: helpers 1h, 1d, 7d and 28d", func(s *slo.Spec) {
+			s.Period = slo.Duration(365 * d)
+		}, []time.Duration{h, 2 * h, 6 * h, d, 3 * d, 7 * d, 28 * d}, 365 * d},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -265,10 +269,81 @@ func TestStagedSumsAreExact(t *testing.T) {
 	}
 }
 
-func durations(ws []slo.Duration) []time.Duration {
-	out := make([]time.Duration, len(ws))
-	for i, w := range ws {
-		out[i] = time.Duration(w)
+// TestRecordedReadsAreBounded counts, in the rule text, the recorded points
+// per series each rule of the optimized profile reads (a range over a
+// record: range / the recording group's interval; an instant read: 1) and
+// checks that none reads more than the 1h stage's 60, whatever the windows
+// and the period: the cost does not grow with window length.
+func TestRecordedReadsAreBounded(t *testing.T) {
+	const h, d = time.Hour, 24 * time.Hour
+	tests := []struct {
+		name string
+		edit func(*slo.Spec)
+	}{
+		{"embedded spec", func(*slo.Spec) {}},
+		{"windows up to 30m, 30d period", func(s *slo.Spec) {
+			s.Alert.Windows = []slo.Window{{Long: slo.Duration(30 * time.Minute), Short: slo.Duration(5 * time.Minute), Factor: 14.4, Severity: "critical"}}
+		}},
+		{"a 7d window over a 7d period", func(s *slo.Spec) {
+			s.Period = slo.Duration(7 * d)
+			s.Alert.Windows = []slo.Window{{Long: slo.Duration(7 * d), Short: slo.Duration(6 * h), Factor: 1, Severity: "warning"}}
+		}},
+		{"a 90d window over a 365d period", func(s *slo.Spec) {
+			s.Period = slo.Duration(365 * d)
+			s.Alert.Windows = append(s.Alert.Windows, slo.Window{Long: slo.Duration(90 * d), Short: slo.Duration(25 * h), Factor: 1, Severity: "warning"})
+		}},
 	}
-	return out
+	p := parser.NewParser(parser.Options{})
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := slo.Default()
+			tc.edit(s)
+			groups, err := Rules(s, slomodel.ProfileOptimized)
+			if err != nil {
+				t.Fatal(err)
+			}
+			every := map[string]time.Duration{}
+			for _, g := range groups {
+				for _, r := range g.Rules {
+					if r.Record != "" {
+						every[r.Record] = max(time.Duration(g.Interval), time.Minute)
+					}
+				}
+			}
+			most, where := 0, ""
+			for _, g := range groups {
+				for _, r := range g.Rules {
+					e, err := p.ParseExpr(r.Expr)
+					if err != nil {
+						t.Fatal(err)
+					}
+					n := 0
+					ranged := map[*parser.VectorSelector]time.Duration{}
+					parser.Inspect(e, func(node parser.Node, _ []parser.Node) error {
+						switch v := node.(type) {
+						case *parser.MatrixSelector:
+							ranged[v.VectorSelector.(*parser.VectorSelector)] = v.Range
+						case *parser.VectorSelector:
+							iv, recorded := every[v.Name]
+							switch rng, ok := ranged[v]; {
+							case !recorded:
+							case ok:
+								n += int(rng / iv)
+							default:
+								n++
+							}
+						}
+						return nil
+					})
+					if n > most {
+						most, where = n, r.Record+r.Alert
+					}
+				}
+			}
+			if most > stageMaxPoints {
+				t.Errorf("%s reads %d recorded points per series, want at most %d", where, most, stageMaxPoints)
+			}
+			t.Logf("at most %d recorded points per series (%s)", most, where)
+		})
+	}
 }
