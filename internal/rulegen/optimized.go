@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
@@ -55,12 +56,26 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 		return pql.SumBy(by, pql.Call("rate", pql.Range(pql.Vec(metric, ms), o.BaseWindow)))
 	}
 	// Base-window rates per SLI: all requests, errors, slow requests per
-	// partition value, and bad events (errors plus slow).
-	for i, s := range o.SLOs {
-		l.record(o.EventsRecord, rateOf(o.Counter, o.SLIs[i].Requests, by), o.SLILabels(s.Name))
+	// partition value, and bad events (errors plus slow). When the base
+	// window is the 5m of the per-code request rates kept for dashboards,
+	// those are recorded first and all requests and errors are summed from
+	// them (errors are one matcher on code), so that the raw counter is
+	// read once per evaluation.
+	fromRates := o.requestRatesInBurnGroup()
+	if fromRates {
+		o.requestRates(&l)
+	}
+	sumOf := func(i int, more ...*labels.Matcher) parser.Expr {
+		if fromRates {
+			return pql.SumBy(by, pql.Vec(o.RequestRateRecord, o.mine(o.SLOs[i].Name).And(more...)))
+		}
+		return rateOf(o.Counter, o.SLIs[i].Requests.And(more...), by)
 	}
 	for i, s := range o.SLOs {
-		errs := rateOf(o.Counter, o.SLIs[i].Requests.And(o.Errors...), by)
+		l.record(o.EventsRecord, sumOf(i), o.SLILabels(s.Name))
+	}
+	for i, s := range o.SLOs {
+		errs := sumOf(i, o.Errors...)
 		l.record(o.ErrorsRecord, o.zeroIfAbsent(errs, pql.Vec(o.EventsRecord, o.mine(s.Name)), by), o.SLILabels(s.Name))
 	}
 	for i, s := range o.SLOs {
@@ -140,11 +155,27 @@ func (o optimized) availability() ([]rulefmt.Rule, error) {
 		remaining := pql.Bin(parser.SUB, pql.Num(1), pql.Bin(parser.DIV, pql.Paren(pql.Bin(parser.SUB, pql.Num(1), pql.Vec(name, nil))), pql.Num(o.Budget)))
 		l.record(o.BudgetRecord, remaining, nil)
 	}
-	for i, s := range o.SLOs {
-		e := pql.SumBy([]string{cl, mixinCodeLabel, mixinResourceLabel}, pql.Call("rate", pql.Range(pql.Vec(o.Counter, o.SLIs[i].Requests), 5*time.Minute)))
-		l.record(o.RequestRateRecord, e, o.SLILabels(s.Name))
+	if !o.requestRatesInBurnGroup() {
+		o.requestRates(&l)
 	}
 	return l.rules, l.err
+}
+
+// requestRateWindow is the window of the per-code request rates kept for
+// dashboards (code_resource:apiserver_request_total:rate5m).
+const requestRateWindow = 5 * time.Minute
+
+// requestRatesInBurnGroup: the per-code request rates are recorded in the
+// burn-rate group, and the base records summed from them, when the base
+// window is theirs; otherwise they stay in the availability group.
+func (o optimized) requestRatesInBurnGroup() bool { return o.BaseWindow == requestRateWindow }
+
+// requestRates records, per SLI, the request rates by code and resource.
+func (o optimized) requestRates(l *ruleList) {
+	for i, s := range o.SLOs {
+		e := pql.SumBy([]string{o.ClusterLabel, mixinCodeLabel, mixinResourceLabel}, pql.Call("rate", pql.Range(pql.Vec(o.Counter, o.SLIs[i].Requests), requestRateWindow)))
+		l.record(o.RequestRateRecord, e, o.SLILabels(s.Name))
+	}
 }
 
 func (o optimized) histograms() ([]rulefmt.Rule, error) {
