@@ -194,6 +194,11 @@ func writeRules(tb testing.TB, dir, profile string) string {
 	return path
 }
 
+// costQueryTimeout is the engine's per-query timeout in the measured
+// evaluation: the mixin's 3d rates over the full cluster exceed synth's
+// default minute on a loaded machine.
+const costQueryTimeout = 15 * time.Minute
+
 // histogramGroup tells the per-resource p99 group (kept for dashboards,
 // which must read every bucket) from the SLO rules.
 func histogramGroup(name string) bool { return strings.Contains(name, "histogram") }
@@ -220,7 +225,7 @@ func measureCost(tb testing.TB, ruleFile string, c synth.Cluster, history time.D
 	if _, err := synth.Load(ctx, pastSamples{past, end, history}, db); err != nil {
 		return costResult{}, fmt.Errorf("synthesising the recorded history: %w", err)
 	}
-	tr, err := synth.EvaluateStorage(ctx, ruleFile, db, synth.EvalOptions{Start: end, End: end, DiscardSteps: true})
+	tr, err := synth.EvaluateStorage(ctx, ruleFile, db, synth.EvalOptions{Start: end, End: end, DiscardSteps: true, Timeout: costQueryTimeout})
 	if err != nil {
 		return costResult{}, err
 	}
