@@ -121,12 +121,19 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
 	done
 
-# Samples touched per evaluation, optimized vs kubernetes-mixin vs pr1283
-# (BenchmarkRuleCost); COST_SIZE=full builds the 23k-bucket, 72h cluster.
-COST_SIZE ?= small
+# Samples touched per evaluation and per minute, optimized vs kubernetes-mixin
+# (BenchmarkRuleCost), once Prometheus holds COST_HISTORY of the cluster
+# (recorded series synthesised at their own interval). COST_SIZE=full is 40
+# resources (32k bucket series); COST_RESOURCES=N overrides the size;
+# COST_PROFILES=optimized,kubernetes-mixin,pr1283 adds the mixin's pr1283.
+COST_SIZE      ?= small
+COST_HISTORY   ?= 30d
+COST_RESOURCES ?= 0
+COST_PROFILES  ?= optimized,kubernetes-mixin
 .PHONY: bench-cost
 bench-cost:
-	$(GO) test -run '^$$' -bench '^BenchmarkRuleCost$$' -benchtime 1x -timeout 60m ./internal/rulegen -args -cost.size=$(COST_SIZE)
+	$(GO) test -run '^$$' -bench '^BenchmarkRuleCost$$' -benchtime 1x -timeout 90m -v ./internal/rulegen \
+		-args -cost.size=$(COST_SIZE) -cost.history=$(COST_HISTORY) -cost.resources=$(COST_RESOURCES) -cost.profiles=$(COST_PROFILES)
 
 # The lab (lab/README.md): builds kube-apiserver $(LAB_APISERVER) from the
 # module proxy (cached by version), takes etcd from Debian's etcd-server,

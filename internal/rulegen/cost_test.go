@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,11 +13,13 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
-	"gopkg.in/yaml.v3"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
 
 	"github.com/burnrate/burnrate/internal/encode"
 	"github.com/burnrate/burnrate/internal/reference"
@@ -26,33 +29,56 @@ import (
 )
 
 // BenchmarkRuleCost measures what one evaluation of each profile's rule
-// groups costs on a synthetic cluster, as Prometheus would run it: first the
-// recording rules whose output other rules read over a range are evaluated
-// over the whole history at their group's interval (so the intermediate
-// series exist as Prometheus would have recorded them), then every group is
-// evaluated once at the end with query statistics on. It prints samples
-// touched and milliseconds per group, and for the burn-rate path (the
-// burn-rate and alert groups) together, for the optimized profile, the
-// kubernetes-mixin profile and the mixin's newer pr1283 rendering.
+// groups costs on a synthetic cluster once Prometheus holds -cost.history
+// of it (default 30d), as Prometheus would run it. The raw series are
+// loaded as far back as some rule reads them (the mixin's 3d), at most the
+// history; the recorded series that rules read over a range or at an
+// offset are synthesised directly at their group's interval, each as far
+// back as it is read and at most the history, with the label sets and
+// values one evaluation of the rules gives on the same cluster. Then every
+// group is evaluated once at the end with query statistics on. It prints
+// samples touched and milliseconds per group and per minute (samples ×
+// evaluations per minute at the group's interval), for the SLO rules (every
+// group but the per-resource p99 histogram record) and for all groups.
 //
-//	go test ./internal/rulegen -run '^$' -bench RuleCost -benchtime 1x                  # small, about a minute
-//	go test ./internal/rulegen -run '^$' -bench RuleCost -benchtime 1x -cost.size=full  # 23k series, 72h at 30s
+//	go test ./internal/rulegen -run '^$' -bench RuleCost -benchtime 1x                                            # small: 5 resources, 30d
+//	go test ./internal/rulegen -run '^$' -bench RuleCost -benchtime 1x -args -cost.size=full                      # 40 resources
+//	go test ./internal/rulegen -run '^$' -bench RuleCost -benchtime 1x -args -cost.resources=200 -cost.history=3d
 func BenchmarkRuleCost(b *testing.B) {
-	c := costCluster(*costSize)
+	history := time.Duration(costHistory)
+	dir := b.TempDir()
+	var files []costFile
+	for _, name := range strings.Split(*costProfiles, ",") {
+		switch name {
+		case slomodel.ProfileOptimized, slomodel.ProfileMixin:
+			files = append(files, costFile{name, writeRules(b, dir, name)})
+		case "pr1283":
+			files = append(files, costFile{name, reference.File(b, "apiserver-slo-rules.pr1283.yaml")})
+		default:
+			b.Fatalf("-cost.profiles: unknown profile %q; choose from %s, %s, pr1283", name, slomodel.ProfileOptimized, slomodel.ProfileMixin)
+		}
+	}
+	// Each file's raw series reach back as far as its furthest raw read, at
+	// most the history: the optimized profile's 5m, the mixin's 3d.
+	spans := map[string]time.Duration{}
+	for _, f := range files {
+		r, err := rawReach(f.path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		spans[f.name] = min(history, r)
+	}
+	c := costCluster(*costSize, *costResources, time.Hour) // the span is set per file below
 	n, err := c.SeriesCount()
 	if err != nil {
 		b.Fatal(err)
 	}
-	dir := b.TempDir()
-	files := []struct{ name, path string }{
-		{slomodel.ProfileOptimized, writeRules(b, dir, slomodel.ProfileOptimized)},
-		{slomodel.ProfileMixin, writeRules(b, dir, slomodel.ProfileMixin)},
-		{"pr1283", reference.File(b, "apiserver-slo-rules.pr1283.yaml")},
-	}
 	results := map[string]costResult{}
 	for b.Loop() {
 		for _, f := range files {
-			r, err := measureCost(b, f.path, c)
+			fc := c
+			fc.Duration = spans[f.name]
+			r, err := measureCost(b, f.path, fc, history)
 			if err != nil {
 				b.Fatalf("%s: %v", f.name, err)
 			}
@@ -60,34 +86,57 @@ func BenchmarkRuleCost(b *testing.B) {
 		}
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "\nsynthetic cluster %q: %d series, %s at %s scrape\n\n", *costSize, n, c.Duration, c.ScrapeInterval)
+	fmt.Fprintf(&sb, "\nsynthetic cluster: %d apiservers × %d resources, %d series at %s scrape; %s of history (raw series loaded as far back as read:",
+		c.Instances, c.Resources, n, c.ScrapeInterval, model.Duration(history))
+	for _, f := range files {
+		fmt.Fprintf(&sb, " %s %s", f.name, model.Duration(spans[f.name]))
+	}
+	fmt.Fprint(&sb, ")\n\n")
 	w := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "profile\tgroup\tsamples touched\tms\t")
+	fmt.Fprintln(w, "profile\tgroup\tinterval\tsamples / evaluation\tsamples / minute\tms\t")
 	for _, f := range files {
 		r := results[f.name]
 		for _, g := range r.groups {
-			fmt.Fprintf(w, "%s\t%s\t%d\t%.1f\t\n", f.name, g.name, g.samples, ms(g.time))
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%.0f\t%.1f\t\n", f.name, g.name, model.Duration(g.interval), g.samples, g.perMinute(), ms(g.time))
 		}
-		fmt.Fprintf(w, "%s\tburn rates + alerts\t%d\t%.1f\t\n", f.name, r.burn.samples, ms(r.burn.time))
-		fmt.Fprintf(w, "%s\tall groups\t%d\t%.1f\t\n", f.name, r.total.samples, ms(r.total.time))
+		fmt.Fprintf(w, "%s\tSLO rules\t\t%d\t%.0f\t%.1f\t\n", f.name, r.slo.samples, r.slo.perMin, ms(r.slo.time))
+		fmt.Fprintf(w, "%s\tall groups\t\t%d\t%.0f\t%.1f\t\n", f.name, r.total.samples, r.total.perMin, ms(r.total.time))
 	}
 	w.Flush()
-	opt, mix, pr := results[slomodel.ProfileOptimized], results[slomodel.ProfileMixin], results["pr1283"]
-	fmt.Fprintf(&sb, "\noptimized / kubernetes-mixin: %.3f%% of samples (burn rates + alerts %.3f%%)\n",
-		pct(opt.total.samples, mix.total.samples), pct(opt.burn.samples, mix.burn.samples))
-	fmt.Fprintf(&sb, "optimized / pr1283:           %.3f%% of samples (burn rates + alerts %.3f%%)\n",
-		pct(opt.total.samples, pr.total.samples), pct(opt.burn.samples, pr.burn.samples))
+	opt, okOpt := results[slomodel.ProfileOptimized]
+	for _, other := range []string{slomodel.ProfileMixin, "pr1283"} {
+		o, ok := results[other]
+		if !ok || !okOpt {
+			continue
+		}
+		fmt.Fprintf(&sb, "\noptimized / %s: all groups %.3f%% of samples per evaluation (%.3f%% per minute); SLO rules %.3f%% (%.3f%% per minute)",
+			other, pct(opt.total.samples, o.total.samples), 100*opt.total.perMin/o.total.perMin,
+			pct(opt.slo.samples, o.slo.samples), 100*opt.slo.perMin/o.slo.perMin)
+		if other == slomodel.ProfileMixin {
+			b.ReportMetric(pct(opt.total.samples, o.total.samples), "%samples-vs-mixin")
+			b.ReportMetric(pct(opt.slo.samples, o.slo.samples), "%slo-samples-vs-mixin")
+		}
+	}
 	b.Log(sb.String())
-	b.ReportMetric(pct(opt.total.samples, mix.total.samples), "%samples-vs-mixin")
-	b.ReportMetric(pct(opt.total.samples, pr.total.samples), "%samples-vs-pr1283")
 }
 
-var costSize = flag.String("cost.size", "small", "BenchmarkRuleCost cluster size: small or full")
+var (
+	costSize      = flag.String("cost.size", "small", "BenchmarkRuleCost cluster size: small (5 resources) or full (40)")
+	costResources = flag.Int("cost.resources", 0, "BenchmarkRuleCost: resources per apiserver, instead of the size's")
+	costHistory   = model.Duration(30 * 24 * time.Hour)
+	costProfiles  = flag.String("cost.profiles", slomodel.ProfileOptimized+","+slomodel.ProfileMixin, "BenchmarkRuleCost: comma-separated profiles to measure (optimized, kubernetes-mixin, pr1283)")
+)
 
-// costCluster is the benchmark's synthetic cluster. full is 3 apiservers ×
-// 40 resources × 9 verb/scope classes with the 22-bucket SLI histogram, 72h
-// at a 30s scrape (about 23k bucket series).
-func costCluster(size string) synth.Cluster {
+func init() {
+	flag.Var(&costHistory, "cost.history", "BenchmarkRuleCost: how much history Prometheus holds (1h, 3d, 30d)")
+}
+
+type costFile struct{ name, path string }
+
+// costCluster is the benchmark's synthetic cluster: 3 apiservers × the
+// resources × 9 verb/scope classes with the 22-bucket SLI histogram, at a
+// 30s scrape, span long.
+func costCluster(size string, resources int, span time.Duration) synth.Cluster {
 	c := synth.Cluster{
 		Instances:      3,
 		Resources:      40,
@@ -95,24 +144,33 @@ func costCluster(size string) synth.Cluster {
 		Scopes:         []string{"resource", "namespace", "cluster"},
 		Subresources:   []string{"", "status"},
 		ScrapeInterval: 30 * time.Second,
-		Duration:       72 * time.Hour,
+		Duration:       span,
 	}
 	if size != "full" {
-		c.Resources = 4
-		c.Duration = 24 * time.Hour
+		c.Resources = 5
+	}
+	if resources > 0 {
+		c.Resources = resources
 	}
 	return c
 }
 
 type costLine struct {
-	name    string
-	samples int64
-	time    time.Duration
+	name     string
+	interval time.Duration
+	samples  int64
+	perMin   float64
+	time     time.Duration
+}
+
+// perMinute is samples times evaluations per minute.
+func (l costLine) perMinute() float64 {
+	return float64(l.samples) * float64(time.Minute) / float64(l.interval)
 }
 
 type costResult struct {
-	groups      []costLine
-	burn, total costLine
+	groups     []costLine
+	slo, total costLine
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -136,157 +194,278 @@ func writeRules(tb testing.TB, dir, profile string) string {
 	return path
 }
 
-// measureCost loads the cluster, records the history of the intermediate
-// series, and evaluates the whole rule file once at the end.
-func measureCost(tb testing.TB, ruleFile string, c synth.Cluster) (costResult, error) {
+// costQueryTimeout is the engine's per-query timeout in the measured
+// evaluation: the mixin's 3d rates over the full cluster exceed synth's
+// default minute on a loaded machine.
+const costQueryTimeout = 15 * time.Minute
+
+// histogramGroup tells the per-resource p99 group (kept for dashboards,
+// which must read every bucket) from the SLO rules.
+func histogramGroup(name string) bool { return strings.Contains(name, "histogram") }
+
+// measureCost loads the cluster, synthesises the history of the recorded
+// series rules read back in time, and evaluates the whole rule file once at
+// the end.
+func measureCost(tb testing.TB, ruleFile string, c synth.Cluster, history time.Duration) (costResult, error) {
 	ctx := context.Background()
+	recs, intervals, err := historyRecords(ruleFile)
+	if err != nil {
+		return costResult{}, err
+	}
+	past, err := recordedSeries(ctx, ruleFile, c, recs)
+	if err != nil {
+		return costResult{}, err
+	}
 	db, ls, err := synth.OpenLoaded(ctx, c)
 	if err != nil {
 		return costResult{}, err
 	}
 	defer db.Close()
-	start, end := time.UnixMilli(ls.MinTime), time.UnixMilli(ls.MaxTime)
-	histories, err := historyFiles(tb.TempDir(), ruleFile)
-	if err != nil {
-		return costResult{}, err
+	end := time.UnixMilli(ls.MaxTime)
+	if _, err := synth.Load(ctx, pastSamples{past, end, history}, db); err != nil {
+		return costResult{}, fmt.Errorf("synthesising the recorded history: %w", err)
 	}
-	for _, h := range histories {
-		opts := synth.EvalOptions{Start: start, End: end.Add(-h.interval), Interval: h.interval, DiscardSteps: true}
-		if _, err := synth.EvaluateStorage(ctx, h.path, db, opts); err != nil {
-			return costResult{}, fmt.Errorf("recording history: %w", err)
-		}
-	}
-	tr, err := synth.EvaluateStorage(ctx, ruleFile, db, synth.EvalOptions{Start: end, End: end, DiscardSteps: true})
+	tr, err := synth.EvaluateStorage(ctx, ruleFile, db, synth.EvalOptions{Start: end, End: end, DiscardSteps: true, Timeout: costQueryTimeout})
 	if err != nil {
 		return costResult{}, err
 	}
 	var r costResult
-	r.burn.name, r.total.name = "burn rates + alerts", "all groups"
 	for _, g := range tr.Stats.Groups {
-		line := costLine{g.Name, g.TotalSamples, g.EvalTime}
+		line := costLine{name: g.Name, interval: intervals[g.Name], samples: g.TotalSamples, time: g.EvalTime}
+		line.perMin = line.perMinute()
 		r.groups = append(r.groups, line)
-		r.total.samples += line.samples
-		r.total.time += line.time
-		if strings.Contains(g.Name, "burnrate") || strings.HasSuffix(g.Name, "-slos") {
-			r.burn.samples += line.samples
-			r.burn.time += line.time
+		for _, sum := range []*costLine{&r.total, &r.slo} {
+			if sum == &r.slo && histogramGroup(g.Name) {
+				continue
+			}
+			sum.samples += line.samples
+			sum.perMin += line.perMin
+			sum.time += line.time
 		}
 	}
 	return r, nil
 }
 
-type history struct {
-	path     string
-	interval time.Duration
+// historyRecord is a recorded series some rule reads back in time: recorded
+// every interval, read as far back as reach.
+type historyRecord struct {
+	interval, reach time.Duration
 }
 
-// historyFiles writes, per group, a rule file with only the recording rules
-// whose output some rule reads over a range, together with the rules those
-// read, in their order. Each is evaluated over the history at its group's
-// interval (the global default, 1m, where the group sets none).
-func historyFiles(dir, ruleFile string) ([]history, error) {
-	p := parser.NewParser(parser.Options{})
-	rgs, errs := rulefmt.ParseFile(ruleFile, false, model.UTF8Validation, p, promslog.NewNopLogger())
+// lookback is Prometheus' default lookback delta: an instant read at t
+// (offset o) reads back to t-o-5m.
+const lookback = 5 * time.Minute
+
+// historyRecords lists the records of the rule file that some rule reads
+// over a range or at an offset, with their group's interval (the global
+// default, 1m, where the group sets none) and how far back they are read,
+// and the interval of every group.
+func historyRecords(ruleFile string) (map[string]historyRecord, map[string]time.Duration, error) {
+	rgs, err := parseRules(ruleFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	intervals := map[string]time.Duration{}
+	recorded := map[string]time.Duration{}
+	for _, g := range rgs.Groups {
+		iv := time.Duration(g.Interval)
+		if iv == 0 {
+			iv = time.Minute
+		}
+		intervals[g.Name] = iv
+		for _, r := range g.Rules {
+			if r.Record != "" {
+				recorded[r.Record] = iv
+			}
+		}
+	}
+	out := map[string]historyRecord{}
+	err = eachRead(rgs, func(metric string, back time.Duration, ranged bool) {
+		iv, ok := recorded[metric]
+		if !ok || (!ranged && back == lookback) {
+			return
+		}
+		h := out[metric]
+		out[metric] = historyRecord{interval: iv, reach: max(h.reach, back)}
+	})
+	return out, intervals, err
+}
+
+// rawReach is how far back the rules of the file read the series they do
+// not record.
+func rawReach(ruleFile string) (time.Duration, error) {
+	rgs, err := parseRules(ruleFile)
+	if err != nil {
+		return 0, err
+	}
+	recorded := map[string]bool{}
+	for _, g := range rgs.Groups {
+		for _, r := range g.Rules {
+			recorded[r.Record] = true
+		}
+	}
+	var reach time.Duration
+	err = eachRead(rgs, func(metric string, back time.Duration, _ bool) {
+		if !recorded[metric] {
+			reach = max(reach, back)
+		}
+	})
+	return reach, err
+}
+
+func parseRules(ruleFile string) (*rulefmt.RuleGroups, error) {
+	rgs, errs := rulefmt.ParseFile(ruleFile, false, model.UTF8Validation, parser.NewParser(parser.Options{}), promslog.NewNopLogger())
 	if len(errs) > 0 {
 		return nil, errs[0]
 	}
-	// reads[name] are the metrics rule `name` reads; ranged holds metrics
-	// read over a range by any rule.
-	reads := map[string][]string{}
-	ranged := map[string]bool{}
+	return rgs, nil
+}
+
+// eachRead calls fn for every series selector of every rule with how far
+// back it reads: range plus offset for a range, offset plus the lookback
+// delta for an instant read.
+func eachRead(rgs *rulefmt.RuleGroups, fn func(metric string, back time.Duration, ranged bool)) error {
+	p := parser.NewParser(parser.Options{})
 	for _, g := range rgs.Groups {
 		for _, r := range g.Rules {
 			e, err := p.ParseExpr(r.Expr)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			name := r.Record + r.Alert
-			parser.Inspect(e, func(n parser.Node, path []parser.Node) error {
+			inRange := map[*parser.VectorSelector]time.Duration{}
+			parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
 				switch n := n.(type) {
 				case *parser.MatrixSelector:
-					ranged[n.VectorSelector.(*parser.VectorSelector).Name] = true
+					inRange[n.VectorSelector.(*parser.VectorSelector)] = n.Range
 				case *parser.VectorSelector:
-					reads[name] = append(reads[name], n.Name)
+					if d, ok := inRange[n]; ok {
+						fn(n.Name, d+n.OriginalOffset, true)
+					} else {
+						fn(n.Name, n.OriginalOffset+lookback, false)
+					}
 				}
 				return nil
 			})
 		}
 	}
-	// Close over instant reads: a rule that feeds a ranged series at every
-	// step must itself run at every step.
-	need := map[string]bool{}
-	for m := range ranged {
-		need[m] = true
+	return nil
+}
+
+// pastSeries is one recorded series to synthesise: its labels, the value of
+// its every sample, its interval and reach.
+type pastSeries struct {
+	lset  labels.Labels
+	value float64
+	historyRecord
+}
+
+// recordedSeries evaluates the rule file once on the last ten minutes of
+// the cluster and returns the series of the history records, with their
+// values: the label sets the rules record on this cluster.
+func recordedSeries(ctx context.Context, ruleFile string, c synth.Cluster, recs map[string]historyRecord) ([]pastSeries, error) {
+	c.Duration = 10 * time.Minute
+	db, _, err := synth.OpenLoaded(ctx, c)
+	if err != nil {
+		return nil, err
 	}
-	for changed := true; changed; {
-		changed = false
-		for m := range need {
-			for _, dep := range reads[m] {
-				if !need[dep] {
-					need[dep], changed = true, true
-				}
-			}
-		}
+	defer db.Close()
+	end := c.End()
+	if _, err := synth.EvaluateStorage(ctx, ruleFile, db, synth.EvalOptions{Start: end, End: end, DiscardSteps: true}); err != nil {
+		return nil, err
 	}
-	var out []history
-	for i, g := range rgs.Groups {
-		var keep []rulefmt.Rule
-		for _, r := range g.Rules {
-			if r.Record != "" && need[r.Record] {
-				keep = append(keep, r)
+	q, err := db.Querier(end.UnixMilli(), end.UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	var out []pastSeries
+	names := slices.Sorted(maps.Keys(recs))
+	for _, name := range names {
+		ss := q.Select(ctx, true, nil, labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, name))
+		for ss.Next() {
+			it := ss.At().Iterator(nil)
+			v := 0.0
+			for it.Next() == chunkenc.ValFloat {
+				_, v = it.At()
 			}
+			out = append(out, pastSeries{ss.At().Labels(), v, recs[name]})
 		}
-		if len(keep) == 0 {
-			continue
-		}
-		interval := time.Duration(g.Interval)
-		if interval == 0 {
-			interval = time.Minute
-		}
-		g.Rules = keep
-		data, err := yaml.Marshal(rulefmt.RuleGroups{Groups: []rulefmt.RuleGroup{g}})
-		if err != nil {
+		if err := ss.Err(); err != nil {
 			return nil, err
 		}
-		path := filepath.Join(dir, fmt.Sprintf("history-%d.yaml", i))
-		if err := os.WriteFile(path, data, 0o644); err != nil {
-			return nil, err
-		}
-		out = append(out, history{path, interval})
 	}
 	return out, nil
 }
 
-// TestHistoryFiles checks the selection of intermediate rules on the mixin
-// profile: the hourly increases the 30-day records average must be
-// recorded over the history; the burn rates, read only at the instant,
-// need not.
-func TestHistoryFiles(t *testing.T) {
+// pastSamples are the samples of the history records before end: every
+// interval back from end (as the group would have recorded them, so that
+// offsets of whole intervals land on samples), as far back as the record
+// is read and at most history.
+type pastSamples struct {
+	series  []pastSeries
+	end     time.Time
+	history time.Duration
+}
+
+func (p pastSamples) Each(fn func(labels.Labels, int64, float64) error) error {
+	for _, s := range p.series {
+		back := min(p.history, s.reach+s.interval)
+		for t := p.end.Add(-back / s.interval * s.interval); t.Before(p.end); t = t.Add(s.interval) {
+			if err := fn(s.lset, t.UnixMilli(), s.value); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// TestHistoryRecords checks the selection of the records to synthesise:
+// the mixin's hourly increases its 30-day records average, and the
+// optimized profile's base records read over 30m and 1h and stages read at
+// offsets; the burn rates, read only at the instant, need no history.
+func TestHistoryRecords(t *testing.T) {
 	dir := t.TempDir()
-	hs, err := historyFiles(dir, writeRules(t, dir, slomodel.ProfileMixin))
+	m, err := slomodel.New(slo.Default(), slomodel.ProfileOptimized)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, h := range hs {
-		data, _ := os.ReadFile(h.path)
-		var f rulefmt.RuleGroups
-		if err := yaml.Unmarshal(data, &f); err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range f.Groups[0].Rules {
-			if !slices.Contains(names, r.Record) {
-				names = append(names, r.Record)
-			}
-		}
-		if h.interval != 3*time.Minute {
-			t.Errorf("history interval %v, want the availability group's 3m", h.interval)
-		}
+	const h, d = time.Hour, 24 * time.Hour
+	tests := []struct {
+		profile string
+		want    map[string]historyRecord
+		raw     time.Duration
+	}{
+		{slomodel.ProfileMixin, map[string]historyRecord{
+			"code_verb:apiserver_request_total:increase1h":                                   {3 * time.Minute, 30 * d},
+			"cluster_verb_scope_le:apiserver_request_sli_duration_seconds_bucket:increase1h": {3 * time.Minute, 30 * d},
+		}, 3 * d},
+		{slomodel.ProfileOptimized, map[string]historyRecord{
+			m.BadRecord:                 {time.Minute, h},
+			m.EventsRecord:              {time.Minute, h},
+			m.SumRecord(m.BadRecord, h): {time.Minute, h + lookback}, m.SumRecord(m.EventsRecord, h): {time.Minute, h + lookback},
+			m.SumRecord(m.BadRecord, 2*h): {time.Minute, 4*h + lookback}, m.SumRecord(m.EventsRecord, 2*h): {time.Minute, 4*h + lookback},
+			m.SumRecord(m.BadRecord, 6*h): {time.Minute, 18*h + lookback}, m.SumRecord(m.EventsRecord, 6*h): {time.Minute, 18*h + lookback},
+			m.SumRecord(m.BadRecord, d): {time.Minute, 2*d + lookback}, m.SumRecord(m.EventsRecord, d): {time.Minute, 2*d + lookback},
+			m.SumRecord(m.BadRecord, 3*d): {time.Minute, 27*d + lookback}, m.SumRecord(m.EventsRecord, 3*d): {time.Minute, 27*d + lookback},
+		}, 5 * time.Minute},
 	}
-	want := []string{"code_verb:apiserver_request_total:increase1h", "cluster_verb_scope_le:apiserver_request_sli_duration_seconds_bucket:increase1h"}
-	slices.Sort(names)
-	slices.Sort(want)
-	if !slices.Equal(names, want) {
-		t.Errorf("history records %v, want %v", names, want)
+	for _, tc := range tests {
+		t.Run(tc.profile, func(t *testing.T) {
+			path := writeRules(t, dir, tc.profile)
+			got, _, err := historyRecords(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(historyRecord{})); diff != "" {
+				t.Errorf("history records (-want +got):\n%s", diff)
+			}
+			raw, err := rawReach(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if raw != tc.raw {
+				t.Errorf("raw series read back %v, want %v", raw, tc.raw)
+			}
+		})
 	}
 }

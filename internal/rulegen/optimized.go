@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
@@ -73,10 +74,23 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 	}
 	// Base-window rates per SLI: all events (requests of the counter, or of
 	// the histogram for kind latency), errors, slow requests (per partition
-	// value) and bad events (errors plus slow).
+	// value) and bad events (errors plus slow). When the base window is the
+	// 5m of the per-code request rates kept for the apiserver's dashboards,
+	// those are recorded first and all requests and errors are summed from
+	// them, so that the raw counter is read once per evaluation.
+	fromRates := o.requestRatesInBurnGroup()
+	if fromRates {
+		o.requestRates(&l)
+	}
+	requests := func(i int, more ...*labels.Matcher) parser.Expr {
+		if fromRates {
+			return pql.SumBy(by, pql.Vec(o.RequestRateRecord, o.mine(i).And(more...)))
+		}
+		return rateOf(o.Counter, o.SLIs[i].Requests.And(more...), by)
+	}
 	for i, s := range o.SLOs {
 		if s.Kind.HasErrors() {
-			l.record(o.EventsRecord, rateOf(o.Counter, o.SLIs[i].Requests, by), o.SLILabels(s.Name))
+			l.record(o.EventsRecord, requests(i), o.SLILabels(s.Name))
 		} else {
 			l.record(o.EventsRecord, rateOf(o.Count, o.SLIs[i].Latency, by), o.SLILabels(s.Name))
 		}
@@ -85,7 +99,7 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 		if !s.Kind.HasErrors() {
 			continue
 		}
-		errs := rateOf(o.Counter, o.SLIs[i].Requests.And(o.Errors...), by)
+		errs := requests(i, o.Errors...)
 		l.record(o.ErrorsRecord, o.zeroIfAbsent(errs, pql.Vec(o.EventsRecord, o.mine(i)), by), o.SLILabels(s.Name))
 	}
 	for i, s := range o.SLOs {
@@ -128,6 +142,8 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 		}
 		l.record(o.BadRecord, e, o.SLILabels(s.Name))
 	}
+	// Sums of bad and all events over the long windows, staged (stages.go).
+	o.stageRecords(&l, o.stagePlan().burn)
 	// Burn rates: the ratio of bad to all events over each window, from the
 	// base-window rates (a ratio of sums, weighted by requests).
 	for _, sw := range o.WindowsShortestFirst() {
@@ -135,7 +151,7 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 		bad, events := pql.Vec(o.BadRecord, o.Own), pql.Vec(o.EventsRecord, o.Own)
 		var e parser.Expr = pql.Bin(parser.DIV, bad, events)
 		if w != o.BaseWindow {
-			e = pql.Bin(parser.DIV, pql.Call("sum_over_time", pql.Range(bad, w)), pql.Call("sum_over_time", pql.Range(events, w)))
+			e = pql.Bin(parser.DIV, o.windowSum(o.BadRecord, w), o.windowSum(o.EventsRecord, w))
 		}
 		l.record(o.BurnRateRecord(sw), e, nil)
 	}
@@ -178,9 +194,12 @@ func (o optimized) availability() ([]rulefmt.Rule, error) {
 	var l ruleList
 	cl := o.ClusterLabel
 	period := time.Duration(o.Period)
-	over := func(metric string) parser.Expr {
-		return pql.Call("sum_over_time", pql.Range(pql.Vec(metric, o.Own), period))
+	// The period's sums, staged (stages.go), unless an alert window already
+	// records them in the burn-rate group.
+	if p := o.stagePlan().period; p != 0 {
+		o.stageRecords(&l, []time.Duration{p})
 	}
+	over := func(metric string) parser.Expr { return o.windowSum(metric, period) }
 	name := o.AvailabilityRecord
 	// Per SLI, then over every SLI: one minus bad over all events in the period.
 	l.record(name, pql.Bin(parser.SUB, pql.Num(1), pql.Paren(pql.Bin(parser.DIV, over(o.BadRecord), over(o.EventsRecord)))), nil)
@@ -201,11 +220,41 @@ func (o optimized) availability() ([]rulefmt.Rule, error) {
 		remaining := pql.Bin(parser.SUB, pql.Num(1), pql.Bin(parser.DIV, pql.Paren(pql.Bin(parser.SUB, pql.Num(1), pql.Vec(name, nil))), pql.Num(o.Budget)))
 		l.record(o.BudgetRecord, remaining, nil)
 	}
-	for i, s := range o.SLOs {
-		e := pql.SumBy([]string{cl, mixinCodeLabel, mixinResourceLabel}, pql.Call("rate", pql.Range(pql.Vec(o.Counter, o.SLIs[i].Requests), 5*time.Minute)))
-		l.record(o.RequestRateRecord, e, o.SLILabels(s.Name))
+	if !o.requestRatesInBurnGroup() {
+		o.requestRates(&l)
 	}
 	return l.rules, l.err
+}
+
+// requestRateWindow is the window of the per-code request rates kept for
+// dashboards (code_resource:apiserver_request_total:rate5m).
+const requestRateWindow = 5 * time.Minute
+
+// requestRatesInBurnGroup: the per-code request rates are recorded in the
+// burn-rate group, and the base records summed from them, when the base
+// window is theirs; otherwise they stay in the availability group.
+//
+// Only for a spec without service (the apiserver's dashboards read these
+// records; a service gets none) whose errors are matchers on the code
+// label, the only one besides the resource that the per-code rates keep.
+func (o optimized) requestRatesInBurnGroup() bool {
+	if o.Identity || o.BaseWindow != requestRateWindow {
+		return false
+	}
+	for _, m := range o.Errors {
+		if m.Name != mixinCodeLabel {
+			return false
+		}
+	}
+	return true
+}
+
+// requestRates records, per SLI, the request rates by code and resource.
+func (o optimized) requestRates(l *ruleList) {
+	for i, s := range o.SLOs {
+		e := pql.SumBy([]string{o.ClusterLabel, mixinCodeLabel, mixinResourceLabel}, pql.Call("rate", pql.Range(pql.Vec(o.Counter, o.SLIs[i].Requests), requestRateWindow)))
+		l.record(o.RequestRateRecord, e, o.SLILabels(s.Name))
+	}
 }
 
 func (o optimized) histograms() ([]rulefmt.Rule, error) {

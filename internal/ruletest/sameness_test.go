@@ -655,9 +655,11 @@ var mutants = []mutant{
 				rewriteExprs(t, availability, replaceMatcher("code", "5..", "4.."))
 				return true
 			}
-			// Errors only: slow requests no longer count.
+			// Every request counts as bad: the availability records read
+			// the period's sum of all events where they read bad events'
+			// (they read the staged 30-day sums, not the base records).
 			rewriteExprs(t, availability, renameMetrics(map[string]string{
-				"cluster_verb:apiserver_request_sli_bad_events:rate5m": "cluster_verb:apiserver_request_sli_errors:rate5m",
+				"cluster_verb:apiserver_request_sli_bad_events:rate5m_sum30d": "cluster_verb:apiserver_request_sli_events:rate5m_sum30d",
 			}))
 			return true
 		},

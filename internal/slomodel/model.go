@@ -246,6 +246,18 @@ func (m *Model) JoinOn() []string {
 	return []string{m.ClusterLabel}
 }
 
+// SumRecord is the name of the record that sums base-window record rec
+// over window w, e.g. cluster_verb:apiserver_request_sli_bad_events:rate5m_sum3d:
+// the staged sums that long windows are built from (a whole number of days
+// is written in days, as in AvailabilityRecord: 30d, not 4w2d).
+func (m *Model) SumRecord(rec string, w time.Duration) string {
+	name := model.Duration(w).String()
+	if w >= 24*time.Hour && w%(24*time.Hour) == 0 {
+		name = fmt.Sprintf("%dd", w/(24*time.Hour))
+	}
+	return rec + "_sum" + name
+}
+
 // Threshold is the burn rate above which both windows of pair w must be
 // for the alert to fire, at the spec's objective.
 func (m *Model) Threshold(w slo.Window) float64 {
