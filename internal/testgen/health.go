@@ -33,17 +33,7 @@ func (t *tester) healthTests() (*promtest.File, error) {
 	}
 	var groups []promtest.Group
 	add := func(name string, br breakage) {
-		loads := all
-		if br.slo >= 0 {
-			// The broken SLO and one healthy neighbour, which must stay
-			// silent: a file that grows linearly with the SLOs, not with
-			// their square (200 SLOs wrote 55 MB here with all of them).
-			loads = map[int]load{br.slo: all[br.slo]}
-			if n := (br.slo + 1) % len(t.SLOs); n != br.slo {
-				loads[n] = all[n]
-			}
-		}
-		sc := scenario{phases: []phase{{minutes(firing), loads}}, broken: br}
+		sc := scenario{phases: []phase{{minutes(firing), all}}, broken: br}
 		in, raw := t.inputSeries(sc)
 		groups = append(groups, promtest.Group{
 			Name: name, Interval: model.Duration(time.Minute), InputSeries: in,
