@@ -258,7 +258,9 @@ func (s *Spec) defaults() {
 	for i, o := range s.SLOs {
 		if o.Kind == "" {
 			s.SLOs[i].Kind = KindErrorsAndLatency
-			if len(o.Latency) == 0 {
+			if o.Raw != (Raw{}) {
+				s.SLOs[i].Kind = KindRaw
+			} else if len(o.Latency) == 0 {
 				s.SLOs[i].Kind = KindErrors
 			}
 		}

@@ -220,7 +220,26 @@ func TestRefusals(t *testing.T) {
 		{
 			name:  "unknown SLO kind",
 			edits: []string{"  - name: write\n", "  - name: write\n    kind: availability\n"},
-			want:  []want{{"kind: availability", `slos[1].kind: "availability" is not an SLO kind; want one of errors, latency, errors-and-latency`}},
+			want:  []want{{"kind: availability", `slos[1].kind: "availability" is not an SLO kind; want one of errors, latency, errors-and-latency, raw`}},
+		},
+		{
+			name: "raw queries without the window placeholder, not parsing, or not a vector",
+			text: rawSpec(`sum(rate(http_requests_total{code=~"5.."}[5m]))`, `sum(rate(http_requests_total[{{.window}}])`) +
+				"  - name: b\n    kind: raw\n    raw: {errors: 'rate(x[{{ .window }}])', total: 'x[{{.window}}]'}\n",
+			want: []want{
+				{"errors: 'sum(rate", `slos[0].raw.errors: "sum(rate(http_requests_total{code=~\"5..\"}[5m]))" has no window placeholder; write {{.window}} where the range goes, e.g. sum(rate(http_requests_total{job="api",code=~"5.."}[{{.window}}]))`},
+				{"total: 'sum(rate", "slos[0].raw.total: does not parse as PromQL with {{.window}} replaced by 5m: 1:34: parse error: unclosed left parenthesis"},
+				{"total: 'x[", `slos[1].raw.total: gives a range vector; the query must give an instant vector of events per second, e.g. sum(rate(http_requests_total{job="api"}[{{.window}}]))`},
+			},
+		},
+		{
+			name: "raw kind with a selector; raw queries on another kind",
+			text: strings.Replace(rawSpec(`rate(x{code="500"}[{{.window}}])`, `rate(x[{{.window}}])`), "    kind: raw\n", "    kind: raw\n    selector: 'job=\"a\"'\n", 1) +
+				"  - name: b\n    raw: {errors: 'rate(x[{{.window}}])', total: 'rate(x[{{.window}}])'}\n    kind: errors\nselector: 'job=\"b\"'\nrequests: {metric: x, errors: 'code=~\"5..\"'}\n",
+			want: []want{
+				{"selector: 'job=\"a\"'", "slos[0].selector: a raw SLO's queries select their own series; write the matchers into raw.errors and raw.total and remove selector"},
+				{"raw: {errors: 'rate(x", "slos[1].raw: kind errors reads no raw queries; remove raw or write kind: raw"},
+			},
 		},
 		{
 			name:  "errors kind with thresholds",
@@ -374,4 +393,26 @@ func TestAccepted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rawSpec is a spec with a service and one SLO of kind raw.
+func rawSpec(errors, total string) string {
+	return `name: orders
+service: orders
+clusterLabel: cluster
+objective: 0.999
+period: 30d
+alert:
+  name: OrdersBurn
+  summary: s
+  description: d
+  windows:
+    - {long: 1h, short: 5m, factor: 14.4, severity: critical, for: 2m}
+slos:
+  - name: a
+    kind: raw
+    raw:
+      errors: '` + errors + `'
+      total: '` + total + `'
+`
 }

@@ -8,6 +8,8 @@
 //	errors:             SLI = errors / requests of the counter
 //	latency:            SLI = slow / requests of the histogram (_count)
 //	errors-and-latency: SLI = (errors + slow) / requests of the counter
+//	raw:                SLI = raw.errors / raw.total, two PromQL queries with
+//	                    the window placeholder {{.window}} (Sloth's events SLI)
 //	errors = the request counter filtered by requests.errors
 //	slow   = requests slower than the SLO's threshold, read from the
 //	         histogram, optionally one threshold per partition label value
@@ -19,6 +21,7 @@ package slo
 
 import (
 	"fmt"
+	"regexp"
 
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
@@ -211,6 +214,40 @@ type SLO struct {
 	// Objective is this SLO's target, overriding the spec's objective.
 	// Optional; only with Service, whose alerts are per SLO.
 	Objective float64 `yaml:"objective"`
+	// Raw holds the two queries of kind raw, and only of it.
+	Raw Raw `yaml:"raw"`
+}
+
+// Raw is an SLO of kind raw: bad and all events as two PromQL queries,
+// each a rate (or increase) over the window placeholder {{.window}}, as
+// Sloth's events SLIs write them:
+//
+//	errors: sum(rate(http_requests_total{job="api",code=~"5.."}[{{.window}}]))
+//	total:  sum(rate(http_requests_total{job="api"}[{{.window}}]))
+//
+// The rules record each query at the base window, summed by the cluster
+// label (a query that keeps the cluster label gets one SLI per cluster; any
+// other label is summed away), and label the records with the SLO's
+// identity, whatever identity labels the query's series carry.
+type Raw struct {
+	// Errors counts the bad events per second over the window.
+	Errors string `yaml:"errors"`
+	// Total counts all events per second over the window.
+	Total string `yaml:"total"`
+}
+
+// WindowPlaceholder is what a raw query writes where its window goes
+// (Sloth's {{.window}}; spaces inside the braces are allowed).
+const WindowPlaceholder = "{{.window}}"
+
+var windowPlaceholderRE = regexp.MustCompile(`\{\{\s*\.window\s*\}\}`)
+
+// HasWindow says whether query q holds the window placeholder.
+func HasWindow(q string) bool { return windowPlaceholderRE.MatchString(q) }
+
+// WithWindow is raw query q with its window placeholders replaced by w.
+func WithWindow(q string, w Duration) string {
+	return windowPlaceholderRE.ReplaceAllLiteralString(q, w.String())
 }
 
 // Kind is the kind of an SLO: which events are bad, and out of which.
@@ -227,14 +264,20 @@ const (
 	// KindErrorsAndLatency: errors plus slow requests (per partition value)
 	// over all requests of the counter: the kube-apiserver SLIs' shape.
 	KindErrorsAndLatency Kind = "errors-and-latency"
+	// KindRaw: raw.errors over raw.total, two queries of the user's (see Raw).
+	KindRaw Kind = "raw"
 )
 
 // Kinds lists the SLO kinds.
-var Kinds = []Kind{KindErrors, KindLatency, KindErrorsAndLatency}
+var Kinds = []Kind{KindErrors, KindLatency, KindErrorsAndLatency, KindRaw}
 
-// HasErrors and HasLatency say which terms an SLO of kind k has.
+// HasErrors and HasLatency say which terms an SLO of kind k has: a raw
+// SLO's bad events count as errors (its queries say what they are).
 func (k Kind) HasErrors() bool  { return k != KindLatency }
-func (k Kind) HasLatency() bool { return k != KindErrors }
+func (k Kind) HasLatency() bool { return k == KindLatency || k == KindErrorsAndLatency }
+
+// ReadsCounter says whether an SLO of kind k reads requests.metric.
+func (k Kind) ReadsCounter() bool { return k == KindErrors || k == KindErrorsAndLatency }
 
 // ObjectiveOf is the objective of SLO i: its own, or the spec's.
 func (s *Spec) ObjectiveOf(i int) float64 {
@@ -248,7 +291,7 @@ func (s *Spec) ObjectiveOf(i int) float64 {
 // request counter or the latency histogram.
 func (s *Spec) ReadsRequests() bool {
 	for _, o := range s.SLOs {
-		if o.Kind.HasErrors() {
+		if o.Kind.ReadsCounter() {
 			return true
 		}
 	}

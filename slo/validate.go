@@ -34,7 +34,7 @@ var (
 func (s *Spec) Validate() []FieldError {
 	var v validator
 	v.check(nameRE.MatchString(s.Name), Path{"name"}, "want lower-case letters, digits and dashes, e.g. kube-apiserver (it names the output files)")
-	v.selector(Path{"selector"}, s.Selector, true)
+	v.selector(Path{"selector"}, s.Selector, !s.onlyRaw())
 	v.labelName(Path{"clusterLabel"}, s.ClusterLabel)
 	v.labelName(Path{"sliLabel"}, s.SLILabel)
 	v.ownLabel(Path{"clusterLabel"}, s.ClusterLabel)
@@ -85,9 +85,17 @@ func (s *Spec) Validate() []FieldError {
 		}
 		seen[o.Name] = i
 		v.check(o.Name != "" && model.LabelValue(o.Name).IsValid(), append(p, "name"), "want a non-empty label value, e.g. read")
-		v.selector(append(p, "selector"), o.Selector, s.Service == "")
+		if o.Kind == KindRaw {
+			v.raw(p, s, o)
+		} else {
+			v.selector(append(p, "selector"), o.Selector, s.Service == "")
+			if o.Raw != (Raw{}) {
+				v.add(append(p, "raw"), fmt.Sprintf("kind %s reads no raw queries; remove raw or write kind: %s", o.Kind, KindRaw))
+			}
+		}
 		v.check(slices.Contains(Kinds, o.Kind), append(p, "kind"), fmt.Sprintf("%q is not an SLO kind; want one of %s", o.Kind, kindList()))
 		switch {
+		case !slices.Contains(Kinds, o.Kind):
 		case o.Kind.HasLatency():
 			v.check(len(o.Latency) > 0, append(p, "latency"), fmt.Sprintf("list at least one latency threshold (kind %s counts slow requests), e.g. latency: [{seconds: 0.3}]", o.Kind))
 		case len(o.Latency) > 0:
@@ -496,4 +504,61 @@ func (v *validator) template(p Path, text string) {
 		}
 		v.add(p, fmt.Sprintf("does not parse as a Prometheus alert template (%s); %s", msg, hint))
 	}
+}
+
+// raw checks an SLO of kind raw at path p: a service, no selector, and two
+// queries that hold the window placeholder and parse as PromQL instant
+// vectors once it is replaced by the base window.
+func (v *validator) raw(p Path, s *Spec, o SLO) {
+	if s.Service == "" {
+		v.add(append(p, "kind"), "kind raw needs service: its records carry the service and SLO as their only identity; set service")
+	}
+	if strings.TrimSpace(o.Selector) != "" {
+		v.add(append(p, "selector"), "a raw SLO's queries select their own series; write the matchers into raw.errors and raw.total and remove selector")
+	}
+	w := s.BaseWindow
+	if w <= 0 {
+		w = Duration(5 * time.Minute)
+	}
+	for _, q := range []struct{ field, query, example string }{
+		{"errors", o.Raw.Errors, `sum(rate(http_requests_total{job="api",code=~"5.."}[{{.window}}]))`},
+		{"total", o.Raw.Total, `sum(rate(http_requests_total{job="api"}[{{.window}}]))`},
+	} {
+		qp := append(append(Path{}, p...), "raw", q.field)
+		if strings.TrimSpace(q.query) == "" {
+			v.add(qp, "write the query of kind raw, e.g. "+q.example)
+			continue
+		}
+		if !HasWindow(q.query) {
+			v.add(qp, fmt.Sprintf("%q has no window placeholder; write %s where the range goes, e.g. %s", q.query, WindowPlaceholder, q.example))
+			continue
+		}
+		e, err := parser.NewParser(parser.Options{}).ParseExpr(WithWindow(q.query, w))
+		if err != nil {
+			v.add(qp, fmt.Sprintf("does not parse as PromQL with %s replaced by %s: %v", WindowPlaceholder, w, err))
+			continue
+		}
+		if e.Type() != parser.ValueTypeVector {
+			v.add(qp, fmt.Sprintf("gives a %s; the query must give an instant vector of events per second, e.g. %s", valueTypeWords[e.Type()], q.example))
+		}
+	}
+}
+
+// onlyRaw says whether every SLO is of kind raw, whose queries need no
+// service selector.
+func (s *Spec) onlyRaw() bool {
+	for _, o := range s.SLOs {
+		if o.Kind != KindRaw {
+			return false
+		}
+	}
+	return len(s.SLOs) > 0
+}
+
+// valueTypeWords names PromQL's value types as its documentation does.
+var valueTypeWords = map[parser.ValueType]string{
+	parser.ValueTypeMatrix: "range vector",
+	parser.ValueTypeScalar: "scalar",
+	parser.ValueTypeString: "string",
+	parser.ValueTypeNone:   "no value",
 }

@@ -77,6 +77,7 @@ func verbs() []verb {
 		{"spec", "print the embedded kube-apiserver spec, a starting point for your own", runSpec},
 		{"diagnose", "run the runbook's drill-down queries against a Prometheus and report the culprits", runDiagnose},
 		{"lint", "check that a Prometheus has every series and bucket the spec's rules need", runLint},
+		{"import", "convert a Sloth spec (prometheus/v1 or PrometheusServiceLevel) to a burnrate spec", runImport},
 	}
 }
 

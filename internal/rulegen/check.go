@@ -42,6 +42,17 @@ func Check(s *slo.Spec, profile string) error {
 			fes = append(fes, slo.FieldError{Path: f.path, Msg: err.Error()})
 		}
 	}
+	// A raw SLO's tests need queries of the shape they know.
+	if m, err := slomodel.New(s, profile); err == nil {
+		for i, o := range s.SLOs {
+			if o.Kind != slo.KindRaw {
+				continue
+			}
+			if _, err := m.RawTestInput(i); err != nil {
+				fes = append(fes, slo.FieldError{Path: slo.Path{"slos", i, "raw"}, Msg: err.Error()})
+			}
+		}
+	}
 	return s.Errors(fes)
 }
 

@@ -89,9 +89,14 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 		return rateOf(o.Counter, o.SLIs[i].Requests.And(more...), by)
 	}
 	for i, s := range o.SLOs {
-		if s.Kind.HasErrors() {
+		switch {
+		case s.Kind == slo.KindRaw:
+			// The user's query, summed by the cluster label: the record's
+			// identity comes from its labels, not from the query's series.
+			l.record(o.EventsRecord, pql.SumBy(by, o.SLIs[i].RawTotal), o.SLILabels(s.Name))
+		case s.Kind.HasErrors():
 			l.record(o.EventsRecord, requests(i), o.SLILabels(s.Name))
-		} else {
+		default:
 			l.record(o.EventsRecord, rateOf(o.Count, o.SLIs[i].Latency, by), o.SLILabels(s.Name))
 		}
 	}
@@ -99,7 +104,12 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 		if !s.Kind.HasErrors() {
 			continue
 		}
-		errs := requests(i, o.Errors...)
+		var errs parser.Expr
+		if s.Kind == slo.KindRaw {
+			errs = pql.SumBy(by, o.SLIs[i].RawErrors)
+		} else {
+			errs = requests(i, o.Errors...)
+		}
 		l.record(o.ErrorsRecord, o.zeroIfAbsent(errs, pql.Vec(o.EventsRecord, o.mine(i)), by), o.SLILabels(s.Name))
 	}
 	for i, s := range o.SLOs {
@@ -132,7 +142,7 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 	for i, s := range o.SLOs {
 		var e parser.Expr
 		switch {
-		case s.Kind == slo.KindErrors:
+		case s.Kind == slo.KindErrors || s.Kind == slo.KindRaw:
 			e = pql.Vec(o.ErrorsRecord, o.mine(i))
 		case s.Kind == slo.KindLatency:
 			e = o.zeroIfAbsent(pql.SumBy(join, pql.Vec(o.SlowRecord, o.mine(i))), pql.Vec(o.EventsRecord, o.mine(i)), join)

@@ -35,6 +35,18 @@ func (o optimized) sliHealth() ([]rulefmt.Rule, error) {
 	none := slo.Threshold{}
 	for i, s := range o.SLOs {
 		sli := o.SLIs[i]
+		if s.Kind == slo.KindRaw {
+			// Raw queries are the user's: burnrate cannot know which series
+			// they should find or what else measures the same traffic, so
+			// it checks only that they agree with each other while the
+			// errors query has events (an idle service, or one with no
+			// errors, says nothing).
+			errs, total := pql.SumBy(by, sli.RawErrors), pql.SumBy(by, sli.RawTotal)
+			add(i, slomodel.ProblemNoTotal, none, unless(flowing(errs), total, by))
+			add(i, slomodel.ProblemErrorsExceedTotal, none,
+				onMatching(parser.GTR, pql.SumBy(by, sli.RawErrors), pql.Bin(parser.MUL, pql.Num(1+slomodel.HealthTolerance), pql.SumBy(by, sli.RawTotal)), parser.CardOneToOne, by))
+			continue
+		}
 		if s.Kind.HasErrors() && len(sli.Own) > 0 {
 			add(i, slomodel.ProblemNoRequests, none,
 				unless(flowing(rateOf(o.Counter, o.Service, by)), present(o.Counter, sli.Requests, by), by))

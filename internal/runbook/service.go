@@ -54,15 +54,19 @@ func serviceProblems(s *slo.Spec) []slo.FieldError {
 // label in the spec's order.
 func serviceTable(m *slomodel.Model) []section {
 	errs, slow := m.Spec.ReadsRequests(), m.Spec.ReadsLatency()
-	tbl := []section{
-		{
+	var tbl []section
+	if errs || slow {
+		// Raw SLOs name no metric the runbook knows of: no probe.
+		tbl = append(tbl, section{
 			Title: "Which metrics do you have?",
 			Steps: []step{{
 				ID: StepProbe, Query: (*build).probe, Culprit: CulpritNever,
 				Reading: "This lists each metric the steps read, with its number of series. A missing metric is not scraped, or `{{.Spec.Selector}}` does not match it: the steps that read it show nothing. " +
 					"The `{{.HealthAlertName}}` alert says when an SLO cannot be computed at all.",
 			}},
-		},
+		})
+	}
+	tbl = append(tbl, []section{
 		{
 			Title: "Which SLO burns, and how fast?",
 			Steps: []step{{
@@ -81,7 +85,7 @@ func serviceTable(m *slomodel.Model) []section {
 			}},
 			Next: serviceTermsNext(errs, slow),
 		},
-	}
+	}...)
 	var by []string
 	for _, l := range m.Spec.Drilldown {
 		by = append(by, "`"+l+"`")
@@ -154,8 +158,12 @@ func serviceTermsNext(errs, slow bool) string {
 		return `the biggest term. Errors: {{step "errors"}}. Slow: {{step "slow"}}.`
 	case errs:
 		return `{{step "errors"}}.`
-	default:
+	case slow:
 		return `{{step "slow"}}.`
+	default:
+		// Only raw SLOs: their queries are the user's, with no labels to
+		// drill down by that the runbook could know.
+		return "the SLO's errors query in the table above: run it without its outer aggregation, by the labels you suspect."
 	}
 }
 
@@ -249,8 +257,8 @@ func (b *build) serviceErrors(ls ...string) parser.Expr {
 func (b *build) serviceErrorsWhere(extra pql.Sel, ls ...string) parser.Expr {
 	var e parser.Expr
 	for _, s := range b.SLIs {
-		if !s.Kind.HasErrors() {
-			continue
+		if !s.Kind.ReadsCounter() {
+			continue // a raw SLO's errors are its own query, not the counter's
 		}
 		e = or(e, labelSet(pql.SumBy(b.by(ls...), b.rate(b.Counter, s.Requests.And(b.Errors...).And(extra...))), b.SLILabel, s.Name))
 	}
@@ -342,6 +350,10 @@ func (r *Runbook) serviceSLOs() []sloLine {
 		}
 		if s.Kind == slo.KindLatency {
 			events = "`" + r.Count + "{" + sel(s.Latency) + "}`"
+		}
+		if s.Kind == slo.KindRaw {
+			bad = []string{"the errors query counts it: `" + s.SLO.Raw.Errors + "`"}
+			events = "`" + s.SLO.Raw.Total + "`"
 		}
 		out = append(out, sloLine{
 			Name: s.Name, Kind: string(s.Kind),

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/template"
 
 	"github.com/burnrate/burnrate/internal/pql"
@@ -75,6 +76,9 @@ type SLI struct {
 	Ident pql.Sel
 	// Objective and Budget are the SLO's own (or the spec's).
 	Objective, Budget float64
+	// RawErrors and RawTotal are the queries of kind raw with the base
+	// window in place of the placeholder; nil for other kinds.
+	RawErrors, RawTotal parser.Expr
 }
 
 // Profile holds what a profile changes, as the rules' behaviour.
@@ -162,6 +166,14 @@ func New(s *slo.Spec, profile string) (*Model, error) {
 		sli.Budget = ErrorBudget(sli.Objective)
 		if m.Profile.RoundedThresholds {
 			sli.Budget = RoundTo(1-sli.Objective, 5)
+		}
+		if o.Kind == slo.KindRaw {
+			if sli.RawErrors, err = rawQuery(i, "errors", o.Raw.Errors, s.BaseWindow); err != nil {
+				return nil, err
+			}
+			if sli.RawTotal, err = rawQuery(i, "total", o.Raw.Total, s.BaseWindow); err != nil {
+				return nil, err
+			}
 		}
 		sli.Latency = sli.Requests.And(m.NonStreaming...)
 		if m.Profile.StreamingExcluded {
@@ -388,6 +400,15 @@ func (m *Model) LatencySels() []pql.Sel {
 	return out
 }
 
+// rawQuery parses raw query q of SLO i at window w.
+func rawQuery(i int, field, q string, w slo.Duration) (parser.Expr, error) {
+	e, err := parser.NewParser(parser.Options{}).ParseExpr(slo.WithWindow(q, w))
+	if err != nil {
+		return nil, fmt.Errorf("slos[%d].raw.%s: %w", i, field, err)
+	}
+	return e, nil
+}
+
 // matchers parses a selector field of a validated spec.
 func matchers(field, s string) (pql.Sel, error) {
 	ms, err := slo.Matchers(s)
@@ -480,6 +501,13 @@ const (
 	// ProblemNoHistogram: events flow but the histogram has no series for
 	// the SLO's selector.
 	ProblemNoHistogram = "no-histogram"
+	// ProblemNoTotal (kind raw): the errors query has events but the total
+	// query has no series, so the burn rate is empty.
+	ProblemNoTotal = "no-total"
+	// ProblemErrorsExceedTotal (kind raw): the errors query counts more
+	// events than the total query, by more than HealthTolerance: the two
+	// queries count different populations and the burn rate is wrong.
+	ProblemErrorsExceedTotal = "errors-exceed-total"
 )
 
 // HealthAlertName is the SLI-health alert's name: the burn-rate alert's
@@ -495,6 +523,9 @@ func (m *Model) HealthAlert(i int, problem string, th slo.Threshold) (labels, an
 	labels["severity"] = HealthSeverity
 	id := fmt.Sprintf("SLO %s of %s", o.Name, m.Spec.Service)
 	var summary, description string
+	// The raw queries at the base window: an annotation is a template, and
+	// the placeholder would be read as one.
+	rawErrors, rawTotal := slo.WithWindow(o.Raw.Errors, m.Spec.BaseWindow), slo.WithWindow(o.Raw.Total, m.Spec.BaseWindow)
 	switch problem {
 	case ProblemNoRequests:
 		summary = id + ": no request series match its selector."
@@ -505,6 +536,12 @@ func (m *Model) HealthAlert(i int, problem string, th slo.Threshold) (labels, an
 	case ProblemCountDiverges:
 		summary = id + ": the histogram and the request counter count different requests."
 		description = fmt.Sprintf("The rate of %s differs from the rate of %s by more than %s%% of it; the burn rate divides one population by another (kubernetes-mixin#1000).", m.Count, m.Counter, strconv.FormatFloat(HealthTolerance*100, 'g', -1, 64))
+	case ProblemNoTotal:
+		summary = id + ": its total query has no series while its errors query has events."
+		description = fmt.Sprintf("raw.errors (%s) has events but raw.total (%s) gives no series; the burn rate is empty.", rawErrors, rawTotal)
+	case ProblemErrorsExceedTotal:
+		summary = id + ": its errors query counts more events than its total query."
+		description = fmt.Sprintf("raw.errors (%s) exceeds raw.total (%s) by more than %s%%; the two queries count different events, so the burn rate is wrong.", rawErrors, rawTotal, strconv.FormatFloat(HealthTolerance*100, 'g', -1, 64))
 	case ProblemBucketMissing:
 		summary = fmt.Sprintf("%s: the histogram has no bucket at its threshold of %ss.", id, strconv.FormatFloat(th.Seconds, 'g', -1, 64))
 		description = fmt.Sprintf("%s has events, but %s has no series at that bound (%s); no request counts as slow. Keep the bucket: look for metricRelabelings that drop le values, and at the histogram's buckets in the code.", m.Count, m.Bucket, pql.Le(th.Seconds))

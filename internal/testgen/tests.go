@@ -88,6 +88,27 @@ type tester struct {
 	// request's value of it and okValue a successful one's.
 	errLabel, okValue, errValue string
 	stream                      string // a subresource the latency selector excludes; "" if none
+	// raw holds, per SLO of kind raw, the counter its queries read.
+	raw map[int]slomodel.RawInput
+}
+
+// counter is the request counter SLO i's tests write, the label that marks
+// an error and a failed and a successful value of it: requests.metric and
+// requests.errors, or what a raw SLO's queries read.
+func (t *tester) counter(i int) (metric, errLabel, errValue, okValue string) {
+	if r, ok := t.raw[i]; ok {
+		return r.Metric, r.ErrLabel, r.ErrValue, r.OKValue
+	}
+	return t.Requests.Metric, t.errLabel, t.errValue, t.okValue
+}
+
+// cluster is the cluster label's value on SLO i's records and alerts in
+// the tests: testCluster, or none when a raw SLO's queries sum it away.
+func (t *tester) cluster(i int) string {
+	if r, ok := t.raw[i]; ok && !r.KeepsCluster {
+		return ""
+	}
+	return testCluster
 }
 
 func newTester(m *slomodel.Model, groups []rulefmt.RuleGroup, ruleFile string) (*tester, error) {
@@ -106,10 +127,19 @@ func newTester(m *slomodel.Model, groups []rulefmt.RuleGroup, ruleFile string) (
 		return nil, err
 	}
 	maps.Copy(t.api, latency)
-	for _, o := range s.SLOs {
+	t.raw = map[int]slomodel.RawInput{}
+	for i, o := range s.SLOs {
 		ls, err := slomodel.Satisfy(o.Selector)
 		if err != nil {
 			return nil, err
+		}
+		if o.Kind == slo.KindRaw {
+			r, err := m.RawTestInput(i)
+			if err != nil {
+				return nil, err
+			}
+			t.raw[i] = r
+			ls = r.Labels
 		}
 		t.slos = append(t.slos, ls)
 	}
@@ -290,13 +320,14 @@ func (t *tester) inputSeries(sc scenario) ([]promtest.InputSeries, []*series.Ser
 					ls[t.Latency.PartitionLabel] = v
 				}
 				if kind.HasErrors() {
+					metric, errLabel, errValue, okValue := t.counter(i)
 					ok := maps.Clone(ls)
-					ok[t.errLabel] = t.okValue
-					b.add(t.Requests.Metric, ok, pi, pl.requests-pl.errors)
+					ok[errLabel] = okValue
+					b.add(metric, ok, pi, pl.requests-pl.errors)
 					if !sc.noErrorSeries {
 						bad := maps.Clone(ls)
-						bad[t.errLabel] = t.errValue
-						b.add(t.Requests.Metric, bad, pi, pl.errors)
+						bad[errLabel] = errValue
+						b.add(metric, bad, pi, pl.errors)
 					}
 				}
 				if !kind.HasLatency() || (mine && br.noHistogram) {
@@ -327,9 +358,10 @@ func (t *tester) inputSeries(sc scenario) ([]promtest.InputSeries, []*series.Ser
 					ls[t.Latency.PartitionLabel] = v
 				}
 				if kind.HasErrors() {
+					metric, errLabel, _, okValue := t.counter(i)
 					ok := maps.Clone(ls)
-					ok[t.errLabel] = t.okValue
-					b.add(t.Requests.Metric, ok, pi, l.streaming)
+					ok[errLabel] = okValue
+					b.add(metric, ok, pi, l.streaming)
 				}
 				if kind.HasLatency() {
 					b.add(t.Latency.Metric+"_count", ls, pi, l.streaming)
@@ -360,6 +392,9 @@ func (t *tester) hasStreaming(sc scenario, i int) bool {
 
 func (t *tester) seriesLabels(i int) map[string]string {
 	ls := maps.Clone(t.api)
+	if _, raw := t.raw[i]; raw {
+		ls = map[string]string{} // the queries select their own series
+	}
 	maps.Copy(ls, t.slos[i])
 	ls[t.ClusterLabel] = testCluster
 	return ls
@@ -396,7 +431,10 @@ func minutes(d time.Duration) int { return int(d / time.Minute) }
 
 // expAlert is the alert of pair w for SLO i as a test expects it.
 func (t *tester) expAlert(w slo.Window, i int) promtest.ExpAlert {
-	ls, as := t.FiringAlert(w, t.SLOs[i].Name, testCluster)
+	ls, as := t.FiringAlert(w, t.SLOs[i].Name, t.cluster(i))
+	if t.cluster(i) == "" {
+		delete(ls, t.ClusterLabel)
+	}
 	return promtest.ExpAlert{ExpLabels: ls, ExpAnnotations: as}
 }
 
@@ -435,6 +473,9 @@ func (t *tester) burning(i int, requests, r float64) load {
 // idLabels is the label set of SLI name's recorded series in the tests.
 func (t *tester) idLabels(name string) string {
 	if t.Identity {
+		if i := slices.IndexFunc(t.SLOs, func(o slo.SLO) bool { return o.Name == name }); i >= 0 && t.cluster(i) == "" {
+			return fmt.Sprintf("{%s=%q, %s=%q}", t.ServiceLabel, t.Spec.Service, t.SLILabel, name)
+		}
 		return fmt.Sprintf("{%s=%q, %s=%q, %s=%q}", t.ClusterLabel, testCluster, t.ServiceLabel, t.Spec.Service, t.SLILabel, name)
 	}
 	return fmt.Sprintf("{%s=%q, %s=%q}", t.ClusterLabel, testCluster, t.SLILabel, name)
@@ -867,7 +908,7 @@ func (t *tester) recordTests() *promtest.File {
 	}
 	// No error series for an errors-only SLO: its burn rate is 0, not empty.
 	for i, o := range t.SLOs {
-		if o.Kind != slo.KindErrors || !t.Profile.AbsentAsZero {
+		if (o.Kind != slo.KindErrors && o.Kind != slo.KindRaw) || !t.Profile.AbsentAsZero {
 			continue
 		}
 		groups = append(groups, group(fmt.Sprintf("%s: no error series yet: the burn rate is 0, not empty", o.Name),

@@ -1,0 +1,263 @@
+package sloth
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/burnrate/burnrate/internal/encode"
+	"github.com/burnrate/burnrate/internal/rulegen"
+	"github.com/burnrate/burnrate/internal/ruletest"
+	"github.com/burnrate/burnrate/internal/slomodel"
+	"github.com/burnrate/burnrate/internal/testgen"
+	"github.com/burnrate/burnrate/slo"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// k8sSpec is equivalenceSpec as a PrometheusServiceLevel resource.
+const k8sSpec = `apiVersion: sloth.slok.dev/v1
+kind: PrometheusServiceLevel
+metadata:
+  name: myservice
+spec:
+  service: "myservice"
+  labels:
+    owner: "myteam"
+  slos:
+    - name: "requests-availability"
+      objective: 99.9
+      sli:
+        events:
+          errorQuery: sum(rate(http_requests_total{job="myservice",code=~"(5..|429)"}[{{.window}}]))
+          totalQuery: sum(rate(http_requests_total{job="myservice"}[{{.window}}]))
+      alerting:
+        name: MyServiceHighErrorRate
+        pageAlert:
+          labels:
+            severity: critical
+        ticketAlert:
+          labels:
+            severity: warning
+    - name: "checkout-success"
+      objective: 99
+      sli:
+        events:
+          errorQuery: sum(rate(checkout_attempts_total{job="myservice",outcome="fail"}[{{ .window }}]))
+          totalQuery: sum(rate(checkout_attempts_total{job="myservice"}[{{ .window }}]))
+      alerting:
+        name: MyServiceHighErrorRate
+        pageAlert:
+          labels:
+            severity: critical
+        ticketAlert:
+          labels:
+            severity: warning
+`
+
+// TestConvert pins the conversion of the equivalence test's spec (golden
+// file; go test -update rewrites it) and requires the PrometheusServiceLevel
+// form of it to convert to the same spec, with the same warnings.
+func TestConvert(t *testing.T) {
+	prom, err := Convert("sloth.yaml", []byte(equivalenceSpec), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k8s, err := Convert("sloth.yaml", []byte(k8sSpec), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "myservice.burnrate.yaml")
+	if *update {
+		if err := os.WriteFile(golden, prom.Spec, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(string(want), string(prom.Spec)); d != "" {
+		t.Errorf("prometheus/v1 (-golden +got):\n%s", d)
+	}
+	if d := cmp.Diff(string(prom.Spec), string(k8s.Spec)); d != "" {
+		t.Errorf("PrometheusServiceLevel differs from prometheus/v1 (-prom +k8s):\n%s", d)
+	}
+	if len(prom.Warnings) != 1 || !strings.HasPrefix(prom.Warnings[0], "sloth.yaml:3: labels:") {
+		t.Errorf("warnings %q, want one for the labels at line 3", prom.Warnings)
+	}
+	if len(k8s.Warnings) != 1 || !strings.HasPrefix(k8s.Warnings[0], "sloth.yaml:7: labels:") {
+		t.Errorf("warnings %q, want one for the labels at line 7", k8s.Warnings)
+	}
+	// The converted spec generates rules whose generated tests pass.
+	spec, err := slo.Parse("myservice.yaml", prom.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	passGeneratedTests(t, spec)
+	// 28 days: Sloth's factors for it (2% of 672h in 1h: 13.44).
+	p28, err := Convert("sloth.yaml", []byte(equivalenceSpec), Options{Period: 28 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"factor: 13.44\n", "factor: 5.6\n", "factor: 2.8\n", "factor: 0.9333333333\n", "period: 28d\n"} {
+		if !strings.Contains(string(p28.Spec), f) {
+			t.Errorf("28d spec lacks %q:\n%s", f, p28.Spec)
+		}
+	}
+}
+
+// TestRefusals edits the equivalence test's spec and expects exactly the
+// errors given, each at the line of the text in at.
+func TestRefusals(t *testing.T) {
+	type want struct{ at, msg string } // at: text on the error's line; "" for no line
+	for _, tc := range []struct {
+		name   string
+		edits  []string // old, new, …
+		suffix string   // appended to the spec
+		opts   Options
+		want   []want
+	}{
+		{
+			name:  "SLI plugin and raw error ratio",
+			edits: []string{"      events:\n        error_query: sum(rate(http", "      plugin:\n        id: x\n      events:\n        error_query: sum(rate(http", "      events:\n        error_query: sum(rate(checkout", "      raw:\n        error_ratio_query: x\n      events:\n        error_query: sum(rate(checkout"},
+			want: []want{
+				{"      plugin:", "slos[0].sli.plugin: SLI plugins are Go code run by Sloth; burnrate cannot read their queries. Write the plugin's queries as sli.events (error_query, total_query) first"},
+				{"      raw:", "slos[1].sli.raw: an error ratio query has no total to weigh the windows by, which burnrate's long windows need; write it as sli.events, an error_query and a total_query"},
+			},
+		},
+		{
+			name:  "two alert names",
+			edits: []string{"[{{ .window }}]))\n    alerting:\n      name: MyServiceHighErrorRate", "[{{ .window }}]))\n    alerting:\n      name: CheckoutFails"},
+			want: []want{
+				{"name: CheckoutFails", `slos[1].alerting.name "CheckoutFails": burnrate names one alert per spec (the slo label tells the SLOs apart) and this service's SLOs name "MyServiceHighErrorRate" and "CheckoutFails"; choose one with --alert-name`},
+			},
+		},
+		{
+			name:  "a query that keeps a label, a template action",
+			edits: []string{`total_query: sum(rate(http`, `total_query: sum by (handler) (rate(http`, `error_query: sum(rate(checkout_attempts_total{job="myservice",outcome="fail"}[{{ .window }}]))`, `error_query: sum(rate(checkout_attempts_total{job="{{.service}}",outcome="fail"}[{{ .window }}]))`},
+			want: []want{
+				{"sum by (handler)", "slos[0].sli.events.total_query: Sloth keeps every label this query returns and alerts per label set; burnrate sums the query by cluster alone. Aggregate it with sum(...) or sum by (cluster) (...) in the Sloth spec first, which is what Sloth's examples do"},
+				{`{{.service}}`, "slos[1].sli.events.error_query: uses Go template actions other than {{.window}}; burnrate replaces only the window"},
+			},
+		},
+		{
+			name:  "severities that differ, plugins",
+			edits: []string{"          severity: warning\n", "          severity: slack\n", "  - name: \"checkout-success\"\n", "  - name: \"checkout-success\"\n    plugins:\n      chain: []\n"},
+			want: []want{
+				{"plugins:", "slos[1].plugins: SLO plugins change Sloth's rules in ways burnrate cannot follow; remove them, or keep this SLO on Sloth"},
+				{"ticket_alert:", `slos[1].alerting.ticket_alert: severity (or disable) "warning" differs from the first SLO's "slack"; burnrate's window pairs, and their severities, are the same for every SLO of a spec`},
+			},
+		},
+		{
+			name: "period without Sloth windows",
+			opts: Options{Period: 7 * 24 * time.Hour},
+			want: []want{{"", "period 7d: Sloth v0.16.0 has built-in alert windows for 30d and 28d only (others come from --slo-period-windows-path, which burnrate import does not read); use --period 30d or 28d"}},
+		},
+		{
+			name:   "a second document",
+			suffix: "---\nversion: prometheus/v1\n",
+			want:   []want{{"version: prometheus/v1\n", "a second document: burnrate import reads one Sloth spec (one service) per file; split the file"}},
+		},
+		{
+			name:  "OpenSLO",
+			edits: []string{`version: "prometheus/v1"`, `version: "openslo/v1alpha"`},
+			want:  []want{{"openslo", `version "openslo/v1alpha": burnrate import reads Sloth's prometheus/v1 specs (and PrometheusServiceLevel resources); for OpenSLO, convert with Sloth first`}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := equivalenceSpec
+			for i := 0; i+1 < len(tc.edits); i += 2 {
+				if !strings.Contains(text, tc.edits[i]) {
+					t.Fatalf("spec has no %q", tc.edits[i])
+				}
+				text = strings.Replace(text, tc.edits[i], tc.edits[i+1], 1)
+			}
+			text += tc.suffix
+			_, err := Convert("s.yaml", []byte(text), tc.opts)
+			if err == nil {
+				t.Fatal("Convert accepted the spec")
+			}
+			var lines []string
+			for _, w := range tc.want {
+				if w.at == "" {
+					lines = append(lines, "s.yaml: "+w.msg)
+					continue
+				}
+				lines = append(lines, "s.yaml:"+lineOf(t, text, w.at)+": "+w.msg)
+			}
+			if got, want := err.Error(), strings.Join(lines, "\n"); got != want {
+				t.Errorf("got\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+}
+
+// lineOf is the number of the line of text where at begins (its last
+// occurrence, which the edits put there).
+func lineOf(t *testing.T, text, at string) string {
+	t.Helper()
+	i := strings.LastIndex(text, at)
+	if i < 0 {
+		t.Fatalf("no %q in the spec", at)
+	}
+	return strconv.Itoa(strings.Count(text[:i], "\n") + 1)
+}
+
+// passGeneratedTests writes spec's rules and generated tests and runs them
+// in-process.
+func passGeneratedTests(t *testing.T, spec *slo.Spec) {
+	t.Helper()
+	dir := t.TempDir()
+	groups, err := rulegen.Rules(spec, slomodel.ProfileOptimized)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := encode.RuleFile(groups, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ruleFile := spec.Name + ".rules.yaml"
+	if err := os.WriteFile(filepath.Join(dir, ruleFile), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests, err := testgen.Tests(spec, slomodel.ProfileOptimized, ruleFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, tf := range tests {
+		data, err := tf.File.Marshal("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, tf.Name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	report, err := ruletest.RunFiles(context.Background(), paths, ruletest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	groupsRun := 0
+	for _, fr := range report.Files {
+		for _, g := range fr.Groups {
+			groupsRun++
+			for _, fail := range g.Failures {
+				t.Errorf("%s: %s", filepath.Base(fr.File), fail)
+			}
+		}
+	}
+	if groupsRun == 0 {
+		t.Error("no generated test group ran")
+	}
+}
