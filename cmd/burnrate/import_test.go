@@ -18,40 +18,11 @@ func TestImportSloth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := `version: "prometheus/v1"
-service: "myservice"
-labels:
-  owner: "myteam"
-slos:
-  - name: "requests-availability"
-    objective: 99.9
-    sli:
-      events:
-        error_query: sum(rate(http_requests_total{job="myservice",code=~"(5..|429)"}[{{.window}}]))
-        total_query: sum(rate(http_requests_total{job="myservice"}[{{.window}}]))
-    alerting:
-      name: MyServiceHighErrorRate
-      page_alert:
-        labels:
-          severity: critical
-      ticket_alert:
-        labels:
-          severity: warning
-  - name: "checkout-success"
-    objective: 99
-    sli:
-      events:
-        error_query: sum(rate(checkout_attempts_total{job="myservice",outcome="fail"}[{{ .window }}]))
-        total_query: sum(rate(checkout_attempts_total{job="myservice"}[{{ .window }}]))
-    alerting:
-      name: MyServiceHighErrorRate
-      page_alert:
-        labels:
-          severity: critical
-      ticket_alert:
-        labels:
-          severity: warning
-`
+	b, err := os.ReadFile("../../internal/sloth/testdata/myservice.sloth.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := string(b)
 	in := filepath.Join(dir, "sloth.yaml")
 	if err := os.WriteFile(in, []byte(spec), 0o644); err != nil {
 		t.Fatal(err)

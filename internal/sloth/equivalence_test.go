@@ -26,41 +26,15 @@ import (
 const slothModule = "github.com/slok/sloth/cmd/sloth@v0.16.0"
 
 // equivalenceSpec is a Sloth prometheus/v1 spec with two SLOs on two
-// counters at two objectives, and severities for both alerts.
-const equivalenceSpec = `version: "prometheus/v1"
-service: "myservice"
-labels:
-  owner: "myteam"
-slos:
-  - name: "requests-availability"
-    objective: 99.9
-    sli:
-      events:
-        error_query: sum(rate(http_requests_total{job="myservice",code=~"(5..|429)"}[{{.window}}]))
-        total_query: sum(rate(http_requests_total{job="myservice"}[{{.window}}]))
-    alerting:
-      name: MyServiceHighErrorRate
-      page_alert:
-        labels:
-          severity: critical
-      ticket_alert:
-        labels:
-          severity: warning
-  - name: "checkout-success"
-    objective: 99
-    sli:
-      events:
-        error_query: sum(rate(checkout_attempts_total{job="myservice",outcome="fail"}[{{ .window }}]))
-        total_query: sum(rate(checkout_attempts_total{job="myservice"}[{{ .window }}]))
-    alerting:
-      name: MyServiceHighErrorRate
-      page_alert:
-        labels:
-          severity: critical
-      ticket_alert:
-        labels:
-          severity: warning
-`
+// counters at two objectives, and severities for both alerts
+// (testdata/myservice.sloth.yaml; cmd/burnrate's import test reads it too).
+var equivalenceSpec = func() string {
+	b, err := os.ReadFile(filepath.Join("testdata", "myservice.sloth.yaml"))
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 // phase is a stretch of steady traffic: requests per second of each SLO's
 // counter and the share of them that fail.
