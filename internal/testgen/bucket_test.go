@@ -1,7 +1,6 @@
 package testgen
 
 import (
-	"context"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 	"github.com/burnrate/burnrate/internal/encode"
 	"github.com/burnrate/burnrate/internal/promtest"
 	"github.com/burnrate/burnrate/internal/rulegen"
-	"github.com/burnrate/burnrate/internal/ruletest"
 	"github.com/burnrate/burnrate/internal/series"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
@@ -59,19 +57,7 @@ func TestDroppedBucketFailsTheRecordsTest(t *testing.T) {
 				t.Fatalf("first test file %s, want the records test", tests[0].Name)
 			}
 			run := func(f *promtest.File) bool {
-				data, err := f.Marshal("")
-				if err != nil {
-					t.Fatal(err)
-				}
-				path := filepath.Join(dir, "t.test.yaml")
-				if err := os.WriteFile(path, data, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				report, err := ruletest.RunFiles(context.Background(), []string{path}, ruletest.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return report.Failed()
+				return runTest(t, filepath.Join(dir, "t.test.yaml"), f, "").Failed()
 			}
 			if run(records) {
 				t.Fatal("the records test fails with every bucket in its input")
@@ -158,23 +144,5 @@ slos:
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err = tests[0].File.Marshal("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, tests[0].Name)
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	report, err := ruletest.RunFiles(context.Background(), []string{path}, ruletest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, fr := range report.Files {
-		for _, g := range fr.Groups {
-			for _, fail := range g.Failures {
-				t.Errorf("%s", fail)
-			}
-		}
-	}
+	failuresAreErrors(t, runTest(t, filepath.Join(dir, tests[0].Name), tests[0].File, ""))
 }

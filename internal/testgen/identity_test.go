@@ -2,7 +2,6 @@ package testgen
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -16,7 +15,6 @@ import (
 	"github.com/burnrate/burnrate/internal/encode"
 	"github.com/burnrate/burnrate/internal/promtest"
 	"github.com/burnrate/burnrate/internal/rulegen"
-	"github.com/burnrate/burnrate/internal/ruletest"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
@@ -130,25 +128,8 @@ func TestTwoSpecsOnOneMetric(t *testing.T) {
 			},
 		}},
 	}}}
-	data, err := f.Marshal("")
-	if err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(dir, "two.test.yaml")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	report, err := ruletest.RunFiles(context.Background(), []string{path}, ruletest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, fr := range report.Files {
-		for _, g := range fr.Groups {
-			for _, fail := range g.Failures {
-				t.Errorf("burnrate test: %s", fail)
-			}
-		}
-	}
+	failuresAreErrors(t, runTest(t, path, f, ""))
 	if testing.Short() {
 		return
 	}

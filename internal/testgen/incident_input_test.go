@@ -1,7 +1,6 @@
 package testgen
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,7 +15,6 @@ import (
 	"github.com/burnrate/burnrate/internal/incident"
 	"github.com/burnrate/burnrate/internal/promtest"
 	"github.com/burnrate/burnrate/internal/rulegen"
-	"github.com/burnrate/burnrate/internal/ruletest"
 	"github.com/burnrate/burnrate/internal/runbook"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
@@ -133,18 +131,7 @@ func TestIncidentAssertionsCanFail(t *testing.T) {
 		}
 		f.Tests = append(f.Tests, g)
 	}
-	data, err := f.Marshal("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "healthy.test.yaml")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	report, err := ruletest.RunFiles(context.Background(), []string{path}, ruletest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	report := runTest(t, filepath.Join(dir, "healthy.test.yaml"), f, "test")
 	for i, g := range report.Files[0].Groups {
 		sc := scs[i]
 		alert, culprits := false, 0

@@ -1,7 +1,6 @@
 package testgen
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"github.com/burnrate/burnrate/internal/encode"
 	"github.com/burnrate/burnrate/internal/promtest"
 	"github.com/burnrate/burnrate/internal/rulegen"
-	"github.com/burnrate/burnrate/internal/ruletest"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
@@ -104,25 +102,7 @@ alert:
 						{EvalTime: model.Duration(5 * time.Minute), Alertname: m.HealthAlertName(), ExpAlerts: none},
 						{EvalTime: model.Duration(20 * time.Minute), Alertname: m.HealthAlertName(), ExpAlerts: tc.want},
 					}}}}
-			data, err := f.Marshal("")
-			if err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(dir, "health.test.yaml")
-			if err := os.WriteFile(path, data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			report, err := ruletest.RunFiles(context.Background(), []string{path}, ruletest.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, fr := range report.Files {
-				for _, g := range fr.Groups {
-					for _, fail := range g.Failures {
-						t.Errorf("burnrate test: %s", fail)
-					}
-				}
-			}
+			failuresAreErrors(t, runTest(t, filepath.Join(dir, "health.test.yaml"), f, ""))
 		})
 	}
 }
