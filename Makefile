@@ -138,7 +138,7 @@ bench-cost:
 # The lab (lab/README.md): builds kube-apiserver $(LAB_APISERVER) from the
 # module proxy (cached by version), takes etcd from Debian's etcd-server,
 # runs every scenario on 127.0.0.1 against real processes and rewrites
-# internal/incident/recordings/$(LAB_APISERVER). Takes hours; not part of `make test`.
+# lab/recordings/$(LAB_APISERVER). Takes hours; not part of `make test`.
 # One scenario: make lab LAB_SCENARIOS=webhook-500
 LAB_APISERVER ?= v1.34.2
 LAB_SCENARIOS ?= all

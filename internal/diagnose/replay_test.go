@@ -1,7 +1,7 @@
 package diagnose
 
 // Replays of the lab's recordings of a real kube-apiserver (see
-// internal/incident/recordings and lab/): a real Prometheus v0.316.0 holds
+// lab/recordings and lab/): a real Prometheus v0.316.0 holds
 // each recording up to the end of its fault phase, with the optimized
 // profile's recording rules backfilled over it, and diagnose runs at that
 // moment over the 5m window. The recordings hold 3 minutes healthy and 5

@@ -33,12 +33,13 @@ type Recording struct {
 	path string
 }
 
-// RecordingsDir is the directory of the committed recordings, found beside
-// this source file: the recordings are read by tests in the repository,
-// never by the burnrate command.
+// RecordingsDir is the directory of the committed recordings, lab/recordings
+// in the repository, found from this source file: the recordings are read
+// by tests in a clone, never by the burnrate command, and are a module of
+// their own so that the module zip leaves them out.
 func RecordingsDir() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "recordings")
+	return filepath.Join(filepath.Dir(file), "..", "..", "lab", "recordings")
 }
 
 // phasesLine is the line of a recording's notes that gives its phases

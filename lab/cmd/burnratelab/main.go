@@ -7,7 +7,7 @@
 //
 // Usage (see lab/README.md; `make lab` runs every scenario):
 //
-//	burnratelab --apiserver=PATH [--scenarios=healthy,aggregated-refused,...] [--out=internal/incident/recordings/v1.34.2]
+//	burnratelab --apiserver=PATH [--scenarios=healthy,aggregated-refused,...] [--out=lab/recordings/v1.34.2]
 package main
 
 import (
@@ -58,7 +58,7 @@ func main() {
 	flag.StringVar(&c.etcd, "etcd", "etcd", "etcd binary (Debian's etcd-server)")
 	flag.StringVar(&c.prometheus, "prometheus", "", "prometheus binary (default: go tool -n prometheus)")
 	flag.StringVar(&c.rules, "rules", "rules/kube-apiserver.rules.yaml", "rule file Prometheus loads")
-	flag.StringVar(&c.out, "out", "", "recordings directory (default internal/incident/recordings/<apiserver-version>)")
+	flag.StringVar(&c.out, "out", "", "recordings directory (default lab/recordings/<apiserver-version>)")
 	flag.StringVar(&c.work, "work", "", "working directory for certificates, data and logs (default ~/.cache/burnrate-lab/run)")
 	flag.StringVar(&c.scenarios, "scenarios", "all", "comma-separated scenarios, or all: "+strings.Join(scenarioNames(), ","))
 	flag.DurationVar(&c.healthy, "healthy", 3*time.Minute, "healthy phase")
@@ -126,7 +126,7 @@ func (c *config) complete() error {
 		return fmt.Errorf("--apiserver is required (lab/build-apiserver.sh builds it)")
 	}
 	if c.out == "" {
-		c.out = filepath.Join("internal", "incident", "recordings", c.apiserverVersion)
+		c.out = filepath.Join("lab", "recordings", c.apiserverVersion)
 	}
 	if c.work == "" {
 		cache, err := os.UserCacheDir()
