@@ -186,8 +186,16 @@ func withoutChartLabels(l map[string]string) map[string]string {
 // groupNodes is the YAML of the groups as rulefmt writes them, with a
 // partial_response_strategy after each group's name when strategy is set.
 func groupNodes(groups []rulefmt.RuleGroup, strategy string) (*yaml.Node, error) {
+	// Through text at a two-space indent, not yaml.Node.Encode: that emits
+	// at a four-space indent, where yaml.v3 writes a wrong indentation
+	// indicator for a block scalar whose first line is indented, as
+	// Prettify's binary expressions are, and cannot read its own output.
+	text, err := YAML("", rulefmt.RuleGroups{Groups: groups})
+	if err != nil {
+		return nil, err
+	}
 	var doc yaml.Node
-	if err := doc.Encode(rulefmt.RuleGroups{Groups: groups}); err != nil {
+	if err := yaml.Unmarshal(text, &doc); err != nil {
 		return nil, err
 	}
 	seq := valueOf(&doc, "groups")
@@ -226,7 +234,7 @@ func checkGroups(format string, out []byte) error {
 	for _, g := range gs.Content {
 		g.Content = withoutKey(g.Content, "partial_response_strategy")
 	}
-	plain, err := yaml.Marshal(mapping("groups", gs))
+	plain, err := YAML("", mapping("groups", gs)) // two-space indent: see groupNodes
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,7 @@
 // Package pql builds PromQL as syntax trees of the Prometheus parser, never
 // by gluing strings, so label values are always quoted and escaped, and
-// prints them readably. Every expression is printed, parsed again and laid
-// out before it is written (Format).
+// prints them in Prometheus' own layout. Every expression is printed, parsed
+// again and prettified before it is written (Format).
 package pql
 
 import (
@@ -112,7 +112,9 @@ func Le(seconds float64) *labels.Matcher {
 }
 
 // Format prints e, checks that the text parses back to the same expression,
-// and returns it laid out for reading.
+// and returns it in Prometheus' own multi-line layout (parser.Prettify, as
+// promtool's and the expression browser's formatter print it), checked again
+// to parse to the same tree.
 func Format(e parser.Expr) (string, error) {
 	p := parser.NewParser(parser.Options{})
 	text := e.String()
@@ -120,71 +122,10 @@ func Format(e parser.Expr) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("generated PromQL does not parse: %w\n%s", err, text)
 	}
-	out := layout(parsed, 0)
+	out := parser.Prettify(parsed)
 	again, err := p.ParseExpr(out)
 	if err != nil || again.String() != parsed.String() {
-		return "", fmt.Errorf("laying out PromQL changed its meaning (%v):\n%s", err, out)
+		return "", fmt.Errorf("Prettify changed the meaning of generated PromQL (%v):\n%s", err, out)
 	}
 	return out, nil
-}
-
-// lineWidth is the width up to which an expression stays on one line.
-const lineWidth = 100
-
-// layout prints e like Expr.String, but breaks expressions wider than
-// lineWidth: binary operators on a line of their own between their operands,
-// the bodies of parentheses, aggregations and calls indented by two spaces.
-// Binary expressions print no parentheses of their own (the parser kept them
-// as ParenExpr nodes), so the text parses back to the same tree.
-func layout(e parser.Expr, indent int) string {
-	flat := e.String()
-	if indent+len(flat) <= lineWidth {
-		return flat
-	}
-	pad := strings.Repeat("  ", indent/2+1)
-	in := indent + 2
-	switch n := e.(type) {
-	case *parser.BinaryExpr:
-		op := strings.TrimPrefix(strings.TrimSuffix(binaryOp(n), " "), " ")
-		l, r := layout(n.LHS, indent), layout(n.RHS, indent)
-		if (isNumber(n.LHS) && !isBinary(n.RHS)) || (isNumber(n.RHS) && !isBinary(n.LHS)) {
-			return l + " " + op + " " + r
-		}
-		cur := strings.Repeat("  ", indent/2)
-		return l + "\n" + cur + op + "\n" + cur + r
-	case *parser.ParenExpr:
-		return "(\n" + pad + layout(n.Expr, in) + "\n" + strings.Repeat("  ", indent/2) + ")"
-	case *parser.AggregateExpr:
-		head := strings.TrimSuffix(n.ShortString(), " ")
-		body := pad + layout(n.Expr, in)
-		if n.Param != nil { // topk(k, …), quantile(q, …), count_values("l", …)
-			body = pad + layout(n.Param, in) + ",\n" + body
-		}
-		return head + " (\n" + body + "\n" + strings.Repeat("  ", indent/2) + ")"
-	case *parser.Call:
-		args := make([]string, len(n.Args))
-		for i, a := range n.Args {
-			args[i] = pad + layout(a, in)
-		}
-		return n.Func.Name + "(\n" + strings.Join(args, ",\n") + "\n" + strings.Repeat("  ", indent/2) + ")"
-	default:
-		return flat
-	}
-}
-
-func isNumber(e parser.Expr) bool {
-	_, ok := e.(*parser.NumberLiteral)
-	return ok
-}
-
-func isBinary(e parser.Expr) bool {
-	_, ok := e.(*parser.BinaryExpr)
-	return ok
-}
-
-// binaryOp prints the operator of n with its modifiers, e.g. "and on (cluster)".
-func binaryOp(n *parser.BinaryExpr) string {
-	full := (&parser.BinaryExpr{Op: n.Op, LHS: &parser.NumberLiteral{}, RHS: &parser.NumberLiteral{},
-		VectorMatching: n.VectorMatching, ReturnBool: n.ReturnBool}).String()
-	return strings.TrimSuffix(strings.TrimPrefix(full, "0 "), " 0")
 }

@@ -7,7 +7,11 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 )
 
-// TestLayoutKeepsMeaning lays out expressions wider than a line, including
+// lineWidth is the width Prometheus' Prettify keeps to where it can
+// (maxCharactersPerLine in promql/parser/prettier.go).
+const lineWidth = 100
+
+// TestLayoutKeepsMeaning prettifies expressions wider than a line, including
 // aggregations with a parameter, and parses them back.
 func TestLayoutKeepsMeaning(t *testing.T) {
 	long := `some_rather_long_metric_name_for_layout{job="kube-apiserver",verb=~"LIST|GET|POST|PUT|PATCH|DELETE"}`
@@ -32,6 +36,10 @@ func TestLayoutKeepsMeaning(t *testing.T) {
 		}
 		if !strings.Contains(out, "\n") {
 			t.Errorf("%s: want a multi-line layout, got %s", in, out)
+		}
+		again, err := p.ParseExpr(out)
+		if err != nil || again.String() != e.String() {
+			t.Errorf("%s: the layout parses to %v (%v)", in, again, err)
 		}
 		for _, line := range strings.Split(out, "\n") {
 			if len(line) > lineWidth && !strings.Contains(line, long) {
