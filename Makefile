@@ -15,7 +15,7 @@ TESTS    = $(sort $(wildcard rules/*.test.yaml rules/kubernetes-mixin/*.test.yam
 # together into examples/rules with the optimized profile.
 EXAMPLES := $(sort $(wildcard examples/*.yaml))
 # The other formats, for the distributions users come from: format, preset
-# (- for none) and directory. internal/consumers loads each with its
+# (- for none) and directory. internal/testkit/consumers loads each with its
 # consumer's own code.
 FORMAT_OUTPUTS := prometheusrule:kube-prometheus:rules/kube-prometheus \
 	json:kube-prometheus:rules/kube-prometheus \

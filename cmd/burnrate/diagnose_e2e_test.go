@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/burnrate/burnrate/internal/diagnose/e2eprom"
+	"github.com/burnrate/burnrate/internal/testkit/e2eprom"
 	"github.com/burnrate/burnrate/slo"
 )
 

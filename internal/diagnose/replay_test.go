@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/burnrate/burnrate/internal/diagnose/e2eprom"
-	"github.com/burnrate/burnrate/internal/incident"
 	"github.com/burnrate/burnrate/internal/runbook"
+	"github.com/burnrate/burnrate/internal/testkit/e2eprom"
+	"github.com/burnrate/burnrate/internal/testkit/recording"
 )
 
 // The lab's parameters the recordings were made with (the defaults of
@@ -92,17 +92,17 @@ var replayWants = map[string]replayWant{
 var (
 	replayOnce sync.Once
 	replayEnv  *e2eprom.Server
-	replayRecs []incident.Recording
+	replayRecs []recording.Recording
 	replayErr  error
 )
 
 // replayServer starts the recordings' server on first use; TestMain stops
 // it.
-func replayServer(tb testing.TB) (*e2eprom.Server, []incident.Recording) {
+func replayServer(tb testing.TB) (*e2eprom.Server, []recording.Recording) {
 	tb.Helper()
 	replayOnce.Do(func() {
 		start := time.Now()
-		replayRecs, replayErr = incident.Recordings(incident.RecordingsDir())
+		replayRecs, replayErr = recording.Recordings(recording.RecordingsDir())
 		if replayErr == nil && len(replayRecs) == 0 {
 			replayErr = os.ErrNotExist
 		}

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/burnrate/burnrate/internal/diagnose/e2eprom"
 	"github.com/burnrate/burnrate/internal/runbook"
+	"github.com/burnrate/burnrate/internal/testkit/e2eprom"
 	"github.com/burnrate/burnrate/slo"
 )
 

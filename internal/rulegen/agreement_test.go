@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/burnrate/burnrate/internal/slomodel"
-	"github.com/burnrate/burnrate/internal/synth"
+	"github.com/burnrate/burnrate/internal/testkit/synth"
 	"github.com/burnrate/burnrate/slo"
 )
 

@@ -22,9 +22,9 @@ import (
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 
 	"github.com/burnrate/burnrate/internal/encode"
-	"github.com/burnrate/burnrate/internal/reference"
 	"github.com/burnrate/burnrate/internal/slomodel"
-	"github.com/burnrate/burnrate/internal/synth"
+	"github.com/burnrate/burnrate/internal/testkit/reference"
+	"github.com/burnrate/burnrate/internal/testkit/synth"
 	"github.com/burnrate/burnrate/slo"
 )
 

@@ -10,8 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/burnrate/burnrate/internal/reference"
-	"github.com/burnrate/burnrate/internal/synth"
+	"github.com/burnrate/burnrate/internal/testkit/reference"
+	"github.com/burnrate/burnrate/internal/testkit/synth"
 	"github.com/burnrate/burnrate/slo"
 )
 

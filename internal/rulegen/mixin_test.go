@@ -12,8 +12,8 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/burnrate/burnrate/internal/encode"
-	"github.com/burnrate/burnrate/internal/reference"
 	"github.com/burnrate/burnrate/internal/slomodel"
+	"github.com/burnrate/burnrate/internal/testkit/reference"
 	"github.com/burnrate/burnrate/slo"
 )
 

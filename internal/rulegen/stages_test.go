@@ -16,7 +16,7 @@ import (
 
 	"github.com/burnrate/burnrate/internal/encode"
 	"github.com/burnrate/burnrate/internal/slomodel"
-	"github.com/burnrate/burnrate/internal/synth"
+	"github.com/burnrate/burnrate/internal/testkit/synth"
 	"github.com/burnrate/burnrate/slo"
 )
 

@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/burnrate/burnrate/internal/reference"
+	"github.com/burnrate/burnrate/internal/testkit/reference"
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"

@@ -20,7 +20,7 @@ import (
 	"github.com/burnrate/burnrate/internal/rulegen"
 	"github.com/burnrate/burnrate/internal/ruletest"
 	"github.com/burnrate/burnrate/internal/slomodel"
-	"github.com/burnrate/burnrate/internal/synth"
+	"github.com/burnrate/burnrate/internal/testkit/synth"
 	"github.com/burnrate/burnrate/slo"
 )
 

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/burnrate/burnrate/internal/reference"
+	"github.com/burnrate/burnrate/internal/testkit/reference"
 	"github.com/prometheus/prometheus/model/labels"
 )
 

@@ -1,4 +1,6 @@
-package incident
+// Package recording reads the lab's recordings of a real kube-apiserver
+// (lab/recordings, written by make lab) for the tests that replay them.
+package recording
 
 import (
 	"bufio"
@@ -39,7 +41,7 @@ type Recording struct {
 // their own so that the module zip leaves them out.
 func RecordingsDir() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "lab", "recordings")
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "lab", "recordings")
 }
 
 // phasesLine is the line of a recording's notes that gives its phases

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/burnrate/burnrate/internal/reference"
+	"github.com/burnrate/burnrate/internal/testkit/reference"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/prometheus/prometheus/model/labels"

@@ -38,6 +38,7 @@ import (
 	"github.com/burnrate/burnrate/internal/incident"
 	"github.com/burnrate/burnrate/internal/rulegen"
 	"github.com/burnrate/burnrate/internal/slomodel"
+	"github.com/burnrate/burnrate/internal/testkit/recording"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -132,7 +133,7 @@ func Start() (*Server, error) {
 // diagnose the incident while it happens), with the optimized profile's
 // recording rules backfilled over them. Each recording's series carry its
 // name as cluster label.
-func StartRecordings(recs []incident.Recording) (*Server, error) {
+func StartRecordings(recs []recording.Recording) (*Server, error) {
 	dir, err := os.MkdirTemp("", "burnrate-e2e-")
 	if err != nil {
 		return nil, err

@@ -5,7 +5,7 @@ import (
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 
-	"github.com/burnrate/burnrate/internal/reference"
+	"github.com/burnrate/burnrate/internal/testkit/reference"
 	"github.com/burnrate/burnrate/slo"
 )
 
