@@ -115,6 +115,15 @@ func Le(seconds float64) *labels.Matcher {
 // and returns it in Prometheus' own multi-line layout (parser.Prettify, as
 // promtool's and the expression browser's formatter print it), checked again
 // to parse to the same tree.
+//
+// One change to that layout: the first line never starts with spaces.
+// Prettify indents the left operand of a binary expression that it splits,
+// and a string whose first line is indented is one gopkg.in/yaml.v3 cannot
+// write back at its default indent: it emits a wrong indentation indicator
+// (|4- where the text needs |2-) and cannot read its own output. The Thanos
+// ruler (pkg/rules/manager.go, Manager.Update) and mimirtool re-marshal rule
+// groups with yaml.v3 before Prometheus loads them, so an indented first line
+// would break them (internal/testkit/consumers proves both paths).
 func Format(e parser.Expr) (string, error) {
 	p := parser.NewParser(parser.Options{})
 	text := e.String()
@@ -122,7 +131,7 @@ func Format(e parser.Expr) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("generated PromQL does not parse: %w\n%s", err, text)
 	}
-	out := parser.Prettify(parsed)
+	out := strings.TrimLeft(parser.Prettify(parsed), " ")
 	again, err := p.ParseExpr(out)
 	if err != nil || again.String() != parsed.String() {
 		return "", fmt.Errorf("Prettify changed the meaning of generated PromQL (%v):\n%s", err, out)

@@ -25,7 +25,7 @@ import (
 )
 
 // root is the repository's top directory, where make rules writes.
-const root = "../.."
+const root = "../../.."
 
 // committed reads a file that make rules writes and commits.
 func committed(t *testing.T, rel string) []byte {

@@ -26,7 +26,7 @@ func Dir() string {
 	if !ok {
 		return filepath.Join("..", "shared", "reference", "kubernetes-mixin")
 	}
-	root := filepath.Join(filepath.Dir(self), "..", "..")
+	root := filepath.Join(filepath.Dir(self), "..", "..", "..")
 	return filepath.Join(root, "..", "shared", "reference", "kubernetes-mixin")
 }
 
