@@ -233,6 +233,9 @@ func render(specs []string, f generateFlags, note func(string)) ([]output.File, 
 			if err := src.spec.Errors(src.spec.Validate()); err != nil {
 				return nil, nil, fmt.Errorf("with --preset %s: %w", f.preset, err)
 			}
+			if profile == slomodel.ProfileOptimized {
+				note(fmt.Sprintf("%s: with --preset %s the alerts carry no runbook_url: %s's runbook site has its own page, without the sections of the runbook burnrate generates; publish that runbook and set runbook.urlPattern in a spec (burnrate spec --preset %[2]s)", src.name, f.preset, f.preset))
+			}
 		}
 		env := f.envelope(src.spec)
 		ruleFile := encode.FileName(f.format, src.spec.Name)
