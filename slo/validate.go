@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -194,6 +195,11 @@ func (s *Spec) Validate() []FieldError {
 			Path{"runbook", "urlPattern"}, "may contain %s once (replaced by the lower-cased alert name) and no other %; write the page's address, e.g. https://github.com/acme/ops/blob/main/runbooks/kubernetes/KubeAPIErrorBudgetBurn.md")
 	}
 	v.output(s.Output)
+	if g := s.Dashboards.GrafanaURL; g != "" {
+		u, err := url.Parse(g)
+		v.check(err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.RawQuery == "" && u.Fragment == "" && !strings.HasSuffix(g, "/"),
+			Path{"dashboards", "grafanaURL"}, "want the address of a Grafana without a trailing slash, query or fragment, e.g. https://grafana.example.com")
+	}
 	v.check(s.BaseWindow > 0, Path{"baseWindow"}, "must be a positive duration, e.g. 5m")
 	if s.BaseWindow > 0 {
 		for i, w := range a.Windows {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/burnrate/burnrate/internal/dashboard"
 	"github.com/burnrate/burnrate/internal/encode"
 	"github.com/burnrate/burnrate/internal/mixingroups"
 	"github.com/burnrate/burnrate/internal/output"
@@ -274,6 +275,17 @@ func render(specs []string, f generateFlags, note func(string)) ([]output.File, 
 			return nil, nil, fmt.Errorf("%s: %w", src.name, err)
 		}
 		add(out, ruleFile, data)
+		// Grafana dashboards (internal/dashboard): JSON beside a rule
+		// file, a sidecar ConfigMap beside kube-prometheus-stack values.
+		if pk, ok := dashboardPackaging[f.format]; ok && profile == slomodel.ProfileOptimized {
+			dfs, err := dashboard.Files(src.spec, pk, header)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: dashboards: %w", src.name, err)
+			}
+			for _, df := range dfs {
+				add(out, df.Name, df.Data)
+			}
+		}
 		if f.format != encode.FormatRules {
 			continue // the tests read a plain rule file; the runbook comes with it
 		}
@@ -323,6 +335,13 @@ func render(specs []string, f generateFlags, note func(string)) ([]output.File, 
 		add(out, tf.Name, data)
 	}
 	return files, sources, nil
+}
+
+// dashboardPackaging is how each format that comes with dashboards
+// packages them; the other formats write none.
+var dashboardPackaging = map[string]dashboard.Packaging{
+	encode.FormatRules:               dashboard.PlainJSON,
+	encode.FormatKubePrometheusStack: dashboard.ConfigMap,
 }
 
 // validate checks the flags that name things: format, preset and the
