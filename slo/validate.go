@@ -37,6 +37,7 @@ func (s *Spec) Validate() []FieldError {
 	v.drilldown(s)
 	v.target(s)
 	v.metrics(s)
+	v.apiserver(s)
 	if !v.slos(s) {
 		return v.errs // rather than one error for each of them
 	}
@@ -101,6 +102,48 @@ func (v *validator) metrics(s *Spec) {
 		v.metricName(Path{"latency", "metric"}, s.Latency.Metric)
 		v.selector(Path{"latency", "selector"}, s.Latency.Selector, false)
 	}
+}
+
+// The kube-apiserver's request counter and the latency histograms it has
+// had: apiserver_request_duration_seconds, apiserver_request_slo_duration_seconds
+// (1.23 to 1.25, deprecated in 1.27) and apiserver_request_sli_duration_seconds
+// (from 1.26), all written by MonitorRequest in Kubernetes'
+// staging/src/k8s.io/apiserver/pkg/endpoints/metrics/metrics.go.
+var (
+	APIServerCounter    = "apiserver_request_total"
+	APIServerHistograms = []string{"apiserver_request_sli_duration_seconds", "apiserver_request_slo_duration_seconds", "apiserver_request_duration_seconds"}
+)
+
+// apiserver refuses a spec without service that does not read the
+// kube-apiserver's metrics. Such a spec is rendered as the kube-apiserver:
+// records with the mixin's names told apart by the SLI label alone, and the
+// apiserver's runbook. Any other service's spec would silently get both, and
+// two of them would write the same records. The error says which line to
+// add; burnrate does not make a service up, so that a record's name never
+// depends on a guess.
+func (v *validator) apiserver(s *Spec) {
+	if s.Service != "" {
+		return
+	}
+	add := fmt.Sprintf("add the line \"service: %s\" to give this service records, alerts and a runbook of its own", serviceFor(s))
+	const is = "a spec without service is rendered as the kube-apiserver (the mixin's record names, the apiserver's runbook of etcd, webhooks and aggregated APIs)"
+	valid := model.LegacyValidation.IsValidMetricName // an invalid name is reported by metrics
+	if m := s.Requests.Metric; (s.ReadsRequests() || m != "") && valid(m) && m != APIServerCounter {
+		v.add(Path{"requests", "metric"}, fmt.Sprintf("%s, but %s is not the kube-apiserver's request counter, %s; %s", is, m, APIServerCounter, add))
+		return // one line fixes both
+	}
+	if m := s.Latency.Metric; (s.ReadsLatency() || m != "") && valid(m) && !slices.Contains(APIServerHistograms, m) {
+		v.add(Path{"latency", "metric"}, fmt.Sprintf("%s, but %s is not one of the kube-apiserver's latency histograms, %s; %s", is, m, strings.Join(APIServerHistograms, ", "), add))
+	}
+}
+
+// serviceFor is the service a spec without one is told to add: its name,
+// when that is a service name.
+func serviceFor(s *Spec) string {
+	if nameRE.MatchString(s.Name) {
+		return s.Name
+	}
+	return "my-service"
 }
 
 // slos checks the list of SLOs and each SLO; false when there are more

@@ -214,6 +214,13 @@ func render(specs []string, f generateFlags, note func(string)) ([]output.File, 
 		}
 		loaded = append(loaded, source{filepath.ToSlash(p), s})
 	}
+	var all []*slo.Spec
+	for _, src := range loaded {
+		all = append(all, src.spec)
+	}
+	if err := slo.Collisions(all); err != nil {
+		return nil, nil, err // file:line errors, which name both specs
+	}
 	format := ""
 	if f.format != encode.FormatRules {
 		format = f.format
@@ -241,14 +248,6 @@ func render(specs []string, f generateFlags, note func(string)) ([]output.File, 
 			return nil, nil, fmt.Errorf("%s and %s both have name %q and would write %s; give each spec its own name", other, src.name, src.spec.Name, path)
 		}
 		seen[path] = src.name
-		if svc := src.spec.Service; svc != "" {
-			// Records are told apart by service (and SLO) only.
-			key := "service " + svc
-			if other, dup := seen[key]; dup {
-				return nil, nil, fmt.Errorf("%s and %s both have service %q, and their recorded series and alerts would collide in one Prometheus; give each spec its own service", other, src.name, svc)
-			}
-			seen[key] = src.name
-		}
 		if err := rulegen.Check(src.spec, profile); err != nil {
 			return nil, nil, err // file:line errors, which name the spec already
 		}
