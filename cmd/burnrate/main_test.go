@@ -169,6 +169,27 @@ func TestGenerateTwoSpecsWithOneName(t *testing.T) {
 	}
 }
 
+// A kube-apiserver spec the incident scenarios are not calibrated for gets
+// no incident tests, and generate says so on stderr (it said nothing).
+func TestGenerateNotesMissingIncidentTests(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "stricter.yaml")
+	data := strings.Replace(string(slo.DefaultYAML()), "\nobjective: 0.99\n", "\nobjective: 0.995\n", 1)
+	if !strings.Contains(data, "objective: 0.995") {
+		t.Fatal("the embedded spec has no top-level objective: 0.99 line to change")
+	}
+	os.WriteFile(p, []byte(data), 0o644)
+	out := filepath.Join(dir, "rules")
+	code, stdout, stderr := runCLI("generate", "--out", out, p)
+	want := "burnrate generate: " + filepath.ToSlash(p) + ": no incident tests: the incident scenarios do not fit this spec: objective differs"
+	if code != exitOK || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, stderr %q; want 0 and %q", code, stderr, want)
+	}
+	if strings.Contains(stdout, "incidents.test.yaml") {
+		t.Errorf("an incident test file was written:\n%s", stdout)
+	}
+}
+
 func TestGenerateTwoSpecsWithOneService(t *testing.T) {
 	dir := t.TempDir()
 	data, err := os.ReadFile("../../examples/checkout.yaml")
