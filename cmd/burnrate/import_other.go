@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/burnrate/burnrate/internal/openslo"
+	"github.com/burnrate/burnrate/internal/pyrra"
 )
 
 // importedSpec is one spec an import wrote, with the name of its file.
@@ -37,8 +38,16 @@ Flags:
 
 const importPyrraUsage = `Usage: burnrate import pyrra [flags] FILE...
 
-Reads Pyrra ServiceLevelObjective resources (pyrra.dev/v1alpha1) and writes
-one burnrate spec per resource.
+Reads Pyrra v0.10.1 ServiceLevelObjective resources (pyrra.dev/v1alpha1) and
+writes one burnrate spec per resource (its name the service and the SLO): a
+ratio indicator whose errors add one matcher to total becomes an SLO of kind
+raw, a latency indicator (a bucket over its _count) one of kind latency,
+target the objective, window the period, and Pyrra's four window pairs for
+that window, with their factors, for and severities (alerting.severities),
+the alert's window pairs; alerting.name stays the alert's name. grouping
+becomes drill-down labels (burnrate alerts on the SLO as a whole, per
+cluster; grouping by the cluster label alone is exact). latencyNative and
+bool_gauge are refused at their line.
 
 Flags:
 `
@@ -94,8 +103,28 @@ func runImportOther(format string, args []string, stdout, stderr io.Writer) int 
 		}
 		warnings = res.Warnings
 	default:
-		fmt.Fprintf(stderr, "burnrate import: %s is not implemented yet\n", format)
-		return exitFail
+		var in []pyrra.Input
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				fmt.Fprintf(stderr, "burnrate import: %v\n", err)
+				return exitUsage
+			}
+			in = append(in, pyrra.Input{File: f, Data: data})
+		}
+		if *alertName != "" {
+			fmt.Fprintf(stderr, "burnrate import pyrra: the alert's name is the resource's alerting.name (default ErrorBudgetBurn, as Pyrra's)\n")
+			return exitUsage
+		}
+		res, err := pyrra.Convert(in, pyrra.Options{ClusterLabel: *cluster})
+		if err != nil {
+			fmt.Fprintf(stderr, "%v\n", err)
+			return exitFail
+		}
+		for _, s := range res.Specs {
+			specs = append(specs, importedSpec{s.Name, s.Data})
+		}
+		warnings = res.Warnings
 	}
 	for _, w := range warnings {
 		fmt.Fprintf(stderr, "warning: %s\n", w)

@@ -92,6 +92,7 @@ type Spec struct {
 	SLOs         []SLO     `yaml:"slos"`
 	Drilldown    []string  `yaml:"drilldown,omitempty"`
 	Alert        Alert     `yaml:"alert"`
+	BaseWindow   string    `yaml:"baseWindow,omitempty"`
 	Output       *Output   `yaml:"output,omitempty"`
 }
 
@@ -140,7 +141,8 @@ type Window struct {
 }
 
 type Output struct {
-	Labels map[string]string `yaml:"labels,omitempty"`
+	Namespace string            `yaml:"namespace,omitempty"`
+	Labels    map[string]string `yaml:"labels,omitempty"`
 }
 
 // Origins maps a field of the written spec (slo.Path's String: name,
