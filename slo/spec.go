@@ -40,7 +40,9 @@ type Spec struct {
 	// metrics, load into one Prometheus without colliding. When absent
 	// (the embedded kube-apiserver spec), records keep the mixin's names
 	// (apiserver_request:burnrate1h{verb}) and carry the SLI label only.
-	// Optional.
+	// Required for every spec but the kube-apiserver's: a spec without it
+	// must read the kube-apiserver's metrics (APIServerCounter,
+	// APIServerHistograms), and one run renders one such spec.
 	Service string `yaml:"service"`
 	// ServiceLabel is the label that carries Service. Optional, default
 	// service; only with Service.

@@ -31,11 +31,14 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 Reads a Sloth v0.16.0 spec (version: prometheus/v1, or a sloth.slok.dev/v1
 PrometheusServiceLevel resource) and writes the burnrate spec that renders
 the same alerts: each SLO's events SLI (error_query, total_query) becomes an
-SLO of kind raw, its objective a ratio, Sloth's page and ticket windows the
-alert's window pairs with Sloth's burn-rate factors. What changes no alert
-(extra labels, annotations) is dropped with a warning on stderr; what would
-change one (plugins, raw error ratios, queries that keep labels other than
-the cluster label, SLOs that disagree on severities) is an error at its line.
+SLO of kind latency where it is a histogram's _count minus one _bucket{le}
+over its _count, else of kind raw; its objective a ratio, Sloth's page and
+ticket windows the alert's window pairs with Sloth's burn-rate factors. What
+changes no alert (extra labels, annotations) is dropped with a warning on
+stderr; what would change one (plugins, raw error ratios, queries that keep
+labels other than the cluster label, SLOs that disagree on severities) is an
+error at its line. The spec is checked as generate checks it before it is
+written, so a spec import writes is one generate accepts.
 
 Flags:
 `)
