@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 func TestDefaultIsValid(t *testing.T) {
@@ -195,5 +197,29 @@ slos: [{name: availability}]
 					kinds, s.SLILabel, s.ServiceLabel, s.Runbook.URLPattern, s.Fixes.ExtraVerbs, tc.kinds)
 			}
 		})
+	}
+}
+
+// TestDurationString: a whole number of days is spelt in days (Prometheus
+// spells 7d as 1w and 28d as 4w), and every other duration as Prometheus
+// does; each spelling parses back to the same duration.
+func TestDurationString(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+	}{
+		{"0s", "0s"}, {"30s", "30s"}, {"5m", "5m"}, {"1h30m", "1h30m"}, {"1d", "1d"}, {"36h", "1d12h"},
+		{"7d", "7d"}, {"1w", "7d"}, {"14d", "14d"}, {"28d", "28d"}, {"4w", "28d"}, {"30d", "30d"}, {"1y", "365d"}, {"8d1m", "8d1m"},
+	} {
+		d, err := model.ParseDuration(tc.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := Duration(d).String()
+		if got != tc.want {
+			t.Errorf("%s prints as %s, want %s", tc.in, got, tc.want)
+		}
+		if back, err := model.ParseDuration(got); err != nil || back != d {
+			t.Errorf("%s parses back as %v, %v", got, back, err)
+		}
 	}
 }

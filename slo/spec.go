@@ -22,6 +22,8 @@ package slo
 import (
 	"fmt"
 	"regexp"
+	"strconv"
+	"time"
 
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
@@ -367,5 +369,17 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 // MarshalYAML implements yaml.Marshaler.
 func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
 
-// String prints the duration the way Prometheus does (1h, 1d, 30d).
-func (d Duration) String() string { return model.Duration(d).String() }
+// String prints the duration the way Prometheus does (5m, 1h, 1d12h),
+// except that a whole number of days is written in days: 28d, not
+// Prometheus' 4w, and 7d, not 1w, as specs write them (model.Duration's
+// String, prometheus/common model/time.go, writes years and weeks when
+// they divide the duration). It is the one
+// spelling of a window or period in record names, alert labels, tests and
+// runbooks, so that a name the runbook quotes is the name the rules record.
+func (d Duration) String() string {
+	const day = Duration(24 * time.Hour)
+	if d >= day && d%day == 0 {
+		return strconv.FormatInt(int64(d/day), 10) + "d"
+	}
+	return model.Duration(d).String()
+}
