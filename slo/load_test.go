@@ -3,6 +3,7 @@ package slo
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -171,10 +172,10 @@ slos: [{name: calls, latency: [{seconds: 0.5}]}]
 `, []Kind{KindErrorsAndLatency}, ""},
 		{"latency kind without the latency block", `objective: 0.99
 slos: [{name: fast, kind: latency, latency: [{seconds: 0.3}]}]
-`, nil, `latency.metric: "" is not a metric name`},
+`, nil, `latency.metric: write the metric's name, e.g. http_request_duration_seconds (the histogram's name without _bucket)`},
 		{"no objective anywhere", `requests: {metric: http_requests_total, errors: 'code=~"5.."'}
 slos: [{name: availability}]
-`, nil, "objective: 0 is outside (0, 1)"},
+`, nil, "objective: want a fraction strictly between 0 and 1, the share of good events, e.g. 0.99 for 99%"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -220,6 +221,20 @@ func TestDurationString(t *testing.T) {
 		}
 		if back, err := model.ParseDuration(got); err != nil || back != d {
 			t.Errorf("%s parses back as %v, %v", got, back, err)
+		}
+	}
+}
+
+// TestLoadNoSpecFile: a directory or a missing path given as the spec says
+// so, and what to pass instead.
+func TestLoadNoSpecFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ path, want string }{
+		{dir, dir + ": a directory, not a spec file; pass the spec files in it, e.g. " + filepath.Join(dir, "*.yaml")},
+		{filepath.Join(dir, "none.yaml"), filepath.Join(dir, "none.yaml") + ": no such file; pass the path of a spec file (burnrate spec prints the embedded one, a starting point)"},
+	} {
+		if _, err := Load(tc.path); err == nil || err.Error() != tc.want {
+			t.Errorf("Load(%s): got %v\nwant %s", tc.path, err, tc.want)
 		}
 	}
 }

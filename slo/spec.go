@@ -150,7 +150,8 @@ type Fixes struct {
 	// LatencySelectorEverywhere applies latency.selector (no streaming
 	// subresources) to the errors and total terms too (kubernetes-mixin#1273).
 	LatencySelectorEverywhere bool `yaml:"latencySelectorEverywhere"`
-	// ExtraVerbs adds verbs to the verb=~ matcher of the named SLOs. When
+	// ExtraVerbs adds verbs to the verb=~ matcher of the named SLOs, each
+	// one of APIServerVerbs. When
 	// absent, server-side apply (APPLY) and DELETECOLLECTION are added to the
 	// SLO named write, if there is one; {} adds nothing.
 	ExtraVerbs map[string][]string `yaml:"extraVerbs"`
