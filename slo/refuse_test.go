@@ -84,7 +84,7 @@ func TestRefusals(t *testing.T) {
 		},
 		{
 			name:  "second document",
-			edits: []string{"urlPattern: https://runbooks.prometheus-operator.dev/runbooks/kubernetes/%s\n", "urlPattern: https://runbooks.prometheus-operator.dev/runbooks/kubernetes/%s\n---\nname: other\n"},
+			edits: []string{"KubeAPIErrorBudgetBurn.md\n", "KubeAPIErrorBudgetBurn.md\n---\nname: other\n"},
 			want:  []want{{"name: other", "a second YAML document; a spec file holds one spec: move this one into a file of its own and pass both files, or delete it"}},
 		},
 		{
@@ -420,7 +420,7 @@ func TestAccepted(t *testing.T) {
 	}{
 		{"factor just below the whole budget", []string{"factor: 14.4", "factor: 99.9"}},
 		{"long window as long as the period", []string{"long: 3d,", "long: 30d,"}},
-		{"a trailing document marker", []string{"urlPattern: https://runbooks.prometheus-operator.dev/runbooks/kubernetes/%s\n", "urlPattern: https://runbooks.prometheus-operator.dev/runbooks/kubernetes/%s\n---\n"}},
+		{"a trailing document marker", []string{"KubeAPIErrorBudgetBurn.md\n", "KubeAPIErrorBudgetBurn.md\n---\n"}},
 		{"a leading document marker", []string{"name: kube-apiserver\n", "---\nname: kube-apiserver\n"}},
 		{"a short decimal threshold", []string{"      - seconds: 1\n", "      - seconds: 0.3\n"}},
 		{"a threshold with 15 digits", []string{"      - seconds: 1\n", "      - seconds: 0.123456789012345\n"}},

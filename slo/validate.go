@@ -325,9 +325,9 @@ func (v *validator) factor(p Path, s *Spec, factor float64) {
 // pattern.
 func (v *validator) runbook(s *Spec) {
 	v.check(nameRE.MatchString(s.Runbook.Component), Path{"runbook", "component"}, "want a folder name such as kubernetes")
-	if s.Service == "" || s.Runbook.URLPattern != "" {
-		v.check(strings.Count(s.Runbook.URLPattern, "%s") == 1 && strings.Count(s.Runbook.URLPattern, "%") == 1,
-			Path{"runbook", "urlPattern"}, "must contain %s exactly once (replaced by the lower-cased alert name) and no other %")
+	if u := s.Runbook.URLPattern; u != "" {
+		v.check(strings.Count(u, "%s") <= 1 && strings.Count(u, "%") == strings.Count(u, "%s"),
+			Path{"runbook", "urlPattern"}, "may contain %s once (replaced by the lower-cased alert name) and no other %; write the page's address, e.g. https://github.com/acme/ops/blob/main/runbooks/kubernetes/KubeAPIErrorBudgetBurn.md")
 	}
 }
 
