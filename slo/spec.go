@@ -376,9 +376,9 @@ func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
 // except that a whole number of days is written in days: 28d, not
 // Prometheus' 4w, and 7d, not 1w, as specs write them (model.Duration's
 // String, prometheus/common model/time.go, writes years and weeks when
-// they divide the duration). It is the one
-// spelling of a window or period in record names, alert labels, tests and
-// runbooks, so that a name the runbook quotes is the name the rules record.
+// they divide the duration). It is the one spelling of a window or period
+// in record names, alert labels, tests and runbooks, so that a name the
+// runbook quotes is the name the rules record.
 func (d Duration) String() string {
 	const day = Duration(24 * time.Hour)
 	if d >= day && d%day == 0 {
