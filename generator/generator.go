@@ -261,7 +261,7 @@ func (g *run) render(in Input) error {
 			return fmt.Errorf("with preset %s: %w", o.Preset, err)
 		}
 		if o.Profile == ProfileOptimized {
-			g.res.Notes = append(g.res.Notes, fmt.Sprintf("%s: with preset %s the alerts carry no runbook_url: %s's runbook site has its own page, without the sections of the runbook burnrate generates; publish that runbook and set runbook.urlPattern in a spec (burnrate spec --preset %[2]s)", in.Name, o.Preset, o.Preset))
+			g.res.Notes = append(g.res.Notes, fmt.Sprintf("%s: with --preset %s the alerts carry no runbook_url: %s's runbook site has its own page, without the sections of the runbook burnrate generates; publish that runbook and set runbook.urlPattern in a spec (burnrate spec --preset %[2]s)", in.Name, o.Preset, o.Preset))
 		}
 	}
 	env := o.envelope(s)

@@ -22,6 +22,8 @@ package slo
 import (
 	"fmt"
 	"regexp"
+	"strconv"
+	"time"
 
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
@@ -162,7 +164,8 @@ type Fixes struct {
 	// LatencySelectorEverywhere applies latency.selector (no streaming
 	// subresources) to the errors and total terms too (kubernetes-mixin#1273).
 	LatencySelectorEverywhere bool `yaml:"latencySelectorEverywhere"`
-	// ExtraVerbs adds verbs to the verb=~ matcher of the named SLOs. When
+	// ExtraVerbs adds verbs to the verb=~ matcher of the named SLOs, each
+	// one of APIServerVerbs. When
 	// absent, server-side apply (APPLY) and DELETECOLLECTION are added to the
 	// SLO named write, if there is one; {} adds nothing.
 	ExtraVerbs map[string][]string `yaml:"extraVerbs"`
@@ -381,5 +384,17 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 // MarshalYAML implements yaml.Marshaler.
 func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
 
-// String prints the duration the way Prometheus does (1h, 1d, 30d).
-func (d Duration) String() string { return model.Duration(d).String() }
+// String prints the duration the way Prometheus does (5m, 1h, 1d12h),
+// except that a whole number of days is written in days: 28d, not
+// Prometheus' 4w, and 7d, not 1w, as specs write them (model.Duration's
+// String, prometheus/common model/time.go, writes years and weeks when
+// they divide the duration). It is the one spelling of a window or period
+// in record names, alert labels, tests and runbooks, so that a name the
+// runbook quotes is the name the rules record.
+func (d Duration) String() string {
+	const day = Duration(24 * time.Hour)
+	if d >= day && d%day == 0 {
+		return strconv.FormatInt(int64(d/day), 10) + "d"
+	}
+	return model.Duration(d).String()
+}

@@ -159,6 +159,16 @@ func errorsOnly(t *testing.T, spec string) string {
 	return spec
 }
 
+// TestGenerateSpecIsADirectory: a directory given as the spec is named as
+// one, with the files to pass instead.
+func TestGenerateSpecIsADirectory(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr := runCLI("generate", "--out", filepath.Join(dir, "rules"), dir)
+	if want := "burnrate generate: " + dir + ": a directory, not a spec file; pass the spec files in it, e.g. " + filepath.Join(dir, "*.yaml") + "\n"; code != exitFail || stderr != want {
+		t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr, want)
+	}
+}
+
 func TestGenerateTwoSpecsWithOneName(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "a.yaml")
