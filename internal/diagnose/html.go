@@ -64,6 +64,8 @@ type ChartSeries struct {
 type ChartThreshold struct {
 	Name  string
 	Value float64
+	// Severity is the alert's severity at the line (its colour).
+	Severity string
 }
 
 // WriteHTML runs the range queries the charts need against c and writes
@@ -80,7 +82,8 @@ func WriteHTML(ctx context.Context, w io.Writer, c *Client, p *Plan, r *Report, 
 	if o.Culprits <= 0 {
 		o.Culprits = 3
 	}
-	step := o.Span / time.Duration(o.Points-1)
+	// Whole seconds per step, so that the page states a round step.
+	step := max((o.Span/time.Duration(o.Points-1) + time.Second - 1).Truncate(time.Second), time.Second)
 	rng := v1.Range{Start: r.Time.Add(-step * time.Duration(o.Points-1)), End: r.Time, Step: step}
 	burns, err := burnCharts(ctx, c, p, r, rng)
 	if err != nil {
@@ -101,10 +104,6 @@ func WriteHTML(ctx context.Context, w io.Writer, c *Client, p *Plan, r *Report, 
 		Burns:    burns,
 		Culprits: culprits,
 		Text:     text.String(),
-		drop:     o.ClusterLabel,
-	}
-	if r.Cluster == "" {
-		page.drop = ""
 	}
 	for i := range page.Burns {
 		page.Burns[i].svg = drawChart(&page.Burns[i], rng)
@@ -165,7 +164,7 @@ func burnCharts(ctx context.Context, c *Client, p *Plan, r *Report, rng v1.Range
 	}
 	var ths []ChartThreshold
 	for _, w := range m.Alert.Windows {
-		ths = append(ths, ChartThreshold{Name: fmt.Sprintf("%s× (%s and %s, %s)", num(m.ThresholdFactor(w)), w.Long, w.Short, w.Severity), Value: m.ThresholdFactor(w)})
+		ths = append(ths, ChartThreshold{Name: fmt.Sprintf("%s× (%s and %s, %s)", num(m.ThresholdFactor(w)), w.Long, w.Short, w.Severity), Value: m.ThresholdFactor(w), Severity: w.Severity})
 	}
 	ths = append(ths, ChartThreshold{Name: "1×: spends the budget over " + p.Spec.Period.String(), Value: 1})
 	mat, qerr := c.queryRange(ctx, st.Query, rng)
@@ -329,20 +328,19 @@ type htmlPage struct {
 	Burns                              []Chart
 	Culprits                           []culpritChart
 	Text                               string
-	drop                               string
 }
-
-// Labels prints a culprit's labels as the text report does.
-func (p *htmlPage) Labels(ls map[string]string) string { return labelsText(ls, p.drop) }
 
 // The chart's geometry, in SVG user units.
 const (
-	chartW, chartH              = 760, 280
-	padL, padR, padT, padB      = 64, 16, 12, 28
-	plotW, plotH                = chartW - padL - padR, chartH - padT - padB
-	legendRow                   = 18
-	thresholdColor, budgetColor = "#b42318", "#667085"
+	chartW, chartH         = 760, 280
+	padL, padR, padT, padB = 64, 16, 12, 28
+	plotW, plotH           = chartW - padL - padR, chartH - padT - padB
+	legendRow              = 18
+	budgetColor            = "#667085"
 )
+
+// severityColors colour the thresholds by the severity of their alert.
+var severityColors = map[string]string{"critical": "#b42318", "warning": "#dc6803", "info": "#0e9384"}
 
 // palette colours the series in order; it repeats past its end.
 var palette = []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"}
@@ -419,8 +417,8 @@ func drawChart(c *Chart, rng v1.Range) chartSVG {
 		out.Legend = append(out.Legend, svgLegend{Y: strconv.Itoa(chartH + 8 + i*legendRow), Color: color, Name: s.Name})
 	}
 	for i, t := range c.Thresholds {
-		color := thresholdColor
-		if t.Value == 1 {
+		color, ok := severityColors[t.Severity]
+		if !ok {
 			color = budgetColor
 		}
 		yy := f1(y(t.Value))
