@@ -91,9 +91,6 @@ func Parse(file string, data []byte) (*Spec, error) {
 			s.Runbook.Component = s.Service
 		}
 	}
-	if s.Runbook.URLPattern == "" && s.Service == "" {
-		s.Runbook.URLPattern = "https://runbooks.prometheus-operator.dev/runbooks/" + s.Runbook.Component + "/%s"
-	}
 	s.defaults()
 	s.src = &source{file: file, root: root}
 	if err := s.Errors(s.Validate()); err != nil {

@@ -40,7 +40,9 @@ type Spec struct {
 	// metrics, load into one Prometheus without colliding. When absent
 	// (the embedded kube-apiserver spec), records keep the mixin's names
 	// (apiserver_request:burnrate1h{verb}) and carry the SLI label only.
-	// Optional.
+	// Required for every spec but the kube-apiserver's: a spec without it
+	// must read the kube-apiserver's metrics (APIServerCounter,
+	// APIServerHistograms), and one run renders one such spec.
 	Service string `yaml:"service"`
 	// ServiceLabel is the label that carries Service. Optional, default
 	// service; only with Service.
@@ -100,13 +102,15 @@ type Runbook struct {
 	// Component is the runbook's folder, e.g. kubernetes. Default: the
 	// service, or kubernetes for a spec without one.
 	Component string `yaml:"component"`
-	// URLPattern is the optimized profile's runbook_url annotation; %s is
-	// replaced by the lower-cased alert name. Default: the
-	// prometheus-operator runbooks site,
-	// https://runbooks.prometheus-operator.dev/runbooks/<component>/%s.
-	// (The kubernetes-mixin profile uses alert.runbookURLPattern.) With a
-	// service there is no default: without a pattern the alerts carry no
-	// runbook_url.
+	// URLPattern is the optimized profile's runbook_url annotation: the
+	// address of the generated page where it is published (e.g. the
+	// runbooks directory on a Git host); %s, if present, is replaced by the
+	// lower-cased alert name. The runbook's section links (burnrate
+	// diagnose, dashboards) are this address with the section's anchor, so
+	// it must serve the page burnrate generated: the prometheus-operator
+	// runbooks site has its own page without those sections. Optional:
+	// without it the alerts carry no runbook_url. (The kubernetes-mixin
+	// profile uses alert.runbookURLPattern.)
 	URLPattern string `yaml:"urlPattern"`
 }
 

@@ -16,6 +16,9 @@ import (
 
 // runImport converts another tool's SLO spec to a burnrate spec.
 func runImport(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "openslo" || args[0] == "pyrra") {
+		return runImportOther(args[0], args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "write the spec to `FILE` (replaced whole, or left as it was on failure) instead of stdout")
@@ -58,7 +61,7 @@ Flags:
 	}
 	if len(pos) != 2 || pos[0] != "sloth" {
 		if len(pos) > 0 && pos[0] != "sloth" {
-			fmt.Fprintf(stderr, "burnrate import: unknown format %q; burnrate imports sloth\n", pos[0])
+			fmt.Fprintf(stderr, "burnrate import: unknown format %q; burnrate imports sloth, openslo and pyrra\n", pos[0])
 		}
 		fs.Usage()
 		return exitUsage

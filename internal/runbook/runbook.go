@@ -117,7 +117,11 @@ func (r *Runbook) Queries(w time.Duration) ([]Query, error) {
 	var out []Query
 	for _, sec := range r.table {
 		for _, st := range sec.Steps {
-			text, err := pql.Format(st.Query(b))
+			e := st.Query(b)
+			if e == nil {
+				return nil, fmt.Errorf("runbook step %s: the spec gives it nothing to query", st.ID)
+			}
+			text, err := pql.Format(e)
 			if err != nil {
 				return nil, fmt.Errorf("runbook step %s: %w", st.ID, err)
 			}
