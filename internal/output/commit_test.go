@@ -401,3 +401,17 @@ func hiddenFiles(t *testing.T, dir string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestCheckSeesUnfinishedRun: Plan (generate --check) says when a run has
+// not finished in a root, rather than judging its half-written files.
+func TestCheckSeesUnfinishedRun(t *testing.T) {
+	for _, rec := range []string{pendingName, commitName} {
+		root := t.TempDir()
+		run(t, files(root, specA, "x.yaml", "x1"), specA)
+		os.WriteFile(filepath.Join(root, rec), []byte(recordHeader+"run\tx\n"), 0o644)
+		_, err := Plan(files(root, specA, "x.yaml", "x1"), []Source{specA})
+		if want := root + ": a burnrate generate run into it has not finished (" + rec + "): it is running, or it was killed; run burnrate generate (without --check) to finish or undo it"; err == nil || err.Error() != want {
+			t.Errorf("Plan: %v, want %s", err, want)
+		}
+	}
+}
