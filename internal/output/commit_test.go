@@ -415,3 +415,26 @@ func TestCheckSeesUnfinishedRun(t *testing.T) {
 		}
 	}
 }
+
+// TestOldTemporariesRemoved: the temporaries that killed runs of the
+// burnrate before the commit protocol left (os.CreateTemp's
+// ".<name>.<digits>" beside each target and the manifest) go with the next
+// run; a hidden file of another shape stays.
+func TestOldTemporariesRemoved(t *testing.T) {
+	root := t.TempDir()
+	run(t, files(root, specA, "x.yaml", "x1", "sub/y.yaml", "y1"), specA)
+	stale := []string{".x.yaml.2874561", "sub/.y.yaml.12", "." + ManifestName + ".99"}
+	for _, f := range append(slices.Clone(stale), ".x.yaml.bak", ".x.yaml.12.swp") {
+		os.WriteFile(filepath.Join(root, f), []byte("old"), 0o644)
+	}
+	var notes []string
+	if _, err := Write(files(root, specA, "x.yaml", "x1", "sub/y.yaml", "y1"), []Source{specA}, Options{Note: func(m string) { notes = append(notes, m) }}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := hiddenFiles(t, root), []string{".x.yaml.12.swp", ".x.yaml.bak"}; !slices.Equal(got, want) {
+		t.Errorf("hidden files %v, want %v", got, want)
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], "removed 3 temporary file(s)") {
+		t.Errorf("notes %q", notes)
+	}
+}
