@@ -27,6 +27,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/rulefmt"
 
+	"github.com/burnrate/burnrate/internal/dashboard"
 	"github.com/burnrate/burnrate/internal/encode"
 	"github.com/burnrate/burnrate/internal/mixingroups"
 	"github.com/burnrate/burnrate/internal/rulegen"
@@ -108,7 +109,19 @@ const (
 	// KindRunbook is the alert's runbook page, <component>/<Alert>.md
 	// relative to a runbooks tree (the optimized profile writes one).
 	KindRunbook Kind = "runbook"
+	// KindDashboard is a Grafana dashboard (<name>.slo.dashboard.json,
+	// <name>.drilldown.dashboard.json) or, for kube-prometheus-stack, the
+	// ConfigMap holding them (<name>.dashboards.configmap.yaml), named
+	// relative to the rules directory; the optimized profile writes them.
+	KindDashboard Kind = "dashboard"
 )
+
+// dashboardPackaging is how each format that comes with dashboards
+// packages them; the other formats write none.
+var dashboardPackaging = map[string]dashboard.Packaging{
+	FormatRules:               dashboard.PlainJSON,
+	FormatKubePrometheusStack: dashboard.ConfigMap,
+}
 
 // File is one rendered file.
 type File struct {
@@ -282,6 +295,17 @@ func (g *run) render(in Input) error {
 		return fmt.Errorf("%s: %w", in.Name, err)
 	}
 	g.add(in, KindRules, ruleFile, data)
+	// Grafana dashboards: JSON beside a rule file, a sidecar ConfigMap
+	// beside kube-prometheus-stack values (internal/dashboard).
+	if pk, ok := dashboardPackaging[o.Format]; ok && o.Profile == ProfileOptimized {
+		dfs, err := dashboard.Files(s, pk, header)
+		if err != nil {
+			return fmt.Errorf("%s: dashboards: %w", in.Name, err)
+		}
+		for _, df := range dfs {
+			g.add(in, KindDashboard, df.Name, df.Data)
+		}
+	}
 	if o.Format != FormatRules {
 		return nil // the tests read a plain rule file; the runbook comes with it
 	}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
@@ -271,5 +270,6 @@ func mergeSels(ss []pql.Sel) []pql.Sel {
 	return []pql.Sel{merged}
 }
 
-// windowString prints a window the way the page and the queries do.
-func windowString(w time.Duration) string { return model.Duration(w).String() }
+// windowString prints a window the way the page, the queries and the
+// rules' record names do.
+func windowString(w time.Duration) string { return slo.Duration(w).String() }

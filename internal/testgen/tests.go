@@ -424,7 +424,7 @@ func (t *tester) ratio(i int, l load) (float64, bool) {
 	return bad / total, true
 }
 
-func dur(d time.Duration) string { return model.Duration(d).String() }
+func dur(d time.Duration) string { return slo.Duration(d).String() }
 
 func minutes(d time.Duration) int { return int(d / time.Minute) }
 
