@@ -37,17 +37,11 @@ type NamedTestFile struct {
 	File *promtest.File
 }
 
-// Tests renders the unit tests of spec s's rule file ruleFile (a name
-// relative to the test files) in the named profile: one file pinning the
-// recorded burn rates, and one per alert window pair.
-func Tests(s *slo.Spec, profile, ruleFile string) ([]NamedTestFile, error) {
-	if err := rulegen.Check(s, profile); err != nil {
-		return nil, err
-	}
-	m, err := slomodel.New(s, profile)
-	if err != nil {
-		return nil, err
-	}
+// Tests renders the unit tests of model m's rule file ruleFile (a name
+// relative to the test files): one file pinning the recorded burn rates,
+// and one per alert window pair.
+func Tests(m *slomodel.Model, ruleFile string) ([]NamedTestFile, error) {
+	s := m.Spec
 	groups, err := rulegen.RuleGroups(m)
 	if err != nil {
 		return nil, err
