@@ -111,7 +111,7 @@ func newTester(m *slomodel.Model, groups []rulefmt.RuleGroup, ruleFile string) (
 	for _, g := range groups {
 		t.groups = append(t.groups, g.Name)
 	}
-	// Check and slo.Parse have ruled out the errors below.
+	// slomodel.New and slo.Parse have ruled out the errors below.
 	var err error
 	if t.api, err = slomodel.Satisfy(s.Selector); err != nil {
 		return nil, err
