@@ -8,6 +8,7 @@ import (
 	"gopkg.in/yaml.v3"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -35,11 +36,11 @@ const (
 // Grafana sidecar watches ConfigMaps for.
 const SidecarLabel, SidecarValue = "grafana_dashboard", "1"
 
-// Files renders spec s's dashboards, packaged as p; header is the
+// Files renders the dashboards of a spec's model m, packaged as p; header is the
 // generated-file note a ConfigMap starts with (JSON has no comments: a
 // dashboard's description says where it comes from).
-func Files(s *slo.Spec, p Packaging, header string) ([]File, error) {
-	boards, err := Build(s)
+func Files(m *slomodel.Model, p Packaging, header string) ([]File, error) {
+	boards, err := Build(m)
 	if err != nil {
 		return nil, err
 	}
@@ -49,12 +50,12 @@ func Files(s *slo.Spec, p Packaging, header string) ([]File, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, File{Name: s.Name + "." + b.Kind + ".dashboard.json", Data: data})
+		out = append(out, File{Name: m.Name + "." + b.Kind + ".dashboard.json", Data: data})
 	}
 	if p == PlainJSON {
 		return out, nil
 	}
-	cm, err := configMap(s, out, header)
+	cm, err := configMap(m.Spec, out, header)
 	if err != nil {
 		return nil, err
 	}

@@ -83,7 +83,7 @@ func generate(tb testing.TB, s *slo.Spec) generated {
 	if g.files[ruleFile], err = encode.RuleFile(g.rules, ""); err != nil {
 		tb.Fatal(err)
 	}
-	tests, err := Tests(s, slomodel.ProfileOptimized, ruleFile)
+	tests, err := Tests(mustModel(tb, s, slomodel.ProfileOptimized), ruleFile)
 	if err != nil {
 		tb.Fatal(err)
 	}
