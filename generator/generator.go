@@ -27,6 +27,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/rulefmt"
 
+	"github.com/burnrate/burnrate/internal/dashboard"
 	"github.com/burnrate/burnrate/internal/encode"
 	"github.com/burnrate/burnrate/internal/mixingroups"
 	"github.com/burnrate/burnrate/internal/rulegen"
@@ -108,7 +109,19 @@ const (
 	// KindRunbook is the alert's runbook page, <component>/<Alert>.md
 	// relative to a runbooks tree (the optimized profile writes one).
 	KindRunbook Kind = "runbook"
+	// KindDashboard is a Grafana dashboard (<name>.slo.dashboard.json,
+	// <name>.drilldown.dashboard.json) or, for kube-prometheus-stack, the
+	// ConfigMap holding them (<name>.dashboards.configmap.yaml), named
+	// relative to the rules directory; the optimized profile writes them.
+	KindDashboard Kind = "dashboard"
 )
+
+// dashboardPackaging is how each format that comes with dashboards
+// packages them; the other formats write none.
+var dashboardPackaging = map[string]dashboard.Packaging{
+	FormatRules:               dashboard.PlainJSON,
+	FormatKubePrometheusStack: dashboard.ConfigMap,
+}
 
 // File is one rendered file.
 type File struct {
@@ -173,11 +186,20 @@ func Generate(inputs []Input, opts Options) (*Result, error) {
 	if len(inputs) == 0 {
 		return nil, errors.New("no spec to generate from; pass slo.Default() for the embedded kube-apiserver spec")
 	}
-	g := &run{opts: opts, res: &Result{}, seen: map[string]string{}}
+	specs := make([]*slo.Spec, 0, len(inputs))
 	for _, in := range inputs {
 		if in.Spec == nil {
 			return nil, fmt.Errorf("%s: no spec", in.Name)
 		}
+		specs = append(specs, in.Spec)
+	}
+	// Two specs must never write the same files or records (file:line
+	// errors naming both specs).
+	if err := slo.Collisions(specs); err != nil {
+		return nil, err
+	}
+	g := &run{opts: opts, res: &Result{}, seen: map[string]string{}}
+	for _, in := range inputs {
 		if err := g.render(in); err != nil {
 			return nil, err
 		}
@@ -238,17 +260,14 @@ func (g *run) render(in Input) error {
 		if err := s.Errors(s.Validate()); err != nil {
 			return fmt.Errorf("with preset %s: %w", o.Preset, err)
 		}
+		if o.Profile == ProfileOptimized {
+			g.res.Notes = append(g.res.Notes, fmt.Sprintf("%s: with --preset %s the alerts carry no runbook_url: %s's runbook site has its own page, without the sections of the runbook burnrate generates; publish that runbook and set runbook.urlPattern in a spec (burnrate spec --preset %[2]s)", in.Name, o.Preset, o.Preset))
+		}
 	}
 	env := o.envelope(s)
 	ruleFile := encode.FileName(o.Format, s.Name)
 	if other, dup := g.claim("file "+ruleFile, in.Name); dup {
 		return fmt.Errorf("%s and %s both have name %q and would write %s; give each spec its own name", other, in.Name, s.Name, ruleFile)
-	}
-	if svc := s.Service; svc != "" {
-		// Records are told apart by service (and SLO) only.
-		if other, dup := g.claim("service "+svc, in.Name); dup {
-			return fmt.Errorf("%s and %s both have service %q, and their recorded series and alerts would collide in one Prometheus; give each spec its own service", other, in.Name, svc)
-		}
 	}
 	// The one model of this spec: every generator below reads it.
 	m, err := slomodel.New(s, o.Profile)
@@ -278,6 +297,17 @@ func (g *run) render(in Input) error {
 		return fmt.Errorf("%s: %w", in.Name, err)
 	}
 	g.add(in, KindRules, ruleFile, data)
+	// Grafana dashboards: JSON beside a rule file, a sidecar ConfigMap
+	// beside kube-prometheus-stack values (internal/dashboard).
+	if pk, ok := dashboardPackaging[o.Format]; ok && o.Profile == ProfileOptimized {
+		dfs, err := dashboard.Files(m, pk, header)
+		if err != nil {
+			return fmt.Errorf("%s: dashboards: %w", in.Name, err)
+		}
+		for _, df := range dfs {
+			g.add(in, KindDashboard, df.Name, df.Data)
+		}
+	}
 	if o.Format != FormatRules {
 		return nil // the tests read a plain rule file; the runbook comes with it
 	}

@@ -30,7 +30,7 @@ func TestDiagnoseLintE2E(t *testing.T) {
 			"failed requests burn",
 			`1. [apiservices] {name="v3.projectcalico.org"}`,
 			`2. [errors] {code="503", subresource="openapi/v3/", verb="GET"}`,
-			"runbook: Step 6: Is an aggregated API down? (https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubeapierrorbudgetburn#step-6-is-an-aggregated-api-down)",
+			"runbook: Step 6: Is an aggregated API down? (https://github.com/burnrate/burnrate/blob/main/runbooks/kubernetes/KubeAPIErrorBudgetBurn.md#step-6-is-an-aggregated-api-down)",
 			"fix: if the control plane cannot reach pod IPs",
 			"Failures the SLI does not count as such",
 			`[aggregator-terminations] {code="503", group="projectcalico.org", resource="networkpolicies", verb="LIST"}`,

@@ -113,7 +113,11 @@ func (r *Runbook) Queries(w time.Duration) ([]Query, error) {
 	var out []Query
 	for _, sec := range r.table {
 		for _, st := range sec.Steps {
-			text, err := pql.Format(st.Query(b))
+			e := st.Query(b)
+			if e == nil {
+				return nil, fmt.Errorf("runbook step %s: the spec gives it nothing to query", st.ID)
+			}
+			text, err := pql.Format(e)
 			if err != nil {
 				return nil, fmt.Errorf("runbook step %s: %w", st.ID, err)
 			}
@@ -262,7 +266,10 @@ func snippet(tbl []section, text string, data any) (string, error) {
 type sectionView struct {
 	Section
 	Intro, After, Next string
-	Steps              []stepView
+	// Dashboard is the address of the section's row in the drill-down
+	// dashboard, or "".
+	Dashboard string
+	Steps     []stepView
 }
 
 // stepView is a step with its prose rendered; PromQL is filled in when the
@@ -296,6 +303,7 @@ func (r *Runbook) render() ([]sectionView, error) {
 			return out
 		}
 		v.Intro, v.After, v.Next, v.Fix = text(sec.Intro), text(sec.After), text(sec.Next), text(sec.Fix)
+		v.Dashboard = r.DashboardURL(v.Section)
 		for _, st := range sec.Steps {
 			v.Section.Steps = append(v.Section.Steps, st.ID)
 			sv := stepView{ID: st.ID, Reading: text(st.Reading)}

@@ -286,6 +286,12 @@ func TestRunbookRejectsBadSpec(t *testing.T) {
 		{"le in the latency selector", func(s *slo.Spec) { s.Latency.Selector = `le="1"` }, `latency.selector: the matcher le="1" would drop histogram buckets`},
 		{"cluster label used by a step", func(s *slo.Spec) { s.ClusterLabel = "instance" }, `clusterLabel: "instance" is a label the runbook's drill-down queries group by or set`},
 		{"SLI label set by a step", func(s *slo.Spec) { s.SLILabel = "term" }, `sliLabel: "term" is a label the runbook's drill-down queries group by or set`},
+		{"no SLO counts slow requests", func(s *slo.Spec) {
+			s.Latency = slo.Latency{}
+			for i := range s.SLOs {
+				s.SLOs[i].Kind, s.SLOs[i].Latency = slo.KindErrors, nil
+			}
+		}, `slos: no SLO counts slow requests, and a spec without service gets the kube-apiserver's runbook, which follows slow requests as well as failed ones; give an SLO latency thresholds (kind errors-and-latency, as in the embedded spec), or add the line "service: kube-apiserver" for a runbook built from these SLOs`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

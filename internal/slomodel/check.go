@@ -110,6 +110,12 @@ func runbookProblems(s *slo.Spec) []slo.FieldError {
 				Msg: fmt.Sprintf("%q is a label the runbook's drill-down queries group by or set; choose another name, e.g. %s", l.name, map[string]string{"clusterLabel": "cluster", "sliLabel": "sli"}[l.field])})
 		}
 	}
+	if !s.ReadsLatency() {
+		// Its decision tree follows slow requests as well as failed ones
+		// (Steps 2 and 4, and the routes from them).
+		fes = append(fes, slo.FieldError{Path: slo.Path{"slos"},
+			Msg: "no SLO counts slow requests, and a spec without service gets the kube-apiserver's runbook, which follows slow requests as well as failed ones; give an SLO latency thresholds (kind errors-and-latency, as in the embedded spec), or add the line \"service: " + s.Name + "\" for a runbook built from these SLOs"})
+	}
 	return append(fes, selectorProblems(s)...)
 }
 

@@ -260,9 +260,6 @@ func build(s *slo.Spec, profile string) (*Model, error) {
 	m.SlowRecord = slowPrefix + ":" + m.Base + "_sli_slow" + rate
 	m.BadRecord = prefix + ":" + m.Base + "_sli_bad_events" + rate
 	period := s.Period.String()
-	if days, whole := s.PeriodDays(); whole && days > 0 {
-		period = fmt.Sprintf("%dd", days)
-	}
 	m.AvailabilityRecord = m.Base + ":availability" + period
 	m.BudgetRecord = m.Base + ":error_budget_remaining" + period
 	m.QuantileRecord = "cluster_quantile:" + s.Latency.Metric + ":histogram_quantile"
@@ -304,14 +301,10 @@ func (m *Model) JoinOn() []string {
 
 // SumRecord is the name of the record that sums base-window record rec
 // over window w, e.g. cluster_verb:apiserver_request_sli_bad_events:rate5m_sum3d:
-// the staged sums that long windows are built from (a whole number of days
-// is written in days, as in AvailabilityRecord: 30d, not 4w2d).
+// the staged sums that long windows are built from. Every name with a
+// window in it spells the window with slo.Duration's String (30d, not 4w2d).
 func (m *Model) SumRecord(rec string, w time.Duration) string {
-	name := model.Duration(w).String()
-	if w >= 24*time.Hour && w%(24*time.Hour) == 0 {
-		name = fmt.Sprintf("%dd", w/(24*time.Hour))
-	}
-	return rec + "_sum" + name
+	return rec + "_sum" + slo.Duration(w).String()
 }
 
 // Threshold is the burn rate above which both windows of pair w must be

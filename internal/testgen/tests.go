@@ -6,7 +6,6 @@
 package testgen
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -419,7 +418,7 @@ func (t *tester) ratio(i int, l load) (float64, bool) {
 	return bad / total, true
 }
 
-func dur(d time.Duration) string { return model.Duration(d).String() }
+func dur(d time.Duration) string { return slo.Duration(d).String() }
 
 func minutes(d time.Duration) int { return int(d / time.Minute) }
 
@@ -492,184 +491,6 @@ func (t *tester) firstCombined() int {
 		}
 	}
 	return -1
-}
-
-// windowTests renders the tests of window pair w for every SLO.
-//
-// Every window pair's alert has the same name, so an alert_rule_test sees
-// the other pairs' alerts too. Groups with steady traffic therefore expect
-// the full set the steady model predicts (steadyAlerts); groups whose
-// traffic changes assert on this pair's ALERTS series only.
-func (t *tester) windowTests(w slo.Window) (*promtest.File, error) {
-	ei := evalInterval(w)
-	long, short, hold := time.Duration(w.Long), time.Duration(w.Short), time.Duration(w.For)
-	pair := fmt.Sprintf("%s/%s", w.Long, w.Short)
-	var groups []promtest.Group
-	alertsAt := func(at time.Duration, rates map[int]float64) (promtest.AlertTest, error) {
-		exp, err := t.steadyAlerts(rates, at, ei)
-		return promtest.AlertTest{EvalTime: model.Duration(at), Alertname: t.Alert.Name, ExpAlerts: exp}, err
-	}
-	quiet := func(at time.Duration) promtest.ExprTest {
-		return promtest.ExprTest{
-			Expr: fmt.Sprintf("ALERTS{alertname=%q, long=%q, short=%q}", t.Alert.Name, w.Long, w.Short), EvalTime: model.Duration(at),
-			ExpSamples: []promtest.ExpSample{},
-		}
-	}
-	above := func(win slo.Duration, i int, at time.Duration, want bool) promtest.ExprTest {
-		v := 0.0
-		if want {
-			v = 1
-		}
-		sel := t.BurnRateRecord(win) + t.idSelector(t.SLOs[i].Name)
-		return promtest.ExprTest{
-			Expr: fmt.Sprintf("%s > bool %s", sel, num64(t.ThresholdOf(w, i))), EvalTime: model.Duration(at),
-			ExpSamples: []promtest.ExpSample{{Labels: t.idLabels(t.SLOs[i].Name), Value: v}},
-		}
-	}
-	var errs []error
-	steadyGroup := func(name string, sc scenario, rates map[int]float64, at ...time.Duration) {
-		g := promtest.Group{Name: name, Interval: model.Duration(time.Minute), InputSeries: t.input(sc)}
-		for _, a := range at {
-			test, err := alertsAt(a, rates)
-			errs = append(errs, err)
-			g.AlertRuleTests = append(g.AlertRuleTests, test)
-		}
-		groups = append(groups, g)
-	}
-	end := long + hold + ei
-	perSLI := t.Profile.AlertPerSLI || t.Identity
-	fires := make([]float64, len(t.SLOs))
-	for i, o := range t.SLOs {
-		theta := t.ThresholdOf(w, i)
-		if theta >= 1 {
-			steadyGroup(fmt.Sprintf("%s %s: the threshold %s is above 100%% errors, so the alert cannot fire", o.Name, pair, num64(theta)),
-				scenario{phases: []phase{{minutes(end), map[int]load{i: t.burning(i, testRequests, 1)}}}},
-				map[int]float64{i: 1}, end)
-			continue
-		}
-		fire := t.clearOf(2*theta, theta, i)
-		fires[i] = fire
-		at := func(r float64) map[int]load { return map[int]load{i: t.burning(i, testRequests, r)} }
-		// Steady burn above the threshold: pending from the first
-		// evaluation with data (ei), firing `for` later.
-		steadyGroup(fmt.Sprintf("%s %s: both windows at %.3gx the threshold fire after %s", o.Name, pair, fire/theta, w.For),
-			scenario{phases: []phase{{minutes(end), at(fire)}}}, map[int]float64{i: fire}, hold, ei+hold, end)
-		for _, factor := range []float64{0.9, 1.1} {
-			r := factor * theta
-			if r > 1 {
-				continue
-			}
-			verb := "stays silent"
-			if factor > 1 {
-				verb = "fires"
-			}
-			steadyGroup(fmt.Sprintf("%s %s: a steady %gx the threshold %s", o.Name, pair, factor, verb),
-				scenario{phases: []phase{{minutes(end), at(r)}}}, map[int]float64{i: r}, end)
-		}
-		// Only the short window above: a clean long window, then a burst
-		// that lifts the short window to the firing ratio and the long one
-		// to a fraction of it.
-		burst := (short / 2).Truncate(ei)
-		if burst < ei {
-			burst = ei
-		}
-		rb := min(1, fire*float64(short)/float64(burst))
-		burstEnd := long + burst
-		groups = append(groups, promtest.Group{
-			Name:     fmt.Sprintf("%s %s: only the short window above the threshold stays silent", o.Name, pair),
-			Interval: model.Duration(time.Minute),
-			InputSeries: t.input(scenario{phases: []phase{
-				{minutes(long), at(0)}, {minutes(burst), at(rb)},
-			}}),
-			PromQLExprTests: []promtest.ExprTest{above(w.Short, i, burstEnd, true), above(w.Long, i, burstEnd, false), quiet(burstEnd)},
-		})
-		// The burn stops: the alert resolves once the short window is clean,
-		// while the long window is still above the threshold. After a stop,
-		// a window of length d reads fire·(d-x)/d at x after the stop, so it
-		// crosses the threshold at x* = d·(1-θ/fire); checking it above a
-		// little before and below a little after pins the window's length.
-		stop := end
-		after := stop + short + 2*ei
-		firingAtStop, err := alertsAt(stop, map[int]float64{i: fire})
-		errs = append(errs, err)
-		checks := []promtest.ExprTest{above(w.Long, i, after, true), above(w.Short, i, after, false), quiet(after)}
-		last := after
-		for _, win := range []slo.Duration{w.Short, w.Long} {
-			d := time.Duration(win)
-			cross := time.Duration(float64(d) * (1 - theta/fire))
-			margin := max(d/6, ei)
-			lo := (cross - margin).Truncate(ei)
-			hi := (cross + margin + ei - 1).Truncate(ei)
-			if lo < ei || hi >= d {
-				continue
-			}
-			checks = append(checks, above(win, i, stop+lo, true), above(win, i, stop+hi, false))
-			last = max(last, stop+hi)
-		}
-		groups = append(groups, promtest.Group{
-			Name:     fmt.Sprintf("%s %s: when the burn stops the alert resolves though the long window is still above", o.Name, pair),
-			Interval: model.Duration(time.Minute),
-			InputSeries: t.input(scenario{phases: []phase{
-				{minutes(stop), at(fire)}, {minutes(last - stop), at(0)},
-			}}),
-			AlertRuleTests:  []promtest.AlertTest{firingAtStop},
-			PromQLExprTests: checks,
-		})
-	}
-	// One SLI above on the long window only, another on the short window
-	// only: alerts per SLI must not join one SLI's long window with another's
-	// short one.
-	if perSLI && len(t.SLOs) > 1 && fires[0] > 0 && fires[1] > 0 {
-		burst := (short / 2).Truncate(ei)
-		if burst < ei {
-			burst = ei
-		}
-		rb := min(1, fires[1]*float64(short)/float64(burst))
-		stop := end
-		after := stop + short + 2*ei
-		steadyOf := func(i int, r float64) load { return t.burning(i, testRequests, r) }
-		groups = append(groups, promtest.Group{
-			Name: fmt.Sprintf("%s %s: %s above on the long window only and %s on the short window only stay silent",
-				t.SLOs[0].Name, pair, t.SLOs[0].Name, t.SLOs[1].Name),
-			Interval: model.Duration(time.Minute),
-			InputSeries: t.input(scenario{phases: []phase{
-				{minutes(stop), map[int]load{0: steadyOf(0, fires[0]), 1: steadyOf(1, 0)}},
-				{minutes(after - burst - stop), map[int]load{0: steadyOf(0, 0), 1: steadyOf(1, 0)}},
-				{minutes(burst), map[int]load{0: steadyOf(0, 0), 1: steadyOf(1, rb)}},
-			}}),
-			PromQLExprTests: []promtest.ExprTest{above(w.Long, 0, after, true), above(w.Short, 1, after, true), quiet(after)},
-		})
-	}
-	// Every SLI burning at 0.6x: the mixin adds the SLIs' burn rates and
-	// fires; one alert per SLI stays silent.
-	if len(t.SLOs) > 1 && !slices.Contains(fires, 0) {
-		loads, rates := map[int]load{}, map[int]float64{}
-		for i := range t.SLOs {
-			r := 0.6 * t.ThresholdOf(w, i)
-			loads[i] = t.burning(i, testRequests, r)
-			rates[i] = r
-		}
-		verb := "no single SLI fires"
-		if !perSLI {
-			verb = "the summed burn rates fire"
-		}
-		steadyGroup(fmt.Sprintf("every SLI at 0.6x the threshold of %s: %s", pair, verb),
-			scenario{phases: []phase{{minutes(end), loads}}}, rates, end)
-	}
-	// Slow requests and no 5xx series yet: the mixin's burn rate is empty,
-	// so it cannot fire; with fixes.absentAsZero the slow requests count.
-	if c := t.firstCombined(); c >= 0 && fires[c] > 0 {
-		rates := map[int]float64{}
-		verb := "leave the burn rate empty and the alert silent"
-		if t.Profile.AbsentAsZero {
-			rates[c] = fires[c]
-			verb = "fire"
-		}
-		steadyGroup(fmt.Sprintf("%s %s: slow requests and no 5xx series %s", t.SLOs[c].Name, pair, verb),
-			scenario{noErrorSeries: true, phases: []phase{{minutes(end), map[int]load{c: steady(testRequests, 0, fires[c], t.parts(c))}}}},
-			rates, end)
-	}
-	return t.file(ei, groups), errors.Join(errs...)
 }
 
 // clearOf returns ratio r, or a nearby one, that no window pair's threshold
