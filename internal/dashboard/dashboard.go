@@ -61,8 +61,8 @@ type Board struct {
 	Dashboard dashboard.Dashboard
 }
 
-// Build builds the SLO and the drill-down dashboard of the model of a spec
-// (the optimized profile's: the dashboards read its records).
+// Build builds the SLO and the drill-down dashboard of model m, of the
+// optimized profile.
 func Build(m *slomodel.Model) ([]Board, error) {
 	rb, err := runbook.New(m)
 	if err != nil {

@@ -36,10 +36,12 @@ const (
 // Grafana sidecar watches ConfigMaps for.
 const SidecarLabel, SidecarValue = "grafana_dashboard", "1"
 
-// Files renders the dashboards of a spec's model m, packaged as p; header is the
-// generated-file note a ConfigMap starts with (JSON has no comments: a
-// dashboard's description says where it comes from).
+// Files renders the dashboards of model m (of the optimized profile),
+// packaged as p; header is the generated-file note a ConfigMap starts with
+// (JSON has no comments: a dashboard's description says where it comes
+// from).
 func Files(m *slomodel.Model, p Packaging, header string) ([]File, error) {
+	s := m.Spec
 	boards, err := Build(m)
 	if err != nil {
 		return nil, err
@@ -50,12 +52,12 @@ func Files(m *slomodel.Model, p Packaging, header string) ([]File, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, File{Name: m.Name + "." + b.Kind + ".dashboard.json", Data: data})
+		out = append(out, File{Name: s.Name + "." + b.Kind + ".dashboard.json", Data: data})
 	}
 	if p == PlainJSON {
 		return out, nil
 	}
-	cm, err := configMap(m.Spec, out, header)
+	cm, err := configMap(s, out, header)
 	if err != nil {
 		return nil, err
 	}

@@ -172,15 +172,14 @@ func Render(spec *Spec, header string, origins Origins, fallback Pos) ([]byte, e
 }
 
 // Generates loads spec file data as burnrate generate does and renders
-// everything generate writes for it with the optimized profile: nil when
-// generate would succeed.
+// everything generate writes for it with the optimized profile (through
+// the generator package): nil when generate would succeed.
 func Generates(file string, data []byte) error {
 	s, err := slo.Parse(file, data)
 	if err != nil {
 		return err
 	}
-	// What generate runs, with its defaults (the optimized profile).
-	_, err = generator.Generate([]generator.Input{{Name: file, Spec: s}}, generator.Options{})
+	_, err = generator.Generate([]generator.Input{{Name: file, Spec: s}}, generator.Options{Profile: generator.ProfileOptimized})
 	return err
 }
 

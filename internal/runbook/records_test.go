@@ -48,7 +48,8 @@ func TestPageQuotesRecordedNames(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := slomodel.New(tc.spec(t), slomodel.ProfileOptimized)
+			s := tc.spec(t)
+			m, err := slomodel.New(s, slomodel.ProfileOptimized)
 			if err != nil {
 				t.Fatal(err)
 			}

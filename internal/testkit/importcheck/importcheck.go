@@ -6,6 +6,7 @@ package importcheck
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +14,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/burnrate/burnrate/generator"
+	"github.com/burnrate/burnrate/internal/encode"
+	"github.com/burnrate/burnrate/internal/rulegen"
+	"github.com/burnrate/burnrate/internal/slomodel"
+	"github.com/burnrate/burnrate/internal/testgen"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -26,26 +30,48 @@ func Generate(t *testing.T, data []byte) string {
 	if err != nil {
 		t.Fatalf("the imported spec does not load: %v\n%s", err, data)
 	}
-	res, err := generator.Generate([]generator.Input{{Name: "imported.yaml", Spec: s}}, generator.Options{})
+	m, err := slomodel.New(s, slomodel.ProfileOptimized)
 	if err != nil {
-		t.Fatalf("the imported spec fails generate: %v\n%s", err, data)
+		t.Fatalf("the imported spec fails generate's checks: %v\n%s", err, data)
+	}
+	groups, err := rulegen.RuleGroups(m)
+	if err != nil {
+		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	var rules string
-	var files []string
-	for _, f := range res.Files {
-		if f.Kind != generator.KindRules && f.Kind != generator.KindTest {
-			continue
-		}
-		p := filepath.Join(dir, filepath.FromSlash(f.Name))
-		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+	ruleFile := s.Name + ".rules.yaml"
+	rf, err := encode.RuleFile(groups, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if f.Kind == generator.KindRules {
-			rules = p
-		} else {
-			files = append(files, p)
+		return p
+	}
+	rules := write(ruleFile, rf)
+	tests, err := testgen.Tests(m, ruleFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, tf := range tests {
+		b, err := tf.File.Marshal("")
+		if err != nil {
+			t.Fatal(err)
 		}
+		files = append(files, write(tf.Name, b))
+	}
+	if tf, err := testgen.IncidentTests(m, ruleFile); err == nil {
+		b, err := tf.File.Marshal("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, write(tf.Name, b))
+	} else if !errors.Is(err, testgen.ErrIncidentsDoNotFit) {
+		t.Fatal(err)
 	}
 	if testing.Short() {
 		return rules // the tests of a 30-day spec take a minute on a busy machine
