@@ -17,6 +17,7 @@ import (
 
 	"github.com/burnrate/burnrate/internal/encode"
 	"github.com/burnrate/burnrate/internal/output"
+	"github.com/burnrate/burnrate/internal/promtest"
 	"github.com/burnrate/burnrate/internal/rulegen"
 	"github.com/burnrate/burnrate/internal/ruletest"
 	"github.com/burnrate/burnrate/internal/slomodel"
@@ -289,4 +290,53 @@ func runIn(dir, name string, args ...string) (string, error) {
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// TestHealthTestsGrowLinearly: the SLI-health tests of 10 and 100 SLOs
+// have as many groups (each breaks as many SLOs as it can), so the file
+// grows linearly with the SLOs (it grew with their square: a group per
+// breakage, each with every SLO's series); and 30 SLOs' file, every SLO
+// broken at once in each group, passes in-process.
+func TestHealthTestsGrowLinearly(t *testing.T) {
+	health := func(n int) (*promtest.File, []byte) {
+		t.Helper()
+		tests, err := Tests(manySpec(t, n), slomodel.ProfileOptimized, "many.rules.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tf := range tests {
+			if strings.HasSuffix(tf.Name, ".sli-health.test.yaml") {
+				data, err := tf.File.Marshal("")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return tf.File, data
+			}
+		}
+		t.Fatalf("%d SLOs: no SLI-health test file", n)
+		return nil, nil
+	}
+	f10, d10 := health(10)
+	f100, d100 := health(100)
+	if len(f10.Tests) != len(f100.Tests) {
+		t.Errorf("SLI-health groups: %d for 10 SLOs, %d for 100, want as many", len(f10.Tests), len(f100.Tests))
+	}
+	if r := float64(len(d100)) / float64(len(d10)); r > 10.5 {
+		t.Errorf("SLI-health tests of 100 SLOs are %.1f times those of 10 (%d and %d bytes), want at most 10.5", r, len(d100), len(d10))
+	}
+	if testing.Short() {
+		return
+	}
+	g := generate(t, manySpec(t, 30))
+	dir := t.TempDir()
+	for name, data := range g.files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	report, err := ruletest.RunFiles(context.Background(), []string{filepath.Join(dir, "many.sli-health.test.yaml")}, ruletest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failuresAreErrors(t, report)
 }
