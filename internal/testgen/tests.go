@@ -198,13 +198,13 @@ type scenario struct {
 	noErrorSeries bool
 	// le10 writes whole-number bucket bounds as Prometheus 3 does ("1.0").
 	le10 bool
-	// broken breaks one SLO's inputs (the SLI-health tests).
-	broken breakage
+	// broken breaks inputs of the SLOs it names, one way each (the
+	// SLI-health tests).
+	broken map[int]breakage
 }
 
 // breakage is one way an SLO's inputs break.
 type breakage struct {
-	slo int
 	// noBucket leaves out the threshold bucket of threshold noBucket-1.
 	noBucket int
 	// noHistogram leaves out the histogram; countScale multiplies its count
@@ -294,8 +294,7 @@ func (t *tester) inputSeries(sc scenario) ([]promtest.InputSeries, []*series.Ser
 			}
 			l := p.loads[i]
 			kind := t.SLOs[i].Kind
-			br := sc.broken
-			mine := br.slo == i
+			br, mine := sc.broken[i]
 			scale := 1.0
 			if mine && br.countScale != 0 {
 				scale = br.countScale
