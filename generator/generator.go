@@ -269,10 +269,12 @@ func (g *run) render(in Input) error {
 	if other, dup := g.claim("file "+ruleFile, in.Name); dup {
 		return fmt.Errorf("%s and %s both have name %q and would write %s; give each spec its own name", other, in.Name, s.Name, ruleFile)
 	}
-	if err := rulegen.Check(s, o.Profile); err != nil {
+	// The one model of this spec: every generator below reads it.
+	m, err := slomodel.New(s, o.Profile)
+	if err != nil {
 		return err // file:line errors, which name the spec already
 	}
-	groups, err := rulegen.Rules(s, o.Profile)
+	groups, err := rulegen.RuleGroups(m)
 	if err != nil {
 		return fmt.Errorf("%s: %w", in.Name, err)
 	}
@@ -298,7 +300,7 @@ func (g *run) render(in Input) error {
 	// Grafana dashboards: JSON beside a rule file, a sidecar ConfigMap
 	// beside kube-prometheus-stack values (internal/dashboard).
 	if pk, ok := dashboardPackaging[o.Format]; ok && o.Profile == ProfileOptimized {
-		dfs, err := dashboard.Files(s, pk, header)
+		dfs, err := dashboard.Files(m, pk, header)
 		if err != nil {
 			return fmt.Errorf("%s: dashboards: %w", in.Name, err)
 		}
@@ -313,7 +315,7 @@ func (g *run) render(in Input) error {
 	// partial_response_strategy, so a file for Thanos gets no tests.
 	withTests := env.PartialResponseStrategy == ""
 	if withTests {
-		tests, err := testgen.Tests(s, o.Profile, ruleFile)
+		tests, err := testgen.Tests(m, ruleFile)
 		if err != nil {
 			return fmt.Errorf("%s: tests: %w", in.Name, err)
 		}
@@ -328,7 +330,7 @@ func (g *run) render(in Input) error {
 	if o.Profile != ProfileOptimized {
 		return nil
 	}
-	page, err := runbook.Render(s)
+	page, err := runbook.Render(m)
 	if err != nil {
 		return fmt.Errorf("%s: %w", in.Name, err)
 	}
@@ -341,7 +343,7 @@ func (g *run) render(in Input) error {
 		// scenarios (the kube-apiserver's) do not prove.
 		return nil
 	}
-	tf, err := testgen.IncidentTests(s, ruleFile)
+	tf, err := testgen.IncidentTests(m, ruleFile)
 	if errors.Is(err, testgen.ErrIncidentsDoNotFit) {
 		g.res.Notes = append(g.res.Notes, fmt.Sprintf("%s: no incident tests: %v", in.Name, err))
 		return nil

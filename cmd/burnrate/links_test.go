@@ -14,6 +14,7 @@ import (
 	"github.com/burnrate/burnrate/internal/diagnose"
 	"github.com/burnrate/burnrate/internal/output"
 	"github.com/burnrate/burnrate/internal/runbook"
+	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -97,7 +98,11 @@ func TestLinksLand(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			page, err := runbook.Render(s)
+			m, err := slomodel.New(s, slomodel.ProfileOptimized)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, err := runbook.Render(m)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -61,13 +61,14 @@ type Board struct {
 	Dashboard dashboard.Dashboard
 }
 
-// Build builds the SLO and the drill-down dashboard of spec s.
-func Build(s *slo.Spec) ([]Board, error) {
-	rb, err := runbook.New(s)
+// Build builds the SLO and the drill-down dashboard of model m, of the
+// optimized profile.
+func Build(m *slomodel.Model) ([]Board, error) {
+	rb, err := runbook.New(m)
 	if err != nil {
 		return nil, err
 	}
-	groups, err := rulegen.Rules(s, slomodel.ProfileOptimized)
+	groups, err := rulegen.RuleGroups(m)
 	if err != nil {
 		return nil, err
 	}

@@ -103,7 +103,7 @@ func TestDashboardsOnRecording(t *testing.T) {
 	start := end.Add(-8 * time.Minute) // the recording: 3 minutes healthy, 5 of fault
 
 	s := slo.Default()
-	boards, err := Build(s)
+	boards, err := Build(mustModel(t, s))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"gopkg.in/yaml.v3"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -35,11 +36,13 @@ const (
 // Grafana sidecar watches ConfigMaps for.
 const SidecarLabel, SidecarValue = "grafana_dashboard", "1"
 
-// Files renders spec s's dashboards, packaged as p; header is the
-// generated-file note a ConfigMap starts with (JSON has no comments: a
-// dashboard's description says where it comes from).
-func Files(s *slo.Spec, p Packaging, header string) ([]File, error) {
-	boards, err := Build(s)
+// Files renders the dashboards of model m (of the optimized profile),
+// packaged as p; header is the generated-file note a ConfigMap starts with
+// (JSON has no comments: a dashboard's description says where it comes
+// from).
+func Files(m *slomodel.Model, p Packaging, header string) ([]File, error) {
+	s := m.Spec
+	boards, err := Build(m)
 	if err != nil {
 		return nil, err
 	}

@@ -26,7 +26,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
 
-	"github.com/burnrate/burnrate/generator"
+	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -140,13 +140,13 @@ func Convert(file string, data []byte, opts Options) (*Result, error) {
 	if len(c.errs) > 0 {
 		return nil, c.joined()
 	}
-	// The result must be a spec burnrate generates: parse it as generate
-	// will, and render it as generate does (with the default options).
+	// The result must be a spec burnrate accepts: parse it as generate
+	// will, and check it as generate does before it renders anything.
 	spec, err := slo.Parse(file, out)
 	if err != nil {
 		return nil, fmt.Errorf("%s: the converted spec is not valid, which is a bug in burnrate import: %w", file, err)
 	}
-	if _, err := generator.Generate([]generator.Input{{Name: file, Spec: spec}}, generator.Options{}); err != nil {
+	if _, err := slomodel.New(spec, slomodel.ProfileOptimized); err != nil {
 		return nil, c.refused(err)
 	}
 	return &Result{Spec: out, Warnings: c.warnings}, nil

@@ -217,7 +217,11 @@ func lineOf(t *testing.T, text, at string) string {
 func passGeneratedTests(t *testing.T, spec *slo.Spec) {
 	t.Helper()
 	dir := t.TempDir()
-	groups, err := rulegen.Rules(spec, slomodel.ProfileOptimized)
+	m, err := slomodel.New(spec, slomodel.ProfileOptimized)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, err := rulegen.RuleGroups(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +233,7 @@ func passGeneratedTests(t *testing.T, spec *slo.Spec) {
 	if err := os.WriteFile(filepath.Join(dir, ruleFile), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tests, err := testgen.Tests(spec, slomodel.ProfileOptimized, ruleFile)
+	tests, err := testgen.Tests(m, ruleFile)
 	if err != nil {
 		t.Fatal(err)
 	}
