@@ -56,7 +56,11 @@ func TestReplayEtcdRanking(t *testing.T) {
 				t.Errorf("first operation %v is called %.3g/s, under a tenth of the most called (%.3g/s)", first, op, most)
 			}
 			// The ranking it replaced, the p99 per operation and resource,
-			// leads with a rarely called one on the same data.
+			// leads with a rarely called one on etcd-slow (get jobs; on
+			// etcd-slower with list configmaps, which is called often).
+			if rec.Name != "etcd-slow" {
+				return
+			}
 			old, err := c.query(context.Background(), fmt.Sprintf(`topk(1, histogram_quantile(0.99, sum by (operation, group, resource, le) (rate(etcd_request_duration_seconds_bucket{%s}[5m]))))`, sel), e2eEnd)
 			if err != nil || len(old) != 1 {
 				t.Fatalf("old ranking: %v %v", old, err)
