@@ -72,7 +72,8 @@ func TestDiagnoseLintE2E(t *testing.T) {
 		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 			t.Fatalf("%v\n%s", err, stdout)
 		}
-		if r.SLI != "write" || r.Term != "slow" || len(r.Culprits) < 2 || r.Culprits[0].Step != "etcd-latency" || r.Culprits[0].Labels["operation"] != "update" || r.Culprits[1].Step != "slow" {
+		if r.SLI != "write" || r.Term != "slow" || len(r.Culprits) < 3 || r.Culprits[0].Step != "etcd-latency" || r.Culprits[1].Step != "slow" ||
+			r.Culprits[2].Step != "etcd-time" || r.Culprits[2].Labels["operation"] != "update" {
 			t.Errorf("json report: %+v", r)
 		}
 	})
