@@ -93,6 +93,9 @@ type Spec struct {
 	// Output describes what the formats other than a plain rule file wrap
 	// the rule groups in (generate --format). Optional.
 	Output Output `yaml:"output"`
+	// Dashboards says where the generated Grafana dashboards are loaded
+	// (optimized profile). Optional.
+	Dashboards Dashboards `yaml:"dashboards"`
 
 	// src is where the spec was parsed from; nil for a spec built in Go.
 	src *source
@@ -114,6 +117,15 @@ type Runbook struct {
 	// without it the alerts carry no runbook_url. (The kubernetes-mixin
 	// profile uses alert.runbookURLPattern.)
 	URLPattern string `yaml:"urlPattern"`
+}
+
+// Dashboards says where the generated Grafana dashboards are loaded.
+type Dashboards struct {
+	// GrafanaURL is the address of the Grafana the dashboards are loaded
+	// into, e.g. https://grafana.example.com: each section of the runbook
+	// links to its row of the drill-down dashboard there. Optional:
+	// without it the runbook has no dashboard links.
+	GrafanaURL string `yaml:"grafanaURL"`
 }
 
 // Output holds the envelope of the rule groups in the formats that have

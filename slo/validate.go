@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -47,6 +48,7 @@ func (s *Spec) Validate() []FieldError {
 	}
 	v.runbook(s)
 	v.output(s.Output)
+	v.dashboards(s)
 	v.baseWindow(s)
 	v.extraVerbs(s)
 	return v.errs
@@ -328,6 +330,15 @@ func (v *validator) runbook(s *Spec) {
 	if u := s.Runbook.URLPattern; u != "" {
 		v.check(strings.Count(u, "%s") <= 1 && strings.Count(u, "%") == strings.Count(u, "%s"),
 			Path{"runbook", "urlPattern"}, "may contain %s once (replaced by the lower-cased alert name) and no other %; write the page's address, e.g. https://github.com/acme/ops/blob/main/runbooks/kubernetes/KubeAPIErrorBudgetBurn.md")
+	}
+}
+
+// dashboards checks the address of the Grafana the dashboards link to.
+func (v *validator) dashboards(s *Spec) {
+	if g := s.Dashboards.GrafanaURL; g != "" {
+		u, err := url.Parse(g)
+		v.check(err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.RawQuery == "" && u.Fragment == "" && !strings.HasSuffix(g, "/"),
+			Path{"dashboards", "grafanaURL"}, "want the address of a Grafana without a trailing slash, query or fragment, e.g. https://grafana.example.com")
 	}
 }
 

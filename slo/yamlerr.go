@@ -35,6 +35,7 @@ var wants = map[string]string{
 	"slo.Alert":           "a mapping with the fields name, summary, description, runbookURLPattern and windows",
 	"slo.Fixes":           "a mapping of fix names to true or false",
 	"slo.Runbook":         "a mapping with the fields component and urlPattern",
+	"slo.Dashboards":      "a mapping with the field grafanaURL",
 	"slo.Output":          "a mapping with the fields name, namespace, labels, annotations and partialResponseStrategy",
 	"map[string]string":   "a mapping of names to strings, such as {release: monitoring}",
 	"slo.SLO":             "a mapping with the fields name, selector and latency",

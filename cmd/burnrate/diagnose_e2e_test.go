@@ -43,6 +43,20 @@ func TestDiagnoseLintE2E(t *testing.T) {
 			t.Logf("burnrate diagnose output:\n%s", stdout)
 		}
 	})
+	t.Run("diagnose html", func(t *testing.T) {
+		code, stdout, stderr := runCLI("diagnose", "--prometheus", srv.URL, "--cluster", "aggregated-api-unreachable", "--window", "3d", "--time", at, "--output", "html")
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		for _, want := range []string{"<!DOCTYPE html>", "Burn rate of SLI read", `<path class="series"`, "v3.projectcalico.org", "Step 6: Is an aggregated API down?"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("page lacks %q", want)
+			}
+		}
+		if strings.Contains(stdout, "query failed") {
+			t.Error("a chart's range query failed")
+		}
+	})
 	t.Run("diagnose json", func(t *testing.T) {
 		code, stdout, stderr := runCLI("diagnose", "--prometheus", srv.URL, "--cluster", "slow-etcd", "--window", "1d", "--time", at, "--output", "json")
 		if code != exitOK {

@@ -49,7 +49,11 @@ func TestPageQuotesRecordedNames(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := tc.spec(t)
-			groups, err := rulegen.Rules(s, slomodel.ProfileOptimized)
+			m, err := slomodel.New(s, slomodel.ProfileOptimized)
+			if err != nil {
+				t.Fatal(err)
+			}
+			groups, err := rulegen.RuleGroups(m)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -61,7 +65,7 @@ func TestPageQuotesRecordedNames(t *testing.T) {
 					}
 				}
 			}
-			page, err := runbook.Render(s)
+			page, err := runbook.Render(m)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -31,7 +31,7 @@ func metricNames(t *testing.T, q string) []string {
 // mixin's recorded burn rates (and raw series for the terms), or raw
 // series only; the raw burn rates cover the windows asked for.
 func TestBurnQueries(t *testing.T) {
-	rb, err := New(slo.Default())
+	rb, err := newSpec(slo.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestBurnQueries(t *testing.T) {
 // TestSourceMarker: burnrate's records are found by the events record, the
 // mixin's by its burn rate over the window; a service has no mixin.
 func TestSourceMarker(t *testing.T) {
-	rb, err := New(slo.Default())
+	rb, err := newSpec(slo.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,9 +107,14 @@ func TestSourceMarker(t *testing.T) {
 	svc.Service = "shop"
 	svc.SLILabel = "slo"
 	svc.ServiceLabel = "service"
-	if rb, err := New(svc); err == nil {
-		if _, ok := rb.SourceMarker(SourceMixin, time.Hour); ok {
-			t.Error("a service has the mixin's records")
-		}
+	rb, err = newSpec(svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := rb.SourceMarker(SourceMixin, time.Hour); ok {
+		t.Error("a service has the mixin's records")
+	}
+	if n, ok := rb.SourceMarker(SourceRecords, time.Hour); !ok || n != rb.EventsRecord || len(rb.Own) == 0 {
+		t.Errorf("a service's records marker %q %v, selected by %v", n, ok, rb.Own)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -217,7 +218,11 @@ func lineOf(t *testing.T, text, at string) string {
 func passGeneratedTests(t *testing.T, spec *slo.Spec) {
 	t.Helper()
 	dir := t.TempDir()
-	groups, err := rulegen.Rules(spec, slomodel.ProfileOptimized)
+	m, err := slomodel.New(spec, slomodel.ProfileOptimized)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, err := rulegen.RuleGroups(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +234,7 @@ func passGeneratedTests(t *testing.T, spec *slo.Spec) {
 	if err := os.WriteFile(filepath.Join(dir, ruleFile), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tests, err := testgen.Tests(spec, slomodel.ProfileOptimized, ruleFile)
+	tests, err := testgen.Tests(m, ruleFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,6 +384,63 @@ func TestLatencyKind(t *testing.T) {
 			}
 			if len(res.Warnings) != tc.warn {
 				t.Errorf("%d warnings, want %d: %q", len(res.Warnings), tc.warn, res.Warnings)
+			}
+		})
+	}
+}
+
+// TestPairsThatCannotFire: a window pair whose factor times the error
+// budget is an error ratio of 100% or more never fires in Sloth; burnrate
+// refuses such a pair, so the import leaves it out (with a warning) when
+// it can fire for no SLO, and refuses the SLO at its objective's line when
+// it can fire for another SLO of the spec.
+func TestPairsThatCannotFire(t *testing.T) {
+	counter := [2]string{`sum(rate(http_requests_total{job="a",code=~"5.."}[{{.window}}]))`, `sum(rate(http_requests_total{job="a"}[{{.window}}]))`}
+	objectives := func(spec string, obj ...string) string {
+		for i, o := range obj {
+			spec = strings.Replace(spec, fmt.Sprintf("  - name: slo%d\n    objective: 99\n", i), fmt.Sprintf("  - name: slo%d\n    objective: %s\n", i, o), 1)
+		}
+		return spec
+	}
+	for _, tc := range []struct {
+		name    string
+		spec    string
+		factors []float64
+		warn    []string
+		err     string
+	}{
+		{"90%: the 1h/5m pair needs 144%", objectives(slothSpec(counter), "90"), []float64{6, 3, 1},
+			[]string{"s.yaml: Sloth's window pair 1h/5m (factor 14.4) can fire at no SLO's objective (at 0.9 it needs an error ratio of 144%); left out"}, ""},
+		{"50%: only 3d/6h is left", objectives(slothSpec(counter), "50"), []float64{1}, nil, ""},
+		{"10%, ticket alert disabled: no pair can fire", strings.Replace(objectives(slothSpec(counter), "10"), "      name: MyServiceBurn\n", "      name: MyServiceBurn\n      ticket_alert:\n        disable: true\n", 1), nil, nil,
+			"s.yaml: no window pair of Sloth's can fire at these objectives (each needs an error ratio above 100%), so there is no alert to convert"},
+		{"90% beside 99.9%", objectives(slothSpec(counter, counter), "99.9", "90"), nil, nil,
+			"s.yaml:13: slos[1].objective: Sloth's window pair 1h/5m (factor 14.4) can never fire at 0.9 (it needs an error ratio of 144%), while it can at slos[0]'s 0.999; burnrate refuses a pair that cannot fire and gives every SLO of a spec the same pairs, so put this SLO in a Sloth file of its own"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := Convert("s.yaml", []byte(tc.spec), Options{})
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("got %v\nwant %s", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec, err := slo.Parse("converted.yaml", res.Spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var factors []float64
+			for _, w := range spec.Alert.Windows {
+				factors = append(factors, w.Factor)
+			}
+			if !slices.Equal(factors, tc.factors) {
+				t.Errorf("factors %v, want %v", factors, tc.factors)
+			}
+			if tc.warn != nil && !slices.Equal(res.Warnings, tc.warn) {
+				t.Errorf("warnings %q, want %q", res.Warnings, tc.warn)
 			}
 		})
 	}

@@ -16,11 +16,10 @@
 package e2eprom
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,7 +27,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/prometheus/model/rulefmt"
@@ -38,6 +36,7 @@ import (
 	"github.com/burnrate/burnrate/internal/incident"
 	"github.com/burnrate/burnrate/internal/rulegen"
 	"github.com/burnrate/burnrate/internal/slomodel"
+	"github.com/burnrate/burnrate/internal/testkit/process"
 	"github.com/burnrate/burnrate/internal/testkit/recording"
 	"github.com/burnrate/burnrate/slo"
 )
@@ -67,19 +66,6 @@ type Server struct {
 func (s *Server) Stop() {
 	s.srv.stop()
 	os.RemoveAll(s.dir)
-}
-
-// goTool builds a tool of go.mod's tool directives and returns its path.
-func goTool(name string) (string, error) {
-	out, err := exec.Command("go", "tool", "-n", name).Output()
-	if err != nil {
-		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		return "", fmt.Errorf("go tool -n %s: %v\n%s", name, err, stderr)
-	}
-	return strings.TrimSpace(string(out)), nil
 }
 
 // Start builds Prometheus and promtool, backfills every scenario and the
@@ -172,11 +158,11 @@ type input struct {
 // profile (none when it is "") from the earliest start to End, and starts
 // Prometheus on the result.
 func serve(dir string, inputs []input, s *slo.Spec, profile string) (*promServer, error) {
-	prom, err := goTool("prometheus")
+	prom, err := process.GoTool("prometheus")
 	if err != nil {
 		return nil, err
 	}
-	promtool, err := goTool("promtool")
+	promtool, err := process.GoTool("promtool")
 	if err != nil {
 		return nil, err
 	}
@@ -367,64 +353,30 @@ func ruleLevels(s *slo.Spec, profile string) ([][]rulefmt.RuleGroup, error) {
 
 // promServer is a running Prometheus.
 type promServer struct {
-	cmd  *exec.Cmd
+	proc *process.Proc
 	url  string
-	done chan error
-	log  string
 }
 
 // startProm starts Prometheus on a free port of 127.0.0.1 with the TSDB in
 // data and waits until it is ready.
 func startProm(bin, config, data, dir string) (*promServer, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := process.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	addr := l.Addr().String()
-	l.Close()
-	logPath := filepath.Join(dir, "prometheus.log")
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin,
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	p, err := process.Start("prometheus", filepath.Join(dir, "prometheus.log"), bin,
 		"--config.file="+config, "--storage.tsdb.path="+data, "--storage.tsdb.retention.time=100y",
 		"--web.listen-address="+addr, "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	killWithParent(cmd)
-	if err := cmd.Start(); err != nil {
-		logf.Close()
+	if err != nil {
 		return nil, err
 	}
-	s := &promServer{cmd: cmd, url: "http://" + addr, done: make(chan error, 1), log: logPath}
-	go func() { s.done <- cmd.Wait(); logf.Close() }()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-s.done:
-			b, _ := os.ReadFile(logPath)
-			return nil, fmt.Errorf("prometheus exited before it was ready: %v\n%s", err, b)
-		default:
-		}
-		resp, err := http.Get(s.url + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s, nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
+	s := &promServer{proc: p, url: "http://" + addr}
+	if err := process.WaitHTTP(context.Background(), p, s.url+"/-/ready", process.Ready{Timeout: time.Minute, Interval: 50 * time.Millisecond}); err != nil {
+		s.stop()
+		return nil, err
 	}
-	s.stop()
-	return nil, fmt.Errorf("prometheus on %s not ready after 60s; log in %s", addr, logPath)
+	return s, nil
 }
 
-func (s *promServer) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(20 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-	}
-}
+func (s *promServer) stop() { s.proc.Stop(20 * time.Second) }
