@@ -162,7 +162,9 @@ with a service the steps are its own runbook's: which SLO burns, errors
 or slow, then the bad requests by each of its drilldown labels. Steps run in parallel, each query under --query-timeout; a failed
 step is reported and the others still run. A step whose metric has no
 series says "not scraped: step X skipped". The burn-rate steps read the
-series recorded by burnrate's rules, so load them first.`, stderr)
+series recorded by burnrate's rules; without them, the kubernetes-mixin's
+recorded burn rates, else they compute the burn from the raw series with
+the spec's selectors, and the report says which.`, stderr)
 	fs.StringVar(&window, "window", "", "the range the queries read: one of the alert's windows (1h, 6h, 1d, 3d, or a short window); use the alert's long label (default: the fastest pair's long window, 1h)")
 	fs.StringVar(&spec, "spec", "", "spec file, e.g. examples/checkout.yaml (default: the embedded kube-apiserver spec)")
 	fs.Lookup("output").Usage = "output format: text, json, or html (one self-contained page: the report with charts of the burning SLIs' burn rates and of the first culprits)"
