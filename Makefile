@@ -31,7 +31,7 @@ format_args = --format $(word 1,$(subst :, ,$(1))) $(if $(filter-out -,$(word 2,
 MIXIN_RULES    := rules/kubernetes-mixin/kube-apiserver.rules.yaml
 MIXIN_EXPECTED := code_verb:apiserver_request_total:increase1h
 
-.PHONY: all build rules test tools vet unit check-rules check-generated rule-tests install-check
+.PHONY: all build rules test tools vet unit check-rules check-generated rule-tests install-check browser
 
 all: rules
 
@@ -57,6 +57,11 @@ vet:
 tools:
 	$(GO) tool -n prometheus >/dev/null
 	$(GO) tool -n promtool >/dev/null
+
+# The HTML report's browser test (internal/diagnose/html_browser_test.go)
+# drives Debian's chromium; it skips without one, and fails under CI=true.
+browser:
+	command -v chromium || (apt-get update && apt-get install -y chromium)
 
 unit: tools
 	$(GO) test -timeout 45m ./...

@@ -62,8 +62,11 @@ type Preset struct {
 	Selector         string
 	ClusterLabel     string
 	ShowMultiCluster bool
-	// RunbookURLPattern is the runbook_url of both profiles
-	// (alert.runbookURLPattern and runbook.urlPattern).
+	// RunbookURLPattern is the distribution's runbook_url, which the
+	// kubernetes-mixin profile keeps (alert.runbookURLPattern). The
+	// optimized profile's runbook_url (runbook.urlPattern) must name the
+	// page burnrate generates, which the distribution's site does not
+	// host: a preset clears it (see Apply).
 	RunbookURLPattern string
 	Output            Output
 }
@@ -134,15 +137,19 @@ func LookupPreset(name string) (Preset, bool) {
 }
 
 // Apply sets the preset's fields in s, leaving the rest of the spec alone:
-// the selector, cluster label, showMultiCluster, both runbook URL patterns,
-// and the output's name, namespace and labels (labels are added to those
-// the spec has; the preset's win).
+// the selector, cluster label, showMultiCluster, the kubernetes-mixin
+// profile's runbook URL pattern, and the output's name, namespace and
+// labels (labels are added to those the spec has; the preset's win). It
+// clears runbook.urlPattern: the distribution's runbook site has its own
+// page for the alert, without the generated page's sections, so the
+// optimized profile's alerts carry no runbook_url until the spec names
+// where its page is published.
 func (p Preset) Apply(s *Spec) {
 	s.Selector = p.Selector
 	s.ClusterLabel = p.ClusterLabel
 	s.ShowMultiCluster = p.ShowMultiCluster
 	s.Alert.RunbookURLPattern = p.RunbookURLPattern
-	s.Runbook.URLPattern = p.RunbookURLPattern
+	s.Runbook.URLPattern = ""
 	if p.Output.Name != "" {
 		s.Output.Name = p.Output.Name
 	}
@@ -208,7 +215,9 @@ func (p Preset) YAML() ([]byte, error) {
 		return c
 	}
 	set(child(root, "alert"), "runbookURLPattern", scalar("!!str", p.RunbookURLPattern))
-	set(child(root, "runbook"), "urlPattern", scalar("!!str", p.RunbookURLPattern))
+	rb := child(root, "runbook")
+	set(rb, "urlPattern", scalar("!!str", ""))
+	rb.Content[len(rb.Content)-2].HeadComment = "No runbook_url until you publish the generated runbook and write its\naddress here: " + p.Name + "'s runbook site has its own page, without the\ngenerated page's sections."
 	out := &yaml.Node{Kind: yaml.MappingNode}
 	if p.Output.Name != "" {
 		set(out, "name", scalar("!!str", p.Output.Name))

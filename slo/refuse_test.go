@@ -84,7 +84,7 @@ func TestRefusals(t *testing.T) {
 		},
 		{
 			name:  "second document",
-			edits: []string{"urlPattern: https://runbooks.prometheus-operator.dev/runbooks/kubernetes/%s\n", "urlPattern: https://runbooks.prometheus-operator.dev/runbooks/kubernetes/%s\n---\nname: other\n"},
+			edits: []string{"KubeAPIErrorBudgetBurn.md\n", "KubeAPIErrorBudgetBurn.md\n---\nname: other\n"},
 			want:  []want{{"name: other", "a second YAML document; a spec file holds one spec: move this one into a file of its own and pass both files, or delete it"}},
 		},
 		{
@@ -105,7 +105,45 @@ func TestRefusals(t *testing.T) {
 		{
 			name:  "objective in percent",
 			edits: []string{"objective: 0.99", "objective: 99.9"},
-			want:  []want{{"objective:", "objective: 99.9 is outside (0, 1); write the target as a ratio: 0.999 for 99.9%"}},
+			want:  []want{{"objective:", "objective: 99.9 is outside (0, 1): an objective is a fraction strictly between 0 and 1, the share of good events; write 0.999 for 99.9%"}},
+		},
+		{
+			name:  "objective above 1, not a percentage",
+			edits: []string{"objective: 0.99", "objective: 1.2"},
+			want:  []want{{"objective:", "objective: 1.2 is outside (0, 1): an objective is a fraction strictly between 0 and 1, the share of good events; write e.g. 0.99 for 99%"}},
+		},
+		{
+			name:  "objective of 1",
+			edits: []string{"objective: 0.99", "objective: 1"},
+			want:  []want{{"objective:", "objective: 1 is outside (0, 1): an objective is a fraction strictly between 0 and 1, the share of good events, and at 1 no error budget is left to burn; write e.g. 0.999 for 99.9%"}},
+		},
+		{
+			name:  "a tab that indents",
+			edits: []string{"  metric: apiserver_request_total", "\tmetric: apiserver_request_total"},
+			want:  []want{{"metric: apiserver_request_total", "invalid YAML: found character that cannot start any token; this line is indented with a tab, and YAML indents with spaces only: replace the tab with spaces"}},
+		},
+		{
+			name:  "a metric name with dashes",
+			edits: []string{"metric: apiserver_request_total", "metric: apiserver-request-total"},
+			want:  []want{{"metric: apiserver-request", `requests.metric: "apiserver-request-total" is not a metric name: a metric name holds letters, digits, underscores and colons, and does not begin with a digit; write apiserver_request_total`}},
+		},
+		{
+			name:  "a verb that is none",
+			edits: []string{"  latencySelectorEverywhere: true", "  latencySelectorEverywhere: true\n  extraVerbs: {write: ['APPLY|PATCH']}"},
+			want:  []want{{"extraVerbs:", `fixes.extraVerbs.write: "APPLY|PATCH" is not a verb the kube-apiserver records; write one verb per list item, each one of APPLY, CONNECT, CREATE, DELETE, DELETECOLLECTION, GET, LIST, PATCH, POST, PROXY, PUT, UPDATE, WATCH, WATCHLIST, e.g. [APPLY, DELETECOLLECTION]`}},
+		},
+		{
+			name:  "verbs written as mappings, each once",
+			edits: []string{"  latencySelectorEverywhere: true", "  latencySelectorEverywhere: true\n  extraVerbs: {write: &v [{verb: APPLY}, {verb: PATCH}], read: *v}"},
+			want: []want{
+				{"extraVerbs:", "fixes.extraVerbs.write[0]: expected a verb such as APPLY, got a mapping"},
+				{"extraVerbs:", "fixes.extraVerbs.write[1]: expected a verb such as APPLY, got a mapping"},
+			},
+		},
+		{
+			name:  "verbs not in a list",
+			edits: []string{"  latencySelectorEverywhere: true", "  latencySelectorEverywhere: true\n  extraVerbs:\n    write: APPLY"},
+			want:  []want{{"write: APPLY", `fixes.extraVerbs.write: expected a list of verbs such as [APPLY, DELETECOLLECTION], got "APPLY"`}},
 		},
 		{
 			name:  "objective as a percent string",
@@ -279,6 +317,23 @@ func TestRefusals(t *testing.T) {
 			want:  []want{{"serviceLabel:", "serviceLabel: set service too: serviceLabel names the label that carries the service's name"}},
 		},
 		{
+			name:  "a service's counter without service",
+			edits: []string{"metric: apiserver_request_total", "metric: http_requests_total", "metric: apiserver_request_sli_duration_seconds", "metric: http_request_duration_seconds"},
+			want:  []want{{"metric: http_requests_total", `requests.metric: a spec without service is rendered as the kube-apiserver (the mixin's record names, the apiserver's runbook of etcd, webhooks and aggregated APIs), but http_requests_total is not the kube-apiserver's request counter, apiserver_request_total; add the line "service: kube-apiserver" to give this service records, alerts and a runbook of its own`}},
+		},
+		{
+			name:  "a service's histogram without service",
+			edits: []string{"name: kube-apiserver", "name: search", "metric: apiserver_request_sli_duration_seconds", "metric: http_request_duration_seconds"},
+			want:  []want{{"metric: http_request_duration", `latency.metric: a spec without service is rendered as the kube-apiserver (the mixin's record names, the apiserver's runbook of etcd, webhooks and aggregated APIs), but http_request_duration_seconds is not one of the kube-apiserver's latency histograms, apiserver_request_sli_duration_seconds, apiserver_request_slo_duration_seconds, apiserver_request_duration_seconds; add the line "service: search" to give this service records, alerts and a runbook of its own`}},
+		},
+		{
+			name: "an errors-only spec of another service without service",
+			text: "name: checkout\nselector: 'job=\"checkout\"'\nclusterLabel: cluster\nsliLabel: slo\nobjective: 0.99\nperiod: 30d\n" +
+				"requests:\n  metric: http_requests_total\n  errors: 'code=~\"5..\"'\nslos:\n  - name: availability\n    selector: 'handler!=\"/healthz\"'\n" +
+				"alert: {name: CheckoutBurn, summary: s, description: d, runbookURLPattern: 'https://x/%s', windows: [{long: 1h, short: 5m, factor: 14.4, severity: critical, for: 2m}]}\n",
+			want: []want{{"metric: http_requests_total", `requests.metric: a spec without service is rendered as the kube-apiserver (the mixin's record names, the apiserver's runbook of etcd, webhooks and aggregated APIs), but http_requests_total is not the kube-apiserver's request counter, apiserver_request_total; add the line "service: checkout" to give this service records, alerts and a runbook of its own`}},
+		},
+		{
 			name:  "description too long",
 			edits: []string{"  description: The Kube API server is burning too much error budget.", "  description: " + strings.Repeat("x", MaxValueBytes+1)},
 			want:  []want{{"description:", "alert.description: the value is 4097 bytes long, more than the limit of 4096; shorten it (link to longer text from the runbook instead)"}},
@@ -365,7 +420,7 @@ func TestAccepted(t *testing.T) {
 	}{
 		{"factor just below the whole budget", []string{"factor: 14.4", "factor: 99.9"}},
 		{"long window as long as the period", []string{"long: 3d,", "long: 30d,"}},
-		{"a trailing document marker", []string{"urlPattern: https://runbooks.prometheus-operator.dev/runbooks/kubernetes/%s\n", "urlPattern: https://runbooks.prometheus-operator.dev/runbooks/kubernetes/%s\n---\n"}},
+		{"a trailing document marker", []string{"KubeAPIErrorBudgetBurn.md\n", "KubeAPIErrorBudgetBurn.md\n---\n"}},
 		{"a leading document marker", []string{"name: kube-apiserver\n", "---\nname: kube-apiserver\n"}},
 		{"a short decimal threshold", []string{"      - seconds: 1\n", "      - seconds: 0.3\n"}},
 		{"a threshold with 15 digits", []string{"      - seconds: 1\n", "      - seconds: 0.123456789012345\n"}},
@@ -377,6 +432,9 @@ func TestAccepted(t *testing.T) {
 		{"an errors matcher on 4xx", []string{`errors: 'code=~"5.."'`, `errors: 'code=~"4.."'`}},
 		{"a service with its own objectives per SLO", []string{"name: kube-apiserver\n", "name: kube-apiserver\nservice: api\n", "  - name: write\n", "  - name: write\n    objective: 0.999\n"}},
 		{"a description at the limit", []string{"  description: The Kube API server is burning too much error budget.", "  description: " + strings.Repeat("x", MaxValueBytes)}},
+		{"the apiserver's histogram of 1.23 to 1.25", []string{"metric: apiserver_request_sli_duration_seconds", "metric: apiserver_request_slo_duration_seconds"}},
+		{"the apiserver's histogram with webhook time", []string{"metric: apiserver_request_sli_duration_seconds", "metric: apiserver_request_duration_seconds"}},
+		{"another service's metrics with a service", []string{"name: kube-apiserver\n", "name: kube-apiserver\nservice: api\n", "metric: apiserver_request_total", "metric: http_requests_total", "metric: apiserver_request_sli_duration_seconds", "metric: http_request_duration_seconds"}},
 		{"200 SLOs", []string{"slos:\n  - name: read", "slos:\n" + manySLOs(198) + "  - name: read"}},
 	}
 	for _, tc := range tests {
@@ -415,4 +473,56 @@ slos:
       errors: '` + errors + `'
       total: '` + total + `'
 `
+}
+
+// TestCollisions parses specs as one run would load them and expects the
+// errors of Collisions, each at the second spec's line naming the first's.
+func TestCollisions(t *testing.T) {
+	api := string(DefaultYAML())
+	withService := func(name, service string) string {
+		return strings.Replace(api, "name: kube-apiserver\n", "name: "+name+"\nservice: "+service+"\n", 1)
+	}
+	type file struct{ name, text string }
+	tests := []struct {
+		name  string
+		files []file
+		want  string // "" for none
+	}{
+		{
+			name:  "two specs without service",
+			files: []file{{"a.yaml", api}, {"b.yaml", strings.Replace(api, "name: kube-apiserver", "name: other", 1)}},
+			want:  `b.yaml:3: name: this spec has no service, nor has a.yaml:3, so both are rendered as the kube-apiserver and would write the same records (the mixin's names, told apart by verb alone), each alert reading the other's errors; render one kube-apiserver spec per run, or add the line "service: other" to this one`,
+		},
+		{
+			name:  "two specs with one service",
+			files: []file{{"a.yaml", withService("a", "checkout")}, {"b.yaml", withService("b", "search")}, {"c.yaml", withService("c", "checkout")}},
+			want:  `c.yaml:4: service: "checkout" is also the service of a.yaml:4; both would write the same records and alerts, each reading the other's errors; give each spec its own service`,
+		},
+		{
+			name:  "two specs with one name, or one spec given twice",
+			files: []file{{"a.yaml", withService("a", "checkout")}, {"b.yaml", withService("a", "search")}, {"a.yaml", withService("a", "checkout")}},
+			want: `b.yaml:3: name: "a" is also the name of a.yaml:3; both would write the files of that name (a.rules.yaml, …); give each spec its own name` + "\n" +
+				`a.yaml:3: name: "a" is also the name of a.yaml:3; both would write the files of that name (a.rules.yaml, …); give each spec its own name`,
+		},
+		{
+			name:  "one spec without service and services of their own",
+			files: []file{{"a.yaml", api}, {"b.yaml", withService("b", "checkout")}, {"c.yaml", withService("c", "search")}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var specs []*Spec
+			for _, f := range tc.files {
+				s, err := Parse(f.name, []byte(f.text))
+				if err != nil {
+					t.Fatal(err)
+				}
+				specs = append(specs, s)
+			}
+			err := Collisions(specs)
+			if got := fmt.Sprint(err); (err == nil) != (tc.want == "") || (err != nil && got != tc.want) {
+				t.Errorf("got  %v\nwant %s", err, tc.want)
+			}
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -33,6 +34,29 @@ var (
 // problem found, each at the path of the offending field.
 func (s *Spec) Validate() []FieldError {
 	var v validator
+	v.identity(s)
+	v.drilldown(s)
+	v.target(s)
+	v.metrics(s)
+	v.apiserver(s)
+	if !v.slos(s) {
+		return v.errs // rather than one error for each of them
+	}
+	v.partitionLabel(s)
+	if !v.alert(s) {
+		return v.errs
+	}
+	v.runbook(s)
+	v.output(s.Output)
+	v.dashboards(s)
+	v.baseWindow(s)
+	v.extraVerbs(s)
+	return v.errs
+}
+
+// identity checks what names the spec and its records: the name, the
+// service's selector, the cluster and SLI labels, and the service.
+func (v *validator) identity(s *Spec) {
 	v.check(nameRE.MatchString(s.Name), Path{"name"}, "want lower-case letters, digits and dashes, e.g. kube-apiserver (it names the output files)")
 	v.selector(Path{"selector"}, s.Selector, !s.onlyRaw())
 	v.labelName(Path{"clusterLabel"}, s.ClusterLabel)
@@ -41,17 +65,23 @@ func (s *Spec) Validate() []FieldError {
 	v.ownLabel(Path{"sliLabel"}, s.SLILabel)
 	v.check(s.SLILabel != s.ClusterLabel, Path{"sliLabel"},
 		fmt.Sprintf("%q is also the clusterLabel; the SLI's name would replace the cluster's in every recorded series, so choose another label, e.g. verb", s.SLILabel))
-	if s.Service != "" {
-		v.check(nameRE.MatchString(s.Service), Path{"service"}, "want lower-case letters, digits and dashes, e.g. checkout (it is the value of serviceLabel on every recorded series and alert)")
-		v.labelName(Path{"serviceLabel"}, s.ServiceLabel)
-		v.ownLabel(Path{"serviceLabel"}, s.ServiceLabel)
-		for _, other := range []struct{ field, name string }{{"clusterLabel", s.ClusterLabel}, {"sliLabel", s.SLILabel}} {
-			v.check(s.ServiceLabel != other.name, Path{"serviceLabel"}, fmt.Sprintf("%q is also the %s; the service's name and the %s would overwrite each other in every recorded series, so choose another label, e.g. service", s.ServiceLabel, other.field, other.field))
+	if s.Service == "" {
+		if s.ServiceLabel != "" {
+			v.add(Path{"serviceLabel"}, "set service too: serviceLabel names the label that carries the service's name")
 		}
-	} else if s.ServiceLabel != "" {
-		v.add(Path{"serviceLabel"}, "set service too: serviceLabel names the label that carries the service's name")
+		return
 	}
-	v.drilldown(s)
+	v.check(nameRE.MatchString(s.Service), Path{"service"}, "want lower-case letters, digits and dashes, e.g. checkout (it is the value of serviceLabel on every recorded series and alert)")
+	v.labelName(Path{"serviceLabel"}, s.ServiceLabel)
+	v.ownLabel(Path{"serviceLabel"}, s.ServiceLabel)
+	for _, other := range []struct{ field, name string }{{"clusterLabel", s.ClusterLabel}, {"sliLabel", s.SLILabel}} {
+		v.check(s.ServiceLabel != other.name, Path{"serviceLabel"}, fmt.Sprintf("%q is also the %s; the service's name and the %s would overwrite each other in every recorded series, so choose another label, e.g. service", s.ServiceLabel, other.field, other.field))
+	}
+}
+
+// target checks the spec's objective (unless every SLO has its own) and
+// the period.
+func (v *validator) target(s *Spec) {
 	ownObjectives := len(s.SLOs) > 0
 	for _, o := range s.SLOs {
 		ownObjectives = ownObjectives && o.Objective != 0
@@ -60,81 +90,171 @@ func (s *Spec) Validate() []FieldError {
 		v.objective(Path{"objective"}, s.Objective)
 	}
 	v.check(s.Period > 0, Path{"period"}, "must be a positive duration, e.g. 30d")
+}
 
+// metrics checks the request counter and the latency histogram, each when
+// an SLO reads it or the spec describes it.
+func (v *validator) metrics(s *Spec) {
 	if s.ReadsRequests() || s.Requests != (Requests{}) {
-		v.metricName(Path{"requests", "metric"}, s.Requests.Metric)
+		v.metricName(Path{"requests", "metric"}, s.Requests.Metric, "http_requests_total")
 		v.selector(Path{"requests", "errors"}, s.Requests.Errors, true)
 		v.errorsMatcher(Path{"requests", "errors"}, s.Requests.Errors)
 	}
 	if s.ReadsLatency() || s.Latency != (Latency{}) {
-		v.metricName(Path{"latency", "metric"}, s.Latency.Metric)
+		v.metricName(Path{"latency", "metric"}, s.Latency.Metric, "http_request_duration_seconds (the histogram's name without _bucket)")
 		v.selector(Path{"latency", "selector"}, s.Latency.Selector, false)
 	}
+}
 
+// The kube-apiserver's request counter and the latency histograms it has
+// had: apiserver_request_duration_seconds, apiserver_request_slo_duration_seconds
+// (1.23 to 1.25, deprecated in 1.27) and apiserver_request_sli_duration_seconds
+// (from 1.26), all written by MonitorRequest in Kubernetes'
+// staging/src/k8s.io/apiserver/pkg/endpoints/metrics/metrics.go.
+var (
+	APIServerCounter    = "apiserver_request_total"
+	APIServerHistograms = []string{"apiserver_request_sli_duration_seconds", "apiserver_request_slo_duration_seconds", "apiserver_request_duration_seconds"}
+)
+
+// APIServerVerbs are the values of the kube-apiserver's verb label: the
+// request verbs its metrics report (validRequestMethods in
+// staging/src/k8s.io/apiserver/pkg/endpoints/metrics/metrics.go; CleanVerb
+// reports any other as "other"), the verbs fixes.extraVerbs may add.
+var APIServerVerbs = []string{"APPLY", "CONNECT", "CREATE", "DELETE", "DELETECOLLECTION", "GET", "LIST", "PATCH", "POST", "PROXY", "PUT", "UPDATE", "WATCH", "WATCHLIST"}
+
+// apiserver refuses a spec without service that does not read the
+// kube-apiserver's metrics. Such a spec is rendered as the kube-apiserver:
+// records with the mixin's names told apart by the SLI label alone, and the
+// apiserver's runbook. Any other service's spec would silently get both, and
+// two of them would write the same records. The error says which line to
+// add; burnrate does not make a service up, so that a record's name never
+// depends on a guess.
+func (v *validator) apiserver(s *Spec) {
+	if s.Service != "" {
+		return
+	}
+	add := fmt.Sprintf("add the line \"service: %s\" to give this service records, alerts and a runbook of its own", serviceFor(s))
+	const is = "a spec without service is rendered as the kube-apiserver (the mixin's record names, the apiserver's runbook of etcd, webhooks and aggregated APIs)"
+	valid := model.LegacyValidation.IsValidMetricName // an invalid name is reported by metrics
+	if m := s.Requests.Metric; (s.ReadsRequests() || m != "") && valid(m) && m != APIServerCounter {
+		v.add(Path{"requests", "metric"}, fmt.Sprintf("%s, but %s is not the kube-apiserver's request counter, %s; %s", is, m, APIServerCounter, add))
+		return // one line fixes both
+	}
+	if m := s.Latency.Metric; (s.ReadsLatency() || m != "") && valid(m) && !slices.Contains(APIServerHistograms, m) {
+		v.add(Path{"latency", "metric"}, fmt.Sprintf("%s, but %s is not one of the kube-apiserver's latency histograms, %s; %s", is, m, strings.Join(APIServerHistograms, ", "), add))
+	}
+}
+
+// serviceFor is the service a spec without one is told to add: its name,
+// when that is a service name.
+func serviceFor(s *Spec) string {
+	if nameRE.MatchString(s.Name) {
+		return s.Name
+	}
+	return "my-service"
+}
+
+// slos checks the list of SLOs and each SLO; false when there are more
+// than MaxSLOs, which stops the validation.
+func (v *validator) slos(s *Spec) bool {
 	v.check(len(s.SLOs) > 0, Path{"slos"}, "list at least one SLO")
 	if len(s.SLOs) > MaxSLOs {
 		v.add(Path{"slos"}, fmt.Sprintf("%d SLOs, more than the limit of %d; split the spec into several files", len(s.SLOs), MaxSLOs))
-		return v.errs // rather than one error for each of them
+		return false
 	}
 	seen := map[string]int{}
-	partitioned := false
 	for i, o := range s.SLOs {
 		p := Path{"slos", i}
 		if j, dup := seen[o.Name]; dup {
 			v.add(append(p, "name"), fmt.Sprintf("SLO name %q is already used by slos[%d]; each SLO needs its own name", o.Name, j))
 		}
 		seen[o.Name] = i
-		v.check(o.Name != "" && model.LabelValue(o.Name).IsValid(), append(p, "name"), "want a non-empty label value, e.g. read")
-		if o.Kind == KindRaw {
-			v.raw(p, s, o)
-		} else {
-			v.selector(append(p, "selector"), o.Selector, s.Service == "")
-			if o.Raw != (Raw{}) {
-				v.add(append(p, "raw"), fmt.Sprintf("kind %s reads no raw queries; remove raw or write kind: %s", o.Kind, KindRaw))
-			}
-		}
-		v.check(slices.Contains(Kinds, o.Kind), append(p, "kind"), fmt.Sprintf("%q is not an SLO kind; want one of %s", o.Kind, kindList()))
-		switch {
-		case !slices.Contains(Kinds, o.Kind):
-		case o.Kind.HasLatency():
-			v.check(len(o.Latency) > 0, append(p, "latency"), fmt.Sprintf("list at least one latency threshold (kind %s counts slow requests), e.g. latency: [{seconds: 0.3}]", o.Kind))
-		case len(o.Latency) > 0:
-			v.add(append(p, "latency"), fmt.Sprintf("kind %s counts no slow requests; remove the thresholds or write kind: %s", o.Kind, KindErrorsAndLatency))
-		}
-		if o.Objective != 0 {
-			if s.Service == "" {
-				v.add(append(p, "objective"), "an SLO's own objective needs service (alerts per SLO, each with its own threshold); set service, or use the spec's objective")
-			}
-			v.objective(append(p, "objective"), o.Objective)
-		}
-		values := map[string]bool{}
-		for j, t := range o.Latency {
-			tp := append(append(Path{}, p...), "latency", j)
-			v.check(t.Seconds > 0 && !math.IsInf(t.Seconds, 0) && !math.IsNaN(t.Seconds), append(tp, "seconds"),
-				"must be a positive number of seconds, the upper bound of a histogram bucket")
-			v.number(append(tp, "seconds"), t.Seconds)
-			if len(o.Latency) > 1 {
-				v.check(len(t.Partition) > 0, append(tp, "partition"),
-					"with several thresholds each needs the partition label values it applies to")
-			}
-			for _, val := range t.Partition {
-				if values[val] {
-					v.add(append(tp, "partition"), fmt.Sprintf("value %q already has a threshold", val))
-				}
-				values[val] = true
-				partitioned = true
-			}
-		}
+		v.slo(p, s, o)
 	}
-	if pl := s.Latency.PartitionLabel; partitioned || pl != "" {
-		p := Path{"latency", "partitionLabel"}
-		v.labelName(p, pl)
-		v.ownLabel(p, pl)
-		for _, other := range []struct{ field, name string }{{"clusterLabel", s.ClusterLabel}, {"sliLabel", s.SLILabel}} {
-			v.check(pl != other.name, p, fmt.Sprintf("%q is also the %s; the rules aggregate by both, so the partition label must be another label of the histogram, e.g. scope", pl, other.field))
-		}
-	}
+	return true
+}
 
+// slo checks SLO o at path p: its name, selector or raw queries, kind,
+// objective and latency thresholds.
+func (v *validator) slo(p Path, s *Spec, o SLO) {
+	v.check(o.Name != "" && model.LabelValue(o.Name).IsValid(), append(p, "name"), "want a non-empty label value, e.g. read")
+	if o.Kind == KindRaw {
+		v.raw(p, s, o)
+	} else {
+		v.selector(append(p, "selector"), o.Selector, s.Service == "")
+		if o.Raw != (Raw{}) {
+			v.add(append(p, "raw"), fmt.Sprintf("kind %s reads no raw queries; remove raw or write kind: %s", o.Kind, KindRaw))
+		}
+	}
+	v.check(slices.Contains(Kinds, o.Kind), append(p, "kind"), fmt.Sprintf("%q is not an SLO kind; want one of %s", o.Kind, kindList()))
+	switch {
+	case !slices.Contains(Kinds, o.Kind):
+	case o.Kind.HasLatency():
+		v.check(len(o.Latency) > 0, append(p, "latency"), fmt.Sprintf("list at least one latency threshold (kind %s counts slow requests), e.g. latency: [{seconds: 0.3}]", o.Kind))
+	case len(o.Latency) > 0:
+		v.add(append(p, "latency"), fmt.Sprintf("kind %s counts no slow requests; remove the thresholds or write kind: %s", o.Kind, KindErrorsAndLatency))
+	}
+	if o.Objective != 0 {
+		if s.Service == "" {
+			v.add(append(p, "objective"), "an SLO's own objective needs service (alerts per SLO, each with its own threshold); set service, or use the spec's objective")
+		}
+		v.objective(append(p, "objective"), o.Objective)
+	}
+	v.thresholds(p, o.Latency)
+}
+
+// thresholds checks the latency thresholds of the SLO at path p: positive
+// seconds, and with several thresholds, partition values of their own.
+func (v *validator) thresholds(p Path, ts []Threshold) {
+	values := map[string]bool{}
+	for j, t := range ts {
+		tp := append(append(Path{}, p...), "latency", j)
+		v.check(t.Seconds > 0 && !math.IsInf(t.Seconds, 0) && !math.IsNaN(t.Seconds), append(tp, "seconds"),
+			"must be a positive number of seconds, the upper bound of a histogram bucket")
+		v.number(append(tp, "seconds"), t.Seconds)
+		if len(ts) > 1 {
+			v.check(len(t.Partition) > 0, append(tp, "partition"),
+				"with several thresholds each needs the partition label values it applies to")
+		}
+		for _, val := range t.Partition {
+			if values[val] {
+				v.add(append(tp, "partition"), fmt.Sprintf("value %q already has a threshold", val))
+			}
+			values[val] = true
+		}
+	}
+}
+
+// partitioned says whether some threshold names partition label values.
+func (s *Spec) partitioned() bool {
+	for _, o := range s.SLOs {
+		for _, t := range o.Latency {
+			if len(t.Partition) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// partitionLabel checks latency.partitionLabel when it is set or some
+// threshold needs it.
+func (v *validator) partitionLabel(s *Spec) {
+	pl := s.Latency.PartitionLabel
+	if !s.partitioned() && pl == "" {
+		return
+	}
+	p := Path{"latency", "partitionLabel"}
+	v.labelName(p, pl)
+	v.ownLabel(p, pl)
+	for _, other := range []struct{ field, name string }{{"clusterLabel", s.ClusterLabel}, {"sliLabel", s.SLILabel}} {
+		v.check(pl != other.name, p, fmt.Sprintf("%q is also the %s; the rules aggregate by both, so the partition label must be another label of the histogram, e.g. scope", pl, other.field))
+	}
+}
+
+// alert checks the alert's name, texts and window pairs; false when there
+// are more than MaxWindows pairs, which stops the validation.
+func (v *validator) alert(s *Spec) bool {
 	a := s.Alert
 	v.check(alertNameRE.MatchString(a.Name), Path{"alert", "name"}, "want an alert name such as KubeAPIErrorBudgetBurn")
 	v.check(a.Summary != "", Path{"alert", "summary"}, "write a one-line summary")
@@ -148,85 +268,126 @@ func (s *Spec) Validate() []FieldError {
 	v.check(len(a.Windows) > 0, Path{"alert", "windows"}, "list at least one window pair")
 	if len(a.Windows) > MaxWindows {
 		v.add(Path{"alert", "windows"}, fmt.Sprintf("%d window pairs, more than the limit of %d; a few pairs (the SRE workbook uses 3 or 4) catch both fast and slow burns", len(a.Windows), MaxWindows))
-		return v.errs
+		return false
 	}
 	pairs := map[[2]Duration]int{}
 	for i, w := range a.Windows {
 		p := Path{"alert", "windows", i}
-		v.check(w.Long > 0, append(p, "long"), "must be a positive duration")
-		v.check(w.Short > 0, append(p, "short"), "must be a positive duration")
-		if w.Long > 0 && w.Short > 0 {
-			v.check(w.Short < w.Long, append(p, "short"),
-				fmt.Sprintf("the short window %s must be shorter than the long window %s", w.Short, w.Long))
-		}
-		v.check(w.Factor > 0 && !math.IsInf(w.Factor, 0), append(p, "factor"),
-			fmt.Sprintf("%v: the burn-rate factor must be a positive number, e.g. 14.4", w.Factor))
-		v.number(append(p, "factor"), w.Factor)
-		// The budget as the user reads it: 1 - 0.99 is 0.01, not 0.010000000000000009.
-		// The largest budget (lowest objective) of any SLO decides.
-		if objective := s.lowestObjective(); objective > 0 && objective < 1 && w.Factor > 0 {
-			budget, _ := strconv.ParseFloat(shortest(1-objective), 64)
-			if w.Factor*budget >= 1 {
-				v.add(append(p, "factor"), fmt.Sprintf("%v times the error budget (%s%% at objective %v) is an error ratio of %s%%, which no service can exceed, so the alert can never fire; use a factor below %s",
-					w.Factor, shortest(budget*100), objective, shortest(w.Factor*budget*100), shortest(1/budget)))
-			}
-		}
-		for _, f := range []struct {
-			name string
-			d    Duration
-		}{{"long", w.Long}, {"short", w.Short}} {
-			if s.Period > 0 && f.d > s.Period {
-				v.add(append(p, f.name), fmt.Sprintf("the %s window %s is longer than the SLO period %s; the budget is measured over the period, so make the window %s or shorter", f.name, f.d, s.Period, s.Period))
-			}
-		}
-		v.check(w.Severity != "" && model.LabelValue(w.Severity).IsValid(), append(p, "severity"), "want a severity such as critical or warning")
-		v.template(append(p, "severity"), w.Severity)
-		v.check(w.For >= 0, append(p, "for"), "must not be negative")
+		v.window(p, s, w)
 		k := [2]Duration{w.Long, w.Short}
 		if j, dup := pairs[k]; dup {
 			v.add(p, fmt.Sprintf("the pair %s/%s is already alert.windows[%d]", w.Long, w.Short, j))
 		}
 		pairs[k] = i
 	}
-	v.check(nameRE.MatchString(s.Runbook.Component), Path{"runbook", "component"}, "want a folder name such as kubernetes")
-	if s.Service == "" || s.Runbook.URLPattern != "" {
-		v.check(strings.Count(s.Runbook.URLPattern, "%s") == 1 && strings.Count(s.Runbook.URLPattern, "%") == 1,
-			Path{"runbook", "urlPattern"}, "must contain %s exactly once (replaced by the lower-cased alert name) and no other %")
+	return true
+}
+
+// window checks window pair w at path p: its durations, factor, severity
+// and for.
+func (v *validator) window(p Path, s *Spec, w Window) {
+	v.check(w.Long > 0, append(p, "long"), "must be a positive duration")
+	v.check(w.Short > 0, append(p, "short"), "must be a positive duration")
+	if w.Long > 0 && w.Short > 0 {
+		v.check(w.Short < w.Long, append(p, "short"),
+			fmt.Sprintf("the short window %s must be shorter than the long window %s", w.Short, w.Long))
 	}
-	v.output(s.Output)
+	v.factor(append(p, "factor"), s, w.Factor)
+	for _, f := range []struct {
+		name string
+		d    Duration
+	}{{"long", w.Long}, {"short", w.Short}} {
+		if s.Period > 0 && f.d > s.Period {
+			v.add(append(p, f.name), fmt.Sprintf("the %s window %s is longer than the SLO period %s; the budget is measured over the period, so make the window %s or shorter", f.name, f.d, s.Period, s.Period))
+		}
+	}
+	v.check(w.Severity != "" && model.LabelValue(w.Severity).IsValid(), append(p, "severity"), "want a severity such as critical or warning")
+	v.template(append(p, "severity"), w.Severity)
+	v.check(w.For >= 0, append(p, "for"), "must not be negative")
+}
+
+// factor checks a window pair's burn-rate factor at path p: a positive
+// number that the error ratio can exceed at every SLO's objective.
+func (v *validator) factor(p Path, s *Spec, factor float64) {
+	v.check(factor > 0 && !math.IsInf(factor, 0), p,
+		fmt.Sprintf("%v: the burn-rate factor must be a positive number, e.g. 14.4", factor))
+	v.number(p, factor)
+	// The budget as the user reads it: 1 - 0.99 is 0.01, not 0.010000000000000009.
+	// The largest budget (lowest objective) of any SLO decides.
+	if objective := s.lowestObjective(); objective > 0 && objective < 1 && factor > 0 {
+		budget, _ := strconv.ParseFloat(shortest(1-objective), 64)
+		if factor*budget >= 1 {
+			v.add(p, fmt.Sprintf("%v times the error budget (%s%% at objective %v) is an error ratio of %s%%, which no service can exceed, so the alert can never fire; use a factor below %s",
+				factor, shortest(budget*100), objective, shortest(factor*budget*100), shortest(1/budget)))
+		}
+	}
+}
+
+// runbook checks where the runbook goes: its component folder and its URL
+// pattern.
+func (v *validator) runbook(s *Spec) {
+	v.check(nameRE.MatchString(s.Runbook.Component), Path{"runbook", "component"}, "want a folder name such as kubernetes")
+	if u := s.Runbook.URLPattern; u != "" {
+		v.check(strings.Count(u, "%s") <= 1 && strings.Count(u, "%") == strings.Count(u, "%s"),
+			Path{"runbook", "urlPattern"}, "may contain %s once (replaced by the lower-cased alert name) and no other %; write the page's address, e.g. https://github.com/acme/ops/blob/main/runbooks/kubernetes/KubeAPIErrorBudgetBurn.md")
+	}
+}
+
+// dashboards checks the address of the Grafana the dashboards link to.
+func (v *validator) dashboards(s *Spec) {
+	if g := s.Dashboards.GrafanaURL; g != "" {
+		u, err := url.Parse(g)
+		v.check(err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.RawQuery == "" && u.Fragment == "" && !strings.HasSuffix(g, "/"),
+			Path{"dashboards", "grafanaURL"}, "want the address of a Grafana without a trailing slash, query or fragment, e.g. https://grafana.example.com")
+	}
+}
+
+// baseWindow checks the base window: positive, no longer than any window,
+// and a divisor of each.
+func (v *validator) baseWindow(s *Spec) {
 	v.check(s.BaseWindow > 0, Path{"baseWindow"}, "must be a positive duration, e.g. 5m")
-	if s.BaseWindow > 0 {
-		for i, w := range a.Windows {
-			for _, f := range []struct {
-				name string
-				d    Duration
-			}{{"short", w.Short}, {"long", w.Long}} {
-				if f.d <= 0 {
-					continue
-				}
-				p := Path{"alert", "windows", i, f.name}
-				if f.d < s.BaseWindow {
-					v.add(Path{"baseWindow"}, fmt.Sprintf("the base window %s is longer than alert.windows[%d].%s (%s); every window is built from base-window rates, so make it %s or shorter", s.BaseWindow, i, f.name, f.d, f.d))
-				} else if f.d%s.BaseWindow != 0 {
-					v.add(p, fmt.Sprintf("%s is not a multiple of the base window %s; use a multiple or change baseWindow", f.d, s.BaseWindow))
-				}
+	if s.BaseWindow <= 0 {
+		return
+	}
+	for i, w := range s.Alert.Windows {
+		for _, f := range []struct {
+			name string
+			d    Duration
+		}{{"short", w.Short}, {"long", w.Long}} {
+			if f.d <= 0 {
+				continue
+			}
+			p := Path{"alert", "windows", i, f.name}
+			if f.d < s.BaseWindow {
+				v.add(Path{"baseWindow"}, fmt.Sprintf("the base window %s is longer than alert.windows[%d].%s (%s); every window is built from base-window rates, so make it %s or shorter", s.BaseWindow, i, f.name, f.d, f.d))
+			} else if f.d%s.BaseWindow != 0 {
+				v.add(p, fmt.Sprintf("%s is not a multiple of the base window %s; use a multiple or change baseWindow", f.d, s.BaseWindow))
 			}
 		}
 	}
+}
+
+// extraVerbs checks fixes.extraVerbs: each names an SLO whose selector has
+// a verb matcher, and lists verbs.
+func (v *validator) extraVerbs(s *Spec) {
+	index := map[string]int{} // the last SLO of each name, as slos reports duplicates
+	for i, o := range s.SLOs {
+		index[o.Name] = i
+	}
 	for name, verbs := range s.Fixes.ExtraVerbs {
 		p := Path{"fixes", "extraVerbs", name}
-		if _, ok := seen[name]; !ok {
+		i, ok := index[name]
+		if !ok {
 			v.add(p, fmt.Sprintf("there is no SLO named %q to add verbs to", name))
 			continue
 		}
 		for _, verb := range verbs {
-			v.check(verb != "" && !strings.ContainsAny(verb, `|()[]{}.*+?^$\`), p, fmt.Sprintf("%q is not a verb", verb))
+			v.check(slices.Contains(APIServerVerbs, verb), p, fmt.Sprintf("%q is not a verb the kube-apiserver records; write one verb per list item, each one of %s, e.g. [APPLY, DELETECOLLECTION]", verb, strings.Join(APIServerVerbs, ", ")))
 		}
-		if len(verbs) > 0 && verbMatcher(s.SLOs[seen[name]].Selector) == nil {
-			v.add(p, fmt.Sprintf(`slos[%d].selector has no verb=~"…" matcher to add verbs to`, seen[name]))
+		if len(verbs) > 0 && verbMatcher(s.SLOs[i].Selector) == nil {
+			v.add(p, fmt.Sprintf(`slos[%d].selector has no verb=~"…" matcher to add verbs to`, i))
 		}
 	}
-	return v.errs
 }
 
 // lowestObjective is the smallest objective of any SLO (0 if none is set).
@@ -248,15 +409,22 @@ func kindList() string {
 	return strings.Join(out, ", ")
 }
 
-// objective checks an objective: a ratio strictly between 0 and 1.
+// objective checks an objective: a fraction strictly between 0 and 1. One
+// from 50 to 100 is read as a percentage, and its fraction suggested (no
+// one means an objective of 1.2%).
 func (v *validator) objective(p Path, o float64) {
+	const is = "an objective is a fraction strictly between 0 and 1, the share of good events"
 	switch {
 	case o > 0 && o < 1:
 		v.number(p, o)
-	case o > 1 && o < 100:
-		v.add(p, fmt.Sprintf("%v is outside (0, 1); write the target as a ratio: %s for %v%%", o, shortest(o/100), o))
+	case o == 0:
+		v.add(p, "want a fraction strictly between 0 and 1, the share of good events, e.g. 0.99 for 99%")
+	case o >= 50 && o < 100:
+		v.add(p, fmt.Sprintf("%v is outside (0, 1): %s; write %s for %v%%", o, is, shortest(o/100), o))
+	case o == 1:
+		v.add(p, fmt.Sprintf("1 is outside (0, 1): %s, and at 1 no error budget is left to burn; write e.g. 0.999 for 99.9%%", is))
 	default:
-		v.add(p, fmt.Sprintf("%v is outside (0, 1); write the target as a ratio, e.g. 0.99 for 99%%", o))
+		v.add(p, fmt.Sprintf("%v is outside (0, 1): %s; write e.g. 0.99 for 99%%", o, is))
 	}
 }
 
@@ -397,8 +565,27 @@ func (v *validator) ownLabel(p Path, name string) {
 	}
 }
 
-func (v *validator) metricName(p Path, name string) {
-	v.check(model.LegacyValidation.IsValidMetricName(name), p, fmt.Sprintf("%q is not a metric name", name))
+// metricName checks a metric name, the counter's or the histogram's (whose
+// example is example), and suggests the name with every character a metric
+// name cannot hold replaced by an underscore.
+func (v *validator) metricName(p Path, name, example string) {
+	if model.LegacyValidation.IsValidMetricName(name) {
+		return
+	}
+	if name == "" {
+		v.add(p, "write the metric's name, e.g. "+example)
+		return
+	}
+	fix := strings.Map(func(r rune) rune {
+		if r == ':' || r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, name)
+	if fix[0] >= '0' && fix[0] <= '9' {
+		fix = "_" + fix
+	}
+	v.add(p, fmt.Sprintf("%q is not a metric name: a metric name holds letters, digits, underscores and colons, and does not begin with a digit; write %s", name, fix))
 }
 
 // shortest prints v with at most 15 significant digits, which drops the

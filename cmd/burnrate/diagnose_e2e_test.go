@@ -30,7 +30,7 @@ func TestDiagnoseLintE2E(t *testing.T) {
 			"failed requests burn",
 			`1. [apiservices] {name="v3.projectcalico.org"}`,
 			`2. [errors] {code="503", subresource="openapi/v3/", verb="GET"}`,
-			"runbook: Step 6: Is an aggregated API down? (https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubeapierrorbudgetburn#step-6-is-an-aggregated-api-down)",
+			"runbook: Step 6: Is an aggregated API down? (https://github.com/burnrate/burnrate/blob/main/runbooks/kubernetes/KubeAPIErrorBudgetBurn.md#step-6-is-an-aggregated-api-down)",
 			"fix: if the control plane cannot reach pod IPs",
 			"Failures the SLI does not count as such",
 			`[aggregator-terminations] {code="503", group="projectcalico.org", resource="networkpolicies", verb="LIST"}`,
@@ -41,6 +41,20 @@ func TestDiagnoseLintE2E(t *testing.T) {
 		}
 		if testing.Verbose() {
 			t.Logf("burnrate diagnose output:\n%s", stdout)
+		}
+	})
+	t.Run("diagnose html", func(t *testing.T) {
+		code, stdout, stderr := runCLI("diagnose", "--prometheus", srv.URL, "--cluster", "aggregated-api-unreachable", "--window", "3d", "--time", at, "--output", "html")
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		for _, want := range []string{"<!DOCTYPE html>", "Burn rate of SLI read", `<path class="series"`, "v3.projectcalico.org", "Step 6: Is an aggregated API down?"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("page lacks %q", want)
+			}
+		}
+		if strings.Contains(stdout, "query failed") {
+			t.Error("a chart's range query failed")
 		}
 	})
 	t.Run("diagnose json", func(t *testing.T) {
@@ -58,7 +72,8 @@ func TestDiagnoseLintE2E(t *testing.T) {
 		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 			t.Fatalf("%v\n%s", err, stdout)
 		}
-		if r.SLI != "write" || r.Term != "slow" || len(r.Culprits) < 2 || r.Culprits[0].Step != "etcd-latency" || r.Culprits[0].Labels["operation"] != "update" || r.Culprits[1].Step != "slow" {
+		if r.SLI != "write" || r.Term != "slow" || len(r.Culprits) < 3 || r.Culprits[0].Step != "etcd-latency" || r.Culprits[1].Step != "slow" ||
+			r.Culprits[2].Step != "etcd-time" || r.Culprits[2].Labels["operation"] != "update" {
 			t.Errorf("json report: %+v", r)
 		}
 	})

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,13 +10,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/burnrate/burnrate/generator"
 	"github.com/burnrate/burnrate/internal/encode"
-	"github.com/burnrate/burnrate/internal/mixingroups"
 	"github.com/burnrate/burnrate/internal/output"
-	"github.com/burnrate/burnrate/internal/rulegen"
-	"github.com/burnrate/burnrate/internal/runbook"
 	"github.com/burnrate/burnrate/internal/slomodel"
-	"github.com/burnrate/burnrate/internal/testgen"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -145,12 +141,11 @@ Flags:
 		fmt.Fprintf(stderr, "burnrate generate: %v\n", err)
 		return exitFail
 	}
-	changes, err := output.Plan(files, sources)
-	if err != nil {
-		fmt.Fprintf(stderr, "burnrate generate: %v\n", err)
-		return exitFail
-	}
 	if f.check {
+		changes, err := output.Plan(files, sources)
+		if err != nil {
+			return f.outputFailed(stderr, err)
+		}
 		for _, c := range changes {
 			fmt.Fprintf(stdout, "%s %s\n", c.Path, checkVerbs[c.Action])
 		}
@@ -160,9 +155,14 @@ Flags:
 		}
 		return exitOK
 	}
-	if err := output.Apply(changes); err != nil {
-		fmt.Fprintf(stderr, "burnrate generate: %v; no file was changed\n", err)
-		return exitFail
+	changes, err := output.Write(files, sources, output.Options{
+		Waiting: func(lock string) {
+			fmt.Fprintf(stderr, "burnrate generate: another burnrate generate is writing to this directory; waiting for it to end (it holds %s)\n", lock)
+		},
+		Note: func(msg string) { fmt.Fprintf(stderr, "burnrate generate: %s\n", msg) },
+	})
+	if err != nil {
+		return f.outputFailed(stderr, err)
 	}
 	written := 0
 	for _, c := range changes {
@@ -177,6 +177,27 @@ Flags:
 	}
 	fmt.Fprintf(stdout, "%d file(s) generated, %d written\n", len(files), written)
 	return exitOK
+}
+
+// outputFailed reports an error of output.Plan or output.Write: an output
+// directory that is a file is a bad command line, anything else leaves the
+// files as they were.
+func (f generateFlags) outputFailed(stderr io.Writer, err error) int {
+	var nd *output.NotDirError
+	if errors.As(err, &nd) {
+		flag := "--out"
+		if nd.Root != f.out {
+			flag = "--runbooks"
+		}
+		fmt.Fprintf(stderr, "burnrate generate: %s %s is a file; give a directory\n", flag, nd.Root)
+		return exitUsage
+	}
+	if f.check {
+		fmt.Fprintf(stderr, "burnrate generate: %v\n", err)
+	} else {
+		fmt.Fprintf(stderr, "burnrate generate: %v; no file was changed\n", err)
+	}
+	return exitFail
 }
 
 // What --check and a run say of each change.
@@ -195,129 +216,49 @@ var (
 	}
 )
 
-// render loads every spec and renders its files in memory; note reports
-// what it leaves out on purpose.
+// render loads every spec and renders its files in memory, through the
+// generator package; note reports what it leaves out on purpose.
 func render(specs []string, f generateFlags, note func(string)) ([]output.File, []output.Source, error) {
-	profile, out, runbooks := f.profile, f.out, f.runbooks
-	type source struct {
-		name string
-		spec *slo.Spec
-	}
-	var loaded []source
+	var inputs []generator.Input
 	if len(specs) == 0 {
-		loaded = append(loaded, source{slo.DefaultName, slo.Default()})
+		inputs = append(inputs, generator.Input{Name: slo.DefaultName, Spec: slo.Default()})
 	}
 	for _, p := range specs {
 		s, err := slo.Load(p)
 		if err != nil {
 			return nil, nil, err
 		}
-		loaded = append(loaded, source{filepath.ToSlash(p), s})
+		inputs = append(inputs, generator.Input{Name: filepath.ToSlash(p), Spec: s})
+	}
+	res, err := generator.Generate(inputs, generator.Options{
+		Profile:  f.profile,
+		Format:   f.format,
+		Preset:   f.preset,
+		Envelope: f.envelope(),
+		Command:  f.regenerateCommand(specs),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, n := range res.Notes {
+		note(n)
 	}
 	format := ""
 	if f.format != encode.FormatRules {
 		format = f.format
 	}
-	var files []output.File
 	var sources []output.Source
-	seen := map[string]string{}
-	for _, src := range loaded {
-		id := output.Source{Spec: src.name, Profile: profile, Format: format}
-		sources = append(sources, id)
-		add := func(root, rel string, data []byte) {
-			files = append(files, output.File{Root: root, Rel: rel, Data: data, Source: id})
+	for _, in := range inputs {
+		sources = append(sources, output.Source{Spec: in.Name, Profile: f.profile, Format: format})
+	}
+	var files []output.File
+	for _, gf := range res.Files {
+		root := f.out
+		if gf.Kind == generator.KindRunbook {
+			root = f.runbooks
 		}
-		if f.preset != "" {
-			p, _ := slo.LookupPreset(f.preset) // checked by validate
-			p.Apply(src.spec)
-			if err := src.spec.Errors(src.spec.Validate()); err != nil {
-				return nil, nil, fmt.Errorf("with --preset %s: %w", f.preset, err)
-			}
-		}
-		env := f.envelope(src.spec)
-		ruleFile := encode.FileName(f.format, src.spec.Name)
-		path := filepath.Join(out, ruleFile)
-		if other, dup := seen[path]; dup {
-			return nil, nil, fmt.Errorf("%s and %s both have name %q and would write %s; give each spec its own name", other, src.name, src.spec.Name, path)
-		}
-		seen[path] = src.name
-		if svc := src.spec.Service; svc != "" {
-			// Records are told apart by service (and SLO) only.
-			key := "service " + svc
-			if other, dup := seen[key]; dup {
-				return nil, nil, fmt.Errorf("%s and %s both have service %q, and their recorded series and alerts would collide in one Prometheus; give each spec its own service", other, src.name, svc)
-			}
-			seen[key] = src.name
-		}
-		if err := rulegen.Check(src.spec, profile); err != nil {
-			return nil, nil, err // file:line errors, which name the spec already
-		}
-		rf, err := rulegen.Rules(src.spec, profile)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", src.name, err)
-		}
-		header := fmt.Sprintf("Generated by burnrate from %s (profile %s); do not edit.\nRegenerate with: %s", src.name, profile, f.regenerateCommand(specs))
-		if f.format == encode.FormatKubePrometheusStack {
-			replaced, err := mixingroups.Replaced(rf)
-			if err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", src.name, err)
-			}
-			for _, g := range replaced {
-				env.StackSwitches = append(env.StackSwitches, g.StackSwitch)
-			}
-		}
-		data, err := encode.Encode(f.format, rf, header, env)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", src.name, err)
-		}
-		add(out, ruleFile, data)
-		if f.format != encode.FormatRules {
-			continue // the tests read a plain rule file; the runbook comes with it
-		}
-		// promtool and Prometheus refuse a rule file with
-		// partial_response_strategy, so a file for Thanos gets no tests.
-		withTests := env.PartialResponseStrategy == ""
-		if withTests {
-			tests, err := testgen.Tests(src.spec, profile, ruleFile)
-			if err != nil {
-				return nil, nil, fmt.Errorf("%s: tests: %w", src.name, err)
-			}
-			for _, tf := range tests {
-				data, err := tf.File.Marshal(header)
-				if err != nil {
-					return nil, nil, fmt.Errorf("%s: %w", src.name, err)
-				}
-				add(out, tf.Name, data)
-			}
-		}
-		if profile != slomodel.ProfileOptimized {
-			continue
-		}
-		page, err := runbook.Render(src.spec)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", src.name, err)
-		}
-		pagePath := filepath.Join(runbooks, filepath.FromSlash(page.Path))
-		if other, dup := seen[pagePath]; dup {
-			return nil, nil, fmt.Errorf("%s and %s both have alert %s and would write %s; give each its own alert name or runbook component", other, src.name, src.spec.Alert.Name, pagePath)
-		}
-		seen[pagePath] = src.name
-		add(runbooks, page.Path, page.Markdown)
-		if !withTests {
-			continue
-		}
-		tf, err := testgen.IncidentTests(src.spec, ruleFile)
-		if errors.Is(err, testgen.ErrIncidentsDoNotFit) {
-			continue
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: incident tests: %w", src.name, err)
-		}
-		data, err = tf.File.Marshal(header)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", src.name, err)
-		}
-		add(out, tf.Name, data)
+		files = append(files, output.File{Root: root, Rel: gf.Name, Data: gf.Data,
+			Source: output.Source{Spec: gf.Input, Profile: f.profile, Format: format}})
 	}
 	return files, sources, nil
 }
@@ -334,7 +275,7 @@ func (f generateFlags) validate() error {
 	if f.strategy != "" && f.format != encode.FormatRules && f.format != encode.FormatPrometheusRule {
 		return fmt.Errorf("--partial-response-strategy is a Thanos ruler field: use it with --format %s or %s, not %s", encode.FormatRules, encode.FormatPrometheusRule, f.format)
 	}
-	o := slo.Output{Name: f.name, Namespace: f.namespace, Labels: f.labels.merge(nil), Annotations: f.annotations.merge(nil), PartialResponseStrategy: f.strategy}
+	o := f.envelope()
 	var errs []error
 	for _, fe := range slo.ValidateOutput(o) {
 		flag := map[string]string{"name": "--name", "namespace": "--namespace", "labels": "--label", "annotations": "--annotation", "partialResponseStrategy": "--partial-response-strategy"}[fmt.Sprint(fe.Path[1])]
@@ -343,15 +284,10 @@ func (f generateFlags) validate() error {
 	return errors.Join(errs...)
 }
 
-// envelope is the spec's output section with the flags' values over it,
-// completed by encode.EnvelopeOf.
-func (f generateFlags) envelope(s *slo.Spec) encode.Envelope {
-	s.Output.Name = cmp.Or(f.name, s.Output.Name)
-	s.Output.Namespace = cmp.Or(f.namespace, s.Output.Namespace)
-	s.Output.Labels = f.labels.merge(s.Output.Labels)
-	s.Output.Annotations = f.annotations.merge(s.Output.Annotations)
-	s.Output.PartialResponseStrategy = cmp.Or(f.strategy, s.Output.PartialResponseStrategy)
-	return encode.EnvelopeOf(f.format, s)
+// envelope is the output envelope the flags give, which goes over each
+// spec's output section.
+func (f generateFlags) envelope() slo.Output {
+	return slo.Output{Name: f.name, Namespace: f.namespace, Labels: f.labels.merge(nil), Annotations: f.annotations.merge(nil), PartialResponseStrategy: f.strategy}
 }
 
 // presetHelp lists the presets for the help text.

@@ -16,6 +16,9 @@ import (
 
 // runImport converts another tool's SLO spec to a burnrate spec.
 func runImport(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "openslo" || args[0] == "pyrra") {
+		return runImportOther(args[0], args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "write the spec to `FILE` (replaced whole, or left as it was on failure) instead of stdout")
@@ -28,11 +31,14 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 Reads a Sloth v0.16.0 spec (version: prometheus/v1, or a sloth.slok.dev/v1
 PrometheusServiceLevel resource) and writes the burnrate spec that renders
 the same alerts: each SLO's events SLI (error_query, total_query) becomes an
-SLO of kind raw, its objective a ratio, Sloth's page and ticket windows the
-alert's window pairs with Sloth's burn-rate factors. What changes no alert
-(extra labels, annotations) is dropped with a warning on stderr; what would
-change one (plugins, raw error ratios, queries that keep labels other than
-the cluster label, SLOs that disagree on severities) is an error at its line.
+SLO of kind latency where it is a histogram's _count minus one _bucket{le}
+over its _count, else of kind raw; its objective a ratio, Sloth's page and
+ticket windows the alert's window pairs with Sloth's burn-rate factors. What
+changes no alert (extra labels, annotations) is dropped with a warning on
+stderr; what would change one (plugins, raw error ratios, queries that keep
+labels other than the cluster label, SLOs that disagree on severities) is an
+error at its line. The spec is rendered as generate renders it before it
+is written, so a spec import writes is one generate accepts.
 
 Flags:
 `)
@@ -55,7 +61,7 @@ Flags:
 	}
 	if len(pos) != 2 || pos[0] != "sloth" {
 		if len(pos) > 0 && pos[0] != "sloth" {
-			fmt.Fprintf(stderr, "burnrate import: unknown format %q; burnrate imports sloth\n", pos[0])
+			fmt.Fprintf(stderr, "burnrate import: unknown format %q; burnrate imports sloth, openslo and pyrra\n", pos[0])
 		}
 		fs.Usage()
 		return exitUsage

@@ -19,6 +19,9 @@ import (
 // an empty module cache (minutes); make install-check sets it.
 const EnvInstallCheck = "BURNRATE_INSTALL_CHECK"
 
+// maxModuleZip bounds the module zip that go install downloads, in bytes.
+const maxModuleZip = 5_000_000
+
 // TestGoInstall proves that users can install burnrate the way the
 // ecosystem installs Go tools: go install <module>/cmd/burnrate@<version>
 // and go get -tool. The module at HEAD of this checkout is zipped as the Go
@@ -71,6 +74,12 @@ func TestGoInstall(t *testing.T) {
 	if err := modzip.CreateFromDir(&zip, mod, src); err != nil {
 		t.Fatalf("zip the module at HEAD: %v", err)
 	}
+	// The module zip is what every user downloads; the lab's recordings
+	// live in a module of their own (lab/recordings) to keep it small.
+	if zip.Len() >= maxModuleZip {
+		t.Errorf("the module zip at HEAD is %d bytes, want under %d: find the large files with unzip -l and move data out of the module", zip.Len(), maxModuleZip)
+	}
+	t.Logf("module zip: %d bytes", zip.Len())
 	info, _ := json.Marshal(map[string]any{"Version": version, "Time": time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
 	for name, data := range map[string][]byte{"list": []byte(version + "\n"), version + ".info": info, version + ".mod": gomod, version + ".zip": zip.Bytes()} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {

@@ -87,12 +87,12 @@ func TestSectionsHaveFixes(t *testing.T) {
 		if s.Fix == "" {
 			t.Errorf("section %d (%q) has no fix", s.Number, s.Title)
 		}
-		if !strings.HasPrefix(s.URL, "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubeapierrorbudgetburn#step-") {
+		if !strings.HasPrefix(s.URL, "https://github.com/burnrate/burnrate/blob/main/runbooks/kubernetes/KubeAPIErrorBudgetBurn.md#step-") {
 			t.Errorf("section %d URL %q", s.Number, s.URL)
 		}
 	}
 	// The anchor is GitHub's for the heading, whatever the section's number.
-	url := regexp.MustCompile(`^https://runbooks\.prometheus-operator\.dev/runbooks/kubernetes/kubeapierrorbudgetburn#step-(\d+)-is-an-aggregated-api-down$`)
+	url := regexp.MustCompile(`^https://github\.com/burnrate/burnrate/blob/main/runbooks/kubernetes/KubeAPIErrorBudgetBurn\.md#step-(\d+)-is-an-aggregated-api-down$`)
 	s := p.section(runbook.StepAPIServices)
 	if m := url.FindStringSubmatch(s.URL); m == nil || m[1] != strconv.Itoa(s.Number) || s.Title != "Step "+m[1]+": Is an aggregated API down?" {
 		t.Errorf("aggregated API section %d %q at %q", s.Number, s.Title, s.URL)

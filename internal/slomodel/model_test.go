@@ -33,11 +33,11 @@ func TestProfiles(t *testing.T) {
 	}{
 		{"optimized, every fix", ProfileOptimized, nil, Profile{
 			Name: ProfileOptimized, AbsentAsZero: true, AlertPerSLI: true, StreamingExcluded: true, RecordsBudgetRemaining: true,
-			RunbookURLPattern: "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/%s",
+			RunbookURLPattern: slo.Default().Runbook.URLPattern,
 		}},
 		{"optimized, fixes off", ProfileOptimized, func(s *slo.Spec) { s.Fixes = slo.Fixes{} }, Profile{
 			Name: ProfileOptimized, RecordsBudgetRemaining: true,
-			RunbookURLPattern: "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/%s",
+			RunbookURLPattern: slo.Default().Runbook.URLPattern,
 		}},
 		{"mixin ignores the fixes", ProfileMixin, nil, Profile{
 			Name: ProfileMixin, RoundedThresholds: true, RequestsLagOneEvaluation: true,
@@ -146,7 +146,7 @@ func TestAlert(t *testing.T) {
 	if got, want := r.Annotations["description"], "The API server is burning too much error budget on cluster {{ $labels.cluster }}."; got != want {
 		t.Errorf("description %q, want %q", got, want)
 	}
-	if got, want := r.Annotations["runbook_url"], "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubeapierrorbudgetburn"; got != want {
+	if got, want := r.Annotations["runbook_url"], "https://github.com/burnrate/burnrate/blob/main/runbooks/kubernetes/KubeAPIErrorBudgetBurn.md"; got != want {
 		t.Errorf("runbook_url %q, want %q", got, want)
 	}
 	ls, as := opt.FiringAlert(w, "read", "prod")

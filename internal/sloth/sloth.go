@@ -12,6 +12,7 @@ package sloth
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -25,6 +26,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
 
+	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -55,11 +57,14 @@ type Error struct {
 	Msg  string
 }
 
-func (e *Error) Error() string {
+func (e *Error) Error() string { return e.where() + ": " + e.Msg }
+
+// where is file:line, or file when the line is unknown.
+func (e *Error) where() string {
 	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+		return fmt.Sprintf("%s:%d", e.File, e.Line)
 	}
-	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	return e.File
 }
 
 // window is one of Sloth's four alert window pairs: the share of the
@@ -135,11 +140,59 @@ func Convert(file string, data []byte, opts Options) (*Result, error) {
 	if len(c.errs) > 0 {
 		return nil, c.joined()
 	}
-	// The result must be a spec burnrate accepts: parse it as generate will.
-	if _, err := slo.Parse(file, out); err != nil {
-		return nil, fmt.Errorf("%s: the converted spec is not valid, which is a bug in burnrate import: %w", file, err)
+	// The result must be a spec burnrate accepts: parse it as generate
+	// will, and check it as generate does before it renders anything.
+	spec, err := slo.Parse(file, out)
+	if err != nil {
+		return nil, c.refused(err)
+	}
+	if _, err := slomodel.New(spec, slomodel.ProfileOptimized); err != nil {
+		return nil, c.refused(err)
 	}
 	return &Result{Spec: out, Warnings: c.warnings}, nil
+}
+
+var sloFieldRE = regexp.MustCompile(`^slos\[(\d+)\]`)
+
+// refused says what generate's check found in the converted spec, each
+// problem at the line of the Sloth SLO it came from.
+func (c *converter) refused(err error) error {
+	var msgs []string
+	for _, e := range unjoin(err) {
+		var se *slo.Error
+		if !errors.As(e, &se) {
+			msgs = append(msgs, fmt.Sprintf("%s: burnrate generate would refuse the converted spec: %v", c.file, e))
+			continue
+		}
+		m := sloFieldRE.FindStringSubmatch(se.Field)
+		i := -1
+		if m != nil {
+			i, _ = strconv.Atoi(m[1])
+		}
+		if i < 0 || i >= len(c.slis) {
+			msgs = append(msgs, fmt.Sprintf("%s: burnrate generate would refuse the converted spec: %s: %s", c.file, se.Field, se.Msg))
+			continue
+		}
+		s := c.slis[i]
+		kind := slo.KindRaw
+		if s.latency != nil {
+			kind = slo.KindLatency
+		}
+		msg := fmt.Sprintf("%s: slos[%d].sli.events: burnrate generate would refuse the converted SLO (kind %s): %s: %s", (&Error{File: c.file, Line: s.node.Line}).where(), s.sloth, kind, se.Field, se.Msg)
+		if s.notLatency != "" {
+			msg += fmt.Sprintf(". It is no latency SLI either: %s (burnrate import makes kind latency of sum(rate(H_count{M}[{{.window}}])) - sum(rate(H_bucket{M,le=\"L\"}[{{.window}}])) over sum(rate(H_count{M}[{{.window}}])))", s.notLatency)
+		}
+		msgs = append(msgs, msg)
+	}
+	return errors.New(strings.Join(msgs, "\n"))
+}
+
+// unjoin is the errors joined in err (errors.Join), or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 type converter struct {
@@ -147,6 +200,21 @@ type converter struct {
 	opts     Options
 	errs     []*Error
 	warnings []string
+	// slis are the converted SLOs, in the order of the spec's slos.
+	slis []sliOf
+}
+
+// sliOf is what a converted SLO came from and what it maps to.
+type sliOf struct {
+	sloth int        // its index in the Sloth spec's slos
+	node  *yaml.Node // its error_query
+	// objective is its objective as a ratio, at objectiveNode.
+	objective     float64
+	objectiveNode *yaml.Node
+	// latency is the SLI as a latency SLO, nil when it is none; notLatency
+	// then says why, when its error query subtracts a histogram bucket.
+	latency    *latencySLI
+	notLatency string
 }
 
 func (c *converter) fail(n *yaml.Node, format string, args ...any) {
@@ -158,7 +226,11 @@ func (c *converter) fail(n *yaml.Node, format string, args ...any) {
 }
 
 func (c *converter) warn(n *yaml.Node, format string, args ...any) {
-	c.warnings = append(c.warnings, (&Error{File: c.file, Line: n.Line, Msg: fmt.Sprintf(format, args...)}).Error())
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	c.warnings = append(c.warnings, (&Error{File: c.file, Line: line, Msg: fmt.Sprintf(format, args...)}).Error())
 }
 
 func (c *converter) joined() error {
@@ -290,19 +362,31 @@ func (c *converter) alert(at, n *yaml.Node) alertDoc {
 
 // The burnrate spec as written, in the order a reader expects.
 type outSpec struct {
-	Name         string   `yaml:"name"`
-	Service      string   `yaml:"service"`
-	ClusterLabel string   `yaml:"clusterLabel"`
-	Period       string   `yaml:"period"`
-	SLOs         []outSLO `yaml:"slos"`
-	Alert        outAlert `yaml:"alert"`
+	Name         string      `yaml:"name"`
+	Service      string      `yaml:"service"`
+	Selector     string      `yaml:"selector,omitempty"`
+	ClusterLabel string      `yaml:"clusterLabel"`
+	Period       string      `yaml:"period"`
+	Latency      *outLatency `yaml:"latency,omitempty"`
+	SLOs         []outSLO    `yaml:"slos"`
+	Alert        outAlert    `yaml:"alert"`
+}
+
+type outLatency struct {
+	Metric string `yaml:"metric"`
 }
 
 type outSLO struct {
-	Name      string  `yaml:"name"`
-	Kind      string  `yaml:"kind"`
-	Objective float64 `yaml:"objective"`
-	Raw       outRaw  `yaml:"raw"`
+	Name      string         `yaml:"name"`
+	Kind      string         `yaml:"kind"`
+	Selector  string         `yaml:"selector,omitempty"`
+	Objective float64        `yaml:"objective"`
+	Latency   []outThreshold `yaml:"latency,omitempty"`
+	Raw       *outRaw        `yaml:"raw,omitempty"`
+}
+
+type outThreshold struct {
+	Seconds float64 `yaml:"seconds"`
 }
 
 type outRaw struct {
@@ -378,7 +462,10 @@ func (c *converter) convert(d *doc) []byte {
 		if !eok || !tok {
 			continue
 		}
-		out.SLOs = append(out.SLOs, outSLO{Name: s.name, Kind: string(slo.KindRaw), Objective: objective, Raw: outRaw{Errors: errs, Total: total}})
+		o := outSLO{Name: s.name, Kind: string(slo.KindRaw), Objective: objective, Raw: &outRaw{Errors: errs, Total: total}}
+		lat, why := asLatency(errs, total, c.opts.ClusterLabel)
+		c.slis = append(c.slis, sliOf{sloth: i, node: s.errorQuery, objective: objective, objectiveNode: key(s.node, "objective"), latency: lat, notLatency: why})
+		out.SLOs = append(out.SLOs, o)
 
 		switch {
 		case s.alertName == nil || s.alertName.Value == "":
@@ -417,11 +504,13 @@ func (c *converter) convert(d *doc) []byte {
 			}
 		}
 	}
+	c.latency(&out)
 	out.Alert = outAlert{
 		Name:        alertName,
 		Summary:     fmt.Sprintf("%s is burning its error budget too fast.", d.service),
 		Description: fmt.Sprintf("%s SLO {{ $labels.slo }} is burning its error budget too fast (imported from Sloth).", d.service),
 	}
+	neverFires := 0
 	for _, w := range slothWindows {
 		sev := ticketSeverity
 		if w.page {
@@ -430,13 +519,21 @@ func (c *converter) convert(d *doc) []byte {
 		if sev == nil || *sev == "-" {
 			continue
 		}
+		if !c.canFire(w) {
+			neverFires++
+			continue
+		}
 		// Sloth's alerts have no for (alert_rules_v1, the rule has no For).
 		out.Alert.Windows = append(out.Alert.Windows, outWindow{
 			Long: model.Duration(w.long).String(), Short: model.Duration(w.short).String(),
 			Factor: w.factor(c.opts.Period), Severity: *sev, For: "0s",
 		})
 	}
-	if len(out.Alert.Windows) == 0 && len(c.errs) == 0 {
+	switch {
+	case len(out.Alert.Windows) > 0 || len(c.errs) > 0:
+	case neverFires > 0:
+		c.fail(nil, "no window pair of Sloth's can fire at these objectives (each needs an error ratio above 100%%), so there is no alert to convert")
+	default:
 		c.fail(nil, "every alert is disabled; burnrate's spec is its alerts, so there is nothing to convert")
 	}
 	if len(c.errs) > 0 {
@@ -451,6 +548,41 @@ func (c *converter) convert(d *doc) []byte {
 		return nil
 	}
 	return b.Bytes()
+}
+
+// canFire says whether window pair w can fire for some SLO: its factor
+// times the SLO's error budget is an error ratio below 100%. A pair that
+// can fire for no SLO is left out with a warning (Sloth renders it, and it
+// never fires); one that cannot fire for some SLO but can for another is
+// an error at the first's objective, since burnrate refuses a pair that
+// cannot fire (slo's validation) and its pairs are the same for every SLO.
+func (c *converter) canFire(w window) bool {
+	f := w.factor(c.opts.Period)
+	ratio := func(objective float64) float64 {
+		budget, _ := strconv.ParseFloat(strconv.FormatFloat(1-objective, 'g', 15, 64), 64)
+		return f * budget
+	}
+	var low, high *sliOf
+	for i := range c.slis {
+		s := &c.slis[i]
+		if low == nil || s.objective < low.objective {
+			low = s
+		}
+		if high == nil || s.objective > high.objective {
+			high = s
+		}
+	}
+	if low == nil || ratio(low.objective) < 1 {
+		return true
+	}
+	pair := fmt.Sprintf("%s/%s (factor %v)", model.Duration(w.long), model.Duration(w.short), f)
+	needs := strconv.FormatFloat(ratio(low.objective)*100, 'g', 4, 64)
+	if ratio(high.objective) >= 1 {
+		c.warn(nil, "Sloth's window pair %s can fire at no SLO's objective (at %v it needs an error ratio of %s%%); left out", pair, low.objective, needs)
+		return false
+	}
+	c.fail(low.objectiveNode, "slos[%d].objective: Sloth's window pair %s can never fire at %v (it needs an error ratio of %s%%), while it can at slos[%d]'s %v; burnrate refuses a pair that cannot fire and gives every SLO of a spec the same pairs, so put this SLO in a Sloth file of its own", low.sloth, pair, low.objective, needs, high.sloth, high.objective)
+	return true
 }
 
 var placeholderRE = regexp.MustCompile(`\{\{\s*\.window\s*\}\}`)

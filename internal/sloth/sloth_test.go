@@ -3,8 +3,10 @@ package sloth
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -216,7 +218,11 @@ func lineOf(t *testing.T, text, at string) string {
 func passGeneratedTests(t *testing.T, spec *slo.Spec) {
 	t.Helper()
 	dir := t.TempDir()
-	groups, err := rulegen.Rules(spec, slomodel.ProfileOptimized)
+	m, err := slomodel.New(spec, slomodel.ProfileOptimized)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, err := rulegen.RuleGroups(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +234,7 @@ func passGeneratedTests(t *testing.T, spec *slo.Spec) {
 	if err := os.WriteFile(filepath.Join(dir, ruleFile), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tests, err := testgen.Tests(spec, slomodel.ProfileOptimized, ruleFile)
+	tests, err := testgen.Tests(m, ruleFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,5 +265,185 @@ func passGeneratedTests(t *testing.T, spec *slo.Spec) {
 	}
 	if groupsRun == 0 {
 		t.Error("no generated test group ran")
+	}
+}
+
+// slothSpec is a Sloth prometheus/v1 spec of service myservice with one
+// SLO per SLI, each an error query and a total query.
+func slothSpec(slis ...[2]string) string {
+	var b strings.Builder
+	b.WriteString("version: prometheus/v1\nservice: myservice\nslos:\n")
+	for i, s := range slis {
+		fmt.Fprintf(&b, "  - name: slo%d\n    objective: 99\n    sli:\n      events:\n        error_query: %s\n        total_query: %s\n    alerting:\n      name: MyServiceBurn\n", i, strconv.Quote(s[0]), strconv.Quote(s[1]))
+	}
+	return b.String()
+}
+
+// TestLatencyKind converts Sloth SLIs and expects the kind each becomes:
+// latency where the SLI is a histogram's events over a bucket bound, with
+// the spec's selector, the SLO's own and the threshold; raw for a counter
+// ratio; and a refusal, at the SLO's line and with the reason it is no
+// latency SLI, where the raw kind would not generate either.
+func TestLatencyKind(t *testing.T) {
+	const (
+		count  = `sum(rate(http_request_duration_seconds_count{job="myservice"}[{{.window}}]))`
+		bucket = `sum(rate(http_request_duration_seconds_bucket{job="myservice",le="0.5"}[{{.window}}]))`
+	)
+	latency := [2]string{count + " - " + bucket, count}
+	type slo1 struct {
+		kind     string
+		selector string // the SLO's own
+		seconds  float64
+	}
+	for _, tc := range []struct {
+		name     string
+		slis     [][2]string
+		selector string // the spec's
+		want     []slo1
+		warn     int    // warnings expected
+		refused  string // a substring of the error; "" when accepted
+		also     string // another
+	}{
+		{name: "count minus bucket over count (the issue's SLI)", slis: [][2]string{latency},
+			selector: `job="myservice"`, want: []slo1{{"latency", "", 0.5}}, warn: 1},
+		{name: "Sloth's kube-apiserver example: parentheses, le first, a negative matcher",
+			slis:     [][2]string{{"(\n  sum(rate(apiserver_request_duration_seconds_count{verb!=\"WATCH\"}[{{.window}}]))\n  -\n  sum(rate(apiserver_request_duration_seconds_bucket{le=\"0.4\",verb!=\"WATCH\"}[{{.window}}]))\n)\n", `sum(rate(apiserver_request_duration_seconds_count{verb!="WATCH"}[{{.window}}]))`}},
+			selector: `verb!="WATCH"`, want: []slo1{{"latency", "", 0.4}}, warn: 1},
+		{name: "summed by the cluster label: exact, no warning",
+			slis:     [][2]string{{`sum by (cluster) (rate(h_count{job="a"}[{{ .window }}])) - sum(rate(h_bucket{job="a",le="1"}[{{.window}}])) by (cluster)`, `sum by (cluster) (rate(h_count{job="a"}[{{.window}}]))`}},
+			selector: `job="a"`, want: []slo1{{"latency", "", 1}}},
+		{name: "increase, and the Prometheus 3 spelling of a whole bound",
+			slis:     [][2]string{{`sum(increase(h_count{job="a"}[{{.window}}])) - sum(increase(h_bucket{job="a",le="2.0"}[{{.window}}]))`, `sum(increase(h_count{job="a"}[{{.window}}]))`}},
+			selector: `job="a"`, want: []slo1{{"latency", "", 2}}, warn: 1},
+		{name: "two thresholds on one histogram: shared matchers are the spec's selector",
+			slis: [][2]string{
+				{`sum(rate(h_count{job="a",handler="/x"}[{{.window}}])) - sum(rate(h_bucket{job="a",handler="/x",le="0.1"}[{{.window}}]))`, `sum(rate(h_count{job="a",handler="/x"}[{{.window}}]))`},
+				{`sum(rate(http_requests_total{job="a",code=~"5.."}[{{.window}}]))`, `sum(rate(http_requests_total{job="a"}[{{.window}}]))`},
+				{`sum(rate(h_count{job="a"}[{{.window}}])) - sum(rate(h_bucket{job="a",le="2.5"}[{{.window}}]))`, `sum(rate(h_count{job="a"}[{{.window}}]))`},
+			},
+			selector: `job="a"`, want: []slo1{{"latency", `handler="/x"`, 0.1}, {"raw", "", 0}, {"latency", "", 2.5}}, warn: 2},
+		{name: "a counter ratio stays raw",
+			slis: [][2]string{{`sum(rate(http_requests_total{job="a",code=~"5.."}[{{.window}}]))`, `sum(rate(http_requests_total{job="a"}[{{.window}}]))`}},
+			want: []slo1{{"raw", "", 0}}},
+		{name: "le by regular expression", slis: [][2]string{{count + ` - sum(rate(http_request_duration_seconds_bucket{job="myservice",le=~"0.5"}[{{.window}}]))`, count}},
+			refused: `s.yaml:8: slos[0].sli.events: burnrate generate would refuse the converted SLO (kind raw): slos[0].raw: `,
+			also:    `. It is no latency SLI either: the bucket is not chosen by a literal le="…" matcher`},
+		{name: "le spelled as no client writes it", slis: [][2]string{{count + ` - sum(rate(http_request_duration_seconds_bucket{job="myservice",le="0.50"}[{{.window}}]))`, count}},
+			refused: `le="0.50" is not spelled as the bucket's label ("0.5")`},
+		{name: "le +Inf", slis: [][2]string{{count + ` - sum(rate(http_request_duration_seconds_bucket{job="myservice",le="+Inf"}[{{.window}}]))`, count}},
+			refused: `le="+Inf" is not a positive, finite bucket bound`},
+		{name: "the bucket selects other series", slis: [][2]string{{count + ` - sum(rate(http_request_duration_seconds_bucket{job="other",le="0.5"}[{{.window}}]))`, count}},
+			refused: "the three selectors do not have the same matchers (other than le on the bucket)"},
+		{name: "the total reads another histogram", slis: [][2]string{{latency[0], `sum(rate(grpc_duration_seconds_count{job="myservice"}[{{.window}}]))`}},
+			refused: "the total query reads grpc_duration_seconds_count, not http_request_duration_seconds_count"},
+		{name: "another histogram's bucket", slis: [][2]string{{count + ` - sum(rate(grpc_duration_seconds_bucket{job="myservice",le="0.5"}[{{.window}}]))`, count}},
+			refused: "subtracts grpc_duration_seconds_bucket from http_request_duration_seconds_count, not from grpc_duration_seconds_count"},
+		{name: "a fixed range instead of the window", slis: [][2]string{{count + ` - sum(rate(http_request_duration_seconds_bucket{job="myservice",le="0.5"}[5m]))`, count}},
+			refused: "the subtracted term is not a rate over the window {{.window}}"},
+		{name: "rate and increase mixed", slis: [][2]string{{count + ` - sum(increase(http_request_duration_seconds_bucket{job="myservice",le="0.5"}[{{.window}}]))`, count}},
+			refused: "not all use the same function"},
+		{name: "sums by different labels", slis: [][2]string{{count + ` - sum by (cluster) (rate(http_request_duration_seconds_bucket{job="myservice",le="0.5"}[{{.window}}]))`, count}},
+			refused: "the three sums are not all by the same labels (nothing, or cluster)"},
+		{name: "an offset", slis: [][2]string{{count + ` - sum(rate(http_request_duration_seconds_bucket{job="myservice",le="0.5"}[{{.window}}] offset 1m))`, count}},
+			refused: "a rate without offset or @"},
+		{name: "bucket minus count", slis: [][2]string{{bucket + " - " + count, count}},
+			refused: ". It is no latency SLI either: the subtracted term is not a sum of the rate of a _bucket series"},
+		{name: "no matcher to select the histogram by", slis: [][2]string{{`sum(rate(h_count[{{.window}}])) - sum(rate(h_bucket{le="0.5"}[{{.window}}]))`, `sum(rate(h_count[{{.window}}]))`}},
+			refused: `s.yaml:8: slos[0].sli.events: the latency queries of histogram h share no label matcher, and a burnrate spec selects its histogram with at least one (its selector); add the matcher that picks this service's series, e.g. job="myservice", to every query that reads h_count or h_bucket`},
+		{name: "two histograms", slis: [][2]string{latency, {`sum(rate(h_count{job="a"}[{{.window}}])) - sum(rate(h_bucket{job="a",le="1"}[{{.window}}]))`, `sum(rate(h_count{job="a"}[{{.window}}]))`}},
+			refused: "s.yaml:16: slos[1].sli.events: a latency SLI of histogram h, while slos[0]'s is of http_request_duration_seconds; a burnrate spec reads one latency histogram"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := Convert("s.yaml", []byte(slothSpec(tc.slis...)), Options{})
+			if tc.refused != "" {
+				if err == nil {
+					t.Fatalf("accepted; want a refusal with %q:\n%s", tc.refused, res.Spec)
+				}
+				if !strings.Contains(err.Error(), tc.refused) || !strings.Contains(err.Error(), tc.also) {
+					t.Fatalf("refused with\n%v\nwant %q and %q in it", err, tc.refused, tc.also)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec, err := slo.Parse("converted.yaml", res.Spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if spec.Selector != tc.selector {
+				t.Errorf("selector %q, want %q", spec.Selector, tc.selector)
+			}
+			for i, w := range tc.want {
+				o := spec.SLOs[i]
+				got := slo1{kind: string(o.Kind), selector: o.Selector}
+				if len(o.Latency) == 1 {
+					got.seconds = o.Latency[0].Seconds
+				}
+				if got != w {
+					t.Errorf("slos[%d]: %+v, want %+v\n%s", i, got, w, res.Spec)
+				}
+			}
+			if len(res.Warnings) != tc.warn {
+				t.Errorf("%d warnings, want %d: %q", len(res.Warnings), tc.warn, res.Warnings)
+			}
+		})
+	}
+}
+
+// TestPairsThatCannotFire: a window pair whose factor times the error
+// budget is an error ratio of 100% or more never fires in Sloth; burnrate
+// refuses such a pair, so the import leaves it out (with a warning) when
+// it can fire for no SLO, and refuses the SLO at its objective's line when
+// it can fire for another SLO of the spec.
+func TestPairsThatCannotFire(t *testing.T) {
+	counter := [2]string{`sum(rate(http_requests_total{job="a",code=~"5.."}[{{.window}}]))`, `sum(rate(http_requests_total{job="a"}[{{.window}}]))`}
+	objectives := func(spec string, obj ...string) string {
+		for i, o := range obj {
+			spec = strings.Replace(spec, fmt.Sprintf("  - name: slo%d\n    objective: 99\n", i), fmt.Sprintf("  - name: slo%d\n    objective: %s\n", i, o), 1)
+		}
+		return spec
+	}
+	for _, tc := range []struct {
+		name    string
+		spec    string
+		factors []float64
+		warn    []string
+		err     string
+	}{
+		{"90%: the 1h/5m pair needs 144%", objectives(slothSpec(counter), "90"), []float64{6, 3, 1},
+			[]string{"s.yaml: Sloth's window pair 1h/5m (factor 14.4) can fire at no SLO's objective (at 0.9 it needs an error ratio of 144%); left out"}, ""},
+		{"50%: only 3d/6h is left", objectives(slothSpec(counter), "50"), []float64{1}, nil, ""},
+		{"10%, ticket alert disabled: no pair can fire", strings.Replace(objectives(slothSpec(counter), "10"), "      name: MyServiceBurn\n", "      name: MyServiceBurn\n      ticket_alert:\n        disable: true\n", 1), nil, nil,
+			"s.yaml: no window pair of Sloth's can fire at these objectives (each needs an error ratio above 100%), so there is no alert to convert"},
+		{"90% beside 99.9%", objectives(slothSpec(counter, counter), "99.9", "90"), nil, nil,
+			"s.yaml:13: slos[1].objective: Sloth's window pair 1h/5m (factor 14.4) can never fire at 0.9 (it needs an error ratio of 144%), while it can at slos[0]'s 0.999; burnrate refuses a pair that cannot fire and gives every SLO of a spec the same pairs, so put this SLO in a Sloth file of its own"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := Convert("s.yaml", []byte(tc.spec), Options{})
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("got %v\nwant %s", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec, err := slo.Parse("converted.yaml", res.Spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var factors []float64
+			for _, w := range spec.Alert.Windows {
+				factors = append(factors, w.Factor)
+			}
+			if !slices.Equal(factors, tc.factors) {
+				t.Errorf("factors %v, want %v", factors, tc.factors)
+			}
+			if tc.warn != nil && !slices.Equal(res.Warnings, tc.warn) {
+				t.Errorf("warnings %q, want %q", res.Warnings, tc.warn)
+			}
+		})
 	}
 }

@@ -48,7 +48,7 @@ func TestDroppedBucketFailsTheRecordsTest(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "r.rules.yaml"), data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			tests, err := Tests(s, slomodel.ProfileOptimized, "r.rules.yaml")
+			tests, err := Tests(mustModel(t, s, slomodel.ProfileOptimized), "r.rules.yaml")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -140,7 +140,7 @@ slos:
 	if err := os.WriteFile(filepath.Join(dir, "r.rules.yaml"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tests, err := Tests(s, slomodel.ProfileOptimized, "r.rules.yaml")
+	tests, err := Tests(mustModel(t, s, slomodel.ProfileOptimized), "r.rules.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

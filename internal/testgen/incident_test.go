@@ -33,7 +33,7 @@ func writeIncidentFiles(t *testing.T, s *slo.Spec) (string, *promtest.File) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tf, err := IncidentTests(s, s.Name+".rules.yaml")
+	tf, err := IncidentTests(mustModel(t, s, slomodel.ProfileOptimized), s.Name+".rules.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,11 +92,11 @@ func TestIncidentTestsPass(t *testing.T) {
 // the window the scenario reads.
 func TestRunbookQueriesAreProven(t *testing.T) {
 	s := slo.Default()
-	page, err := runbook.Render(s)
+	page, err := runbook.Render(mustModel(t, s, slomodel.ProfileOptimized))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tf, err := IncidentTests(s, "kube-apiserver.rules.yaml")
+	tf, err := IncidentTests(mustModel(t, s, slomodel.ProfileOptimized), "kube-apiserver.rules.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestIncidentAssertions(t *testing.T) {
 		for _, st := range sc.Quiet {
 			covered[st] = true
 		}
-		page, _ := runbook.Render(slo.Default())
+		page, _ := runbook.Render(mustModel(t, slo.Default(), slomodel.ProfileOptimized))
 		for _, q := range page.Queries {
 			if q.Finder {
 				finders++

@@ -92,25 +92,25 @@ alert:
 	return s
 }
 
-// maxAccepted is the highest objective of the form 0.99…9 that Check
-// accepts for spec in the profile.
+// maxAccepted is the highest objective of the form 0.99…9 that
+// slomodel.New accepts for spec in the profile.
 func maxAccepted(t *testing.T, spec, profile string) float64 {
 	t.Helper()
 	for k := 15; k >= 1; k-- {
 		o, _ := strconv.ParseFloat("0."+strings.Repeat("9", k), 64)
-		if rulegen.Check(objectiveSpec(t, o, spec), profile) == nil {
+		if _, err := slomodel.New(objectiveSpec(t, o, spec), profile); err == nil {
 			return o
 		}
 	}
-	t.Fatalf("%s, %s: Check accepts no objective", spec, profile)
+	t.Fatalf("%s, %s: slomodel.New accepts no objective", spec, profile)
 	return 0
 }
 
-// generateInto writes spec s's rule file and tests, as generate does, into
-// dir and returns the test files' paths.
-func generateInto(t *testing.T, dir string, s *slo.Spec, profile string) (paths []string) {
+// generateInto writes the rule file and tests of model m, as generate
+// does, into dir and returns the test files' paths.
+func generateInto(t *testing.T, dir string, m *slomodel.Model) (paths []string) {
 	t.Helper()
-	rf, err := rulegen.Rules(s, profile)
+	rf, err := rulegen.RuleGroups(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,13 +118,13 @@ func generateInto(t *testing.T, dir string, s *slo.Spec, profile string) (paths 
 	if err != nil {
 		t.Fatal(err)
 	}
-	ruleFile := s.Name + ".rules.yaml"
+	ruleFile := m.Name + ".rules.yaml"
 	if err := os.WriteFile(filepath.Join(dir, ruleFile), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tests, err := Tests(s, profile, ruleFile)
+	tests, err := Tests(m, ruleFile)
 	if err != nil {
-		t.Fatalf("Tests of a spec Check accepts: %v", err)
+		t.Fatalf("Tests of a spec slomodel.New accepts: %v", err)
 	}
 	for _, tf := range tests {
 		path := filepath.Join(dir, tf.Name)
@@ -135,10 +135,10 @@ func generateInto(t *testing.T, dir string, s *slo.Spec, profile string) (paths 
 }
 
 // TestObjectives generates the tests of specs at objectives from 0.9 to
-// the highest slo.Parse accepts and the highest Check accepts, in both
+// the highest slo.Parse accepts and the highest slomodel.New accepts, in both
 // profiles, and runs them in-process and (unless -short) under promtool:
 // for every objective generate accepts, its tests pass. Above the highest
-// Check accepts, it refuses the spec for a reason: the kubernetes-mixin
+// it accepts, slomodel.New refuses the spec for a reason: the kubernetes-mixin
 // profile's five-decimal budget is 0, or the thresholds are too small a
 // share for float64 (slomodel.TestTrafficProblem).
 func TestObjectives(t *testing.T) {
@@ -149,28 +149,28 @@ func TestObjectives(t *testing.T) {
 		{"service-no-histogram", slomodel.ProfileOptimized},
 	} {
 		top := maxAccepted(t, c.spec, c.profile)
-		t.Logf("%s, %s: highest objective Check accepts: %v", c.spec, c.profile, top)
+		t.Logf("%s, %s: highest objective accepted: %v", c.spec, c.profile, top)
 		objectives := []float64{0.9, 0.99, 0.999, 0.9999, 0.99999, 0.999999, 0.999999999, maxObjective}
 		if !slices.Contains(objectives, top) {
 			objectives = append(objectives, top)
 		}
 		for _, o := range objectives {
 			t.Run(fmt.Sprintf("%s/%s/%v", c.spec, c.profile, o), func(t *testing.T) {
-				s := objectiveSpec(t, o, c.spec)
-				if err := rulegen.Check(s, c.profile); err != nil {
+				m, err := slomodel.New(objectiveSpec(t, o, c.spec), c.profile)
+				if err != nil {
 					if o <= top {
-						t.Fatalf("Check refused objective %v, below the highest it accepts, %v: %v", o, top, err)
+						t.Fatalf("slomodel.New refused objective %v, below the highest it accepts, %v: %v", o, top, err)
 					}
 					if !strings.Contains(err.Error(), "too small a share of requests to test") && !strings.Contains(err.Error(), "comes out as 0") {
-						t.Fatalf("Check refused objective %v for another reason: %v", o, err)
+						t.Fatalf("slomodel.New refused objective %v for another reason: %v", o, err)
 					}
 					return
 				}
 				if testing.Short() && o != top && (o != 0.9999 || c.spec != "kube-apiserver" || c.profile != slomodel.ProfileOptimized) {
-					t.Skip("SKIP: -short runs the highest objective Check accepts, and 0.9999 of the optimized kube-apiserver")
+					t.Skip("SKIP: -short runs the highest objective accepted, and 0.9999 of the optimized kube-apiserver")
 				}
 				dir := t.TempDir()
-				paths := generateInto(t, dir, s, c.profile)
+				paths := generateInto(t, dir, m)
 				for _, p := range paths {
 					failuresAreErrors(t, runFiles(t, p))
 				}

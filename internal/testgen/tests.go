@@ -36,17 +36,11 @@ type NamedTestFile struct {
 	File *promtest.File
 }
 
-// Tests renders the unit tests of spec s's rule file ruleFile (a name
-// relative to the test files) in the named profile: one file pinning the
-// recorded burn rates, and one per alert window pair.
-func Tests(s *slo.Spec, profile, ruleFile string) ([]NamedTestFile, error) {
-	if err := rulegen.Check(s, profile); err != nil {
-		return nil, err
-	}
-	m, err := slomodel.New(s, profile)
-	if err != nil {
-		return nil, err
-	}
+// Tests renders the unit tests of model m's rule file ruleFile (a name
+// relative to the test files): one file pinning the recorded burn rates,
+// and one per alert window pair.
+func Tests(m *slomodel.Model, ruleFile string) ([]NamedTestFile, error) {
+	s := m.Spec
 	groups, err := rulegen.RuleGroups(m)
 	if err != nil {
 		return nil, err
@@ -116,7 +110,7 @@ func newTester(m *slomodel.Model, groups []rulefmt.RuleGroup, ruleFile string) (
 	for _, g := range groups {
 		t.groups = append(t.groups, g.Name)
 	}
-	// Check and slo.Parse have ruled out the errors below.
+	// slomodel.New and slo.Parse have ruled out the errors below.
 	var err error
 	if t.api, err = slomodel.Satisfy(s.Selector); err != nil {
 		return nil, err
@@ -204,13 +198,13 @@ type scenario struct {
 	noErrorSeries bool
 	// le10 writes whole-number bucket bounds as Prometheus 3 does ("1.0").
 	le10 bool
-	// broken breaks one SLO's inputs (the SLI-health tests).
-	broken breakage
+	// broken breaks inputs of the SLOs it names, one way each (the
+	// SLI-health tests).
+	broken map[int]breakage
 }
 
 // breakage is one way an SLO's inputs break.
 type breakage struct {
-	slo int
 	// noBucket leaves out the threshold bucket of threshold noBucket-1.
 	noBucket int
 	// noHistogram leaves out the histogram; countScale multiplies its count
@@ -300,8 +294,7 @@ func (t *tester) inputSeries(sc scenario) ([]promtest.InputSeries, []*series.Ser
 			}
 			l := p.loads[i]
 			kind := t.SLOs[i].Kind
-			br := sc.broken
-			mine := br.slo == i
+			br, mine := sc.broken[i]
 			scale := 1.0
 			if mine && br.countScale != 0 {
 				scale = br.countScale
@@ -424,7 +417,7 @@ func (t *tester) ratio(i int, l load) (float64, bool) {
 	return bad / total, true
 }
 
-func dur(d time.Duration) string { return model.Duration(d).String() }
+func dur(d time.Duration) string { return slo.Duration(d).String() }
 
 func minutes(d time.Duration) int { return int(d / time.Minute) }
 
