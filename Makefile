@@ -35,7 +35,7 @@ format_args = --format $(word 1,$(subst :, ,$(1))) $(if $(filter-out -,$(word 2,
 MIXIN_RULES    := rules/kubernetes-mixin/kube-apiserver.rules.yaml
 MIXIN_EXPECTED := code_verb:apiserver_request_total:increase1h
 
-.PHONY: all build rules test check tools vet unit unit-all check-rules check-generated rule-tests rule-tests-promtool install-check
+.PHONY: all build rules test check tools vet unit unit-all check-rules check-generated rule-tests rule-tests-promtool install-check browser
 
 all: rules
 
@@ -71,6 +71,11 @@ vet:
 tools:
 	$(GO) tool -n prometheus >/dev/null
 	$(GO) tool -n promtool >/dev/null
+
+# The HTML report's browser test (internal/diagnose/html_browser_test.go)
+# drives Debian's chromium; it skips without one, and fails under CI=true.
+browser:
+	command -v chromium || (apt-get update && apt-get install -y chromium)
 
 unit:
 	$(GO) test -short -timeout 15m ./...

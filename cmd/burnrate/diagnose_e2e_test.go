@@ -46,6 +46,20 @@ func TestDiagnoseLintE2E(t *testing.T) {
 			t.Logf("burnrate diagnose output:\n%s", stdout)
 		}
 	})
+	t.Run("diagnose html", func(t *testing.T) {
+		code, stdout, stderr := runCLI("diagnose", "--prometheus", srv.URL, "--cluster", "aggregated-api-unreachable", "--window", "3d", "--time", at, "--output", "html")
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		for _, want := range []string{"<!DOCTYPE html>", "Burn rate of SLI read", `<path class="series"`, "v3.projectcalico.org", "Step 6: Is an aggregated API down?"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("page lacks %q", want)
+			}
+		}
+		if strings.Contains(stdout, "query failed") {
+			t.Error("a chart's range query failed")
+		}
+	})
 	t.Run("diagnose json", func(t *testing.T) {
 		code, stdout, stderr := runCLI("diagnose", "--prometheus", srv.URL, "--cluster", "slow-etcd", "--window", "1d", "--time", at, "--output", "json")
 		if code != exitOK {
@@ -61,7 +75,8 @@ func TestDiagnoseLintE2E(t *testing.T) {
 		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 			t.Fatalf("%v\n%s", err, stdout)
 		}
-		if r.SLI != "write" || r.Term != "slow" || len(r.Culprits) < 2 || r.Culprits[0].Step != "etcd-latency" || r.Culprits[0].Labels["operation"] != "update" || r.Culprits[1].Step != "slow" {
+		if r.SLI != "write" || r.Term != "slow" || len(r.Culprits) < 3 || r.Culprits[0].Step != "etcd-latency" || r.Culprits[1].Step != "slow" ||
+			r.Culprits[2].Step != "etcd-time" || r.Culprits[2].Labels["operation"] != "update" {
 			t.Errorf("json report: %+v", r)
 		}
 	})

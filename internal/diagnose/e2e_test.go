@@ -43,6 +43,7 @@ func TestMain(m *testing.M) {
 	if serviceServer != nil {
 		serviceServer.Stop()
 	}
+	stopSourceServers()
 	os.Exit(code)
 }
 

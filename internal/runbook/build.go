@@ -6,12 +6,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/burnrate/burnrate/internal/pql"
 	"github.com/burnrate/burnrate/internal/slomodel"
-	"github.com/burnrate/burnrate/slo"
 )
 
 // build is what the table's queries are built from: the model, the range
@@ -214,6 +214,5 @@ func mergeSels(ss []pql.Sel) []pql.Sel {
 	return []pql.Sel{merged}
 }
 
-// windowString prints a window the way the page, the queries and the
-// rules' record names do.
-func windowString(w time.Duration) string { return slo.Duration(w).String() }
+// windowString prints a window the way the page and the queries do.
+func windowString(w time.Duration) string { return model.Duration(w).String() }

@@ -352,6 +352,7 @@ func TestStepFlags(t *testing.T) {
 		{StepAPIServices, true, true, false, false, CulpritWhenRouted},
 		{StepWatchCache, true, true, true, true, CulpritWhenRouted},
 		{StepEtcdLatency, true, false, false, false, CulpritWhenRouted},
+		{StepEtcdTime, true, false, true, false, CulpritWhenRouted},
 		{"nope", false, false, false, false, CulpritNever},
 	}
 	for _, tc := range tests {

@@ -3,6 +3,7 @@ package slomodel
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/prometheus/common/model"
@@ -43,8 +44,10 @@ func problems(s *slo.Spec, profile string, m *Model) []slo.FieldError {
 			fes = append(fes, slo.FieldError{Path: f.path, Msg: err.Error()})
 		}
 	}
-	// A raw SLO's tests need queries of the shape they know.
+	// A raw SLO's tests need queries of the shape they know, and the alert
+	// tests traffic that float64 can count.
 	if m != nil {
+		fes = append(fes, trafficProblems(m)...)
 		for i, o := range s.SLOs {
 			if o.Kind != slo.KindRaw {
 				continue
@@ -75,6 +78,7 @@ func mixinProblems(s *slo.Spec) []slo.FieldError {
 				Msg: fmt.Sprintf("the %s profile renders errors-and-latency SLOs only, as the mixin does; use the %s profile for kind %s", ProfileMixin, ProfileOptimized, o.Kind)})
 		}
 	}
+	fes = append(fes, mixinBudgetProblems(s)...)
 	if !model.LegacyValidation.IsValidLabelName(s.Latency.PartitionLabel) {
 		fes = append(fes, slo.FieldError{Path: slo.Path{"latency", "partitionLabel"},
 			Msg: fmt.Sprintf("the %s profile groups the latency histogram by this label, as the mixin groups by scope, even when no SLO has partitions; set it, e.g. partitionLabel: scope", ProfileMixin)})
@@ -157,6 +161,55 @@ func selectorProblems(s *slo.Spec) []slo.FieldError {
 				fes = append(fes, slo.FieldError{Path: f.path, Msg: fmt.Sprintf("the matcher %s would drop histogram buckets the runbook's drill-down quantiles need; remove it", m)})
 			}
 		}
+	}
+	return fes
+}
+
+// mixinBudgetProblems refuses an objective whose error budget the
+// kubernetes-mixin profile, which prints it with five decimals as the
+// mixin does ("%.5f", Profile.RoundedThresholds), writes as 0: every
+// threshold would be 0 and a single error would fire every alert.
+func mixinBudgetProblems(s *slo.Spec) []slo.FieldError {
+	var fes []slo.FieldError
+	check := func(p slo.Path, objective float64) {
+		if objective > 0 && objective < 1 && RoundTo(1-objective, 5) == 0 {
+			fes = append(fes, slo.FieldError{Path: p,
+				Msg: fmt.Sprintf("%v: the %s profile writes the error budget with five decimals, as the mixin does, and this budget (%s) comes out as 0, so every alert would fire on a single error; use an objective below 0.999995, or the %s profile",
+					objective, ProfileMixin, strconv.FormatFloat(ErrorBudget(objective), 'g', -1, 64), ProfileOptimized)})
+		}
+	}
+	check(slo.Path{"objective"}, s.Objective)
+	for i, o := range s.SLOs {
+		check(slo.Path{"slos", i, "objective"}, o.Objective)
+	}
+	return fes
+}
+
+// trafficProblems refuses an SLO whose thresholds the generated alert
+// tests cannot express in float64 (TestTrafficProblem): an
+// objective so high, or a factor so low, that its lowest threshold is a
+// share of requests float64 counters or rates cannot resolve.
+func trafficProblems(m *Model) []slo.FieldError {
+	var fes []slo.FieldError
+	for i, o := range m.SLOs {
+		if m.SLIs[i].Budget == 0 {
+			continue // mixinBudgetProblems
+		}
+		problem := m.TestTrafficProblem(i)
+		if problem == "" {
+			continue
+		}
+		p := slo.Path{"objective"}
+		if o.Objective != 0 {
+			p = slo.Path{"slos", i, "objective"}
+		}
+		fix := "raise its window pairs' factors"
+		if top := m.MaxTestableObjective(i); top > 0 {
+			fix = fmt.Sprintf("use an objective of at most %s for it, or higher factors", strconv.FormatFloat(top, 'g', -1, 64))
+		}
+		fes = append(fes, slo.FieldError{Path: p,
+			Msg: fmt.Sprintf("%v: SLO %s's lowest alert threshold (factor × error budget) is %s, too small a share of requests to test: %s; %s",
+				m.ObjectiveOf(i), o.Name, strconv.FormatFloat(m.LowestThreshold(i), 'g', -1, 64), problem, fix)})
 	}
 	return fes
 }

@@ -47,6 +47,12 @@ func TestCheck(t *testing.T) {
 			want:  "period: 30d12h: the kubernetes-mixin profile counts the SLO period in whole days; use e.g. 30d",
 		},
 		{
+			name: "mixin with a budget five decimals write as 0", profile: slomodel.ProfileMixin,
+			edits: []string{"objective: 0.99\n", "objective: 0.999996\n"},
+			at:    "objective:",
+			want:  "objective: 0.999996: the kubernetes-mixin profile writes the error budget with five decimals, as the mixin does, and this budget (4e-06) comes out as 0, so every alert would fire on a single error; use an objective below 0.999995, or the optimized profile",
+		},
+		{
 			name: "SLI label the runbook uses", profile: slomodel.ProfileOptimized,
 			edits: []string{"sliLabel: verb", "sliLabel: job"},
 			at:    "sliLabel:",

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/burnrate/burnrate/internal/pql"
 	"github.com/burnrate/burnrate/internal/promtest"
@@ -16,12 +18,22 @@ import (
 )
 
 // healthTests renders the SLI-health tests of a spec with a service: with
-// every input there no SLI-health alert fires; with one input broken (a
+// every input there no SLI-health alert fires; with an input broken (a
 // threshold bucket dropped, the histogram gone or counting other requests,
 // the SLO's series relabelled out of its selector) the alert fires for the
 // SLO and the problem that the input predicts, `for` after the breakage
 // starts and not before. The expected alerts come from the input series
 // (which selectors match them, at what rate), not from the rules.
+//
+// Every group holds every SLO's series, so that the SLOs not broken are
+// seen to stay silent while events flow (with only a broken SLO's traffic
+// the others would rightly fire no-requests). A group per breakage would
+// make the file grow with the square of the SLOs; instead each group
+// breaks as many SLOs as it can, each one way: the first breakage of every
+// SLO, then the second, and so on (a breakage whose series would coincide
+// with a series already in the group waits for a later group). The groups
+// are as many as the most breakages of one SLO, and the file grows
+// linearly.
 func (t *tester) healthTests() (*promtest.File, error) {
 	const (
 		pending = 5 * time.Minute  // within `for`: nothing fires yet
@@ -32,8 +44,8 @@ func (t *tester) healthTests() (*promtest.File, error) {
 		all[i] = steady(1000, 0, 0, t.parts(i))
 	}
 	var groups []promtest.Group
-	add := func(name string, br breakage) {
-		sc := scenario{phases: []phase{{minutes(firing), all}}, broken: br}
+	add := func(name string, broken map[int]breakage) {
+		sc := scenario{phases: []phase{{minutes(firing), all}}, broken: broken}
 		in, raw := t.inputSeries(sc)
 		groups = append(groups, promtest.Group{
 			Name: name, Interval: model.Duration(time.Minute), InputSeries: in,
@@ -43,21 +55,100 @@ func (t *tester) healthTests() (*promtest.File, error) {
 			},
 		})
 	}
-	add("every input of every SLO is there: no SLI-health alert", breakage{slo: -1})
+	add("every input of every SLO is there: no SLI-health alert", nil)
+	type broken struct {
+		name string
+		br   breakage
+	}
+	var each [][]broken // per SLO, its breakages in order
 	for i, o := range t.SLOs {
+		var bs []broken
 		for j, th := range o.Latency {
-			add(fmt.Sprintf("%s: the bucket at its threshold %ss is missing", o.Name, num64(th.Seconds)), breakage{slo: i, noBucket: j + 1})
+			bs = append(bs, broken{fmt.Sprintf("%s: the bucket at its threshold %ss is missing", o.Name, num64(th.Seconds)), breakage{noBucket: j + 1}})
 		}
 		if o.Kind == slo.KindErrorsAndLatency {
-			add(fmt.Sprintf("%s: requests flow but the latency histogram has no series", o.Name), breakage{slo: i, noHistogram: true})
-			add(fmt.Sprintf("%s: the histogram counts 1.5x the requests of the counter", o.Name), breakage{slo: i, countScale: 1.5})
-			add(fmt.Sprintf("%s: the histogram counts 1.05x the requests of the counter, within the tolerance", o.Name), breakage{slo: i, countScale: 1.05})
+			bs = append(bs,
+				broken{fmt.Sprintf("%s: requests flow but the latency histogram has no series", o.Name), breakage{noHistogram: true}},
+				broken{fmt.Sprintf("%s: the histogram counts 1.5x the requests of the counter", o.Name), breakage{countScale: 1.5}},
+				broken{fmt.Sprintf("%s: the histogram counts 1.05x the requests of the counter, within the tolerance", o.Name), breakage{countScale: 1.05}})
 		}
 		if stray, ok := t.strayLabels(i); ok {
-			add(fmt.Sprintf("%s: its series no longer match its selector", o.Name), breakage{slo: i, stray: stray})
+			bs = append(bs, broken{fmt.Sprintf("%s: its series no longer match its selector", o.Name), breakage{stray: stray}})
 		}
+		each = append(each, bs)
+	}
+	// The series keys of every SLO with its inputs intact, and of each
+	// breakage: a group may not hold one key twice.
+	whole := make([][]string, len(t.SLOs))
+	for i := range t.SLOs {
+		whole[i] = t.seriesKeys(i, all[i], nil)
+	}
+	next := make([]int, len(t.SLOs)) // per SLO, its first breakage not yet in a group
+	for {
+		keys := map[string]int{}
+		for i := range t.SLOs {
+			for _, k := range whole[i] {
+				keys[k]++
+			}
+		}
+		br := map[int]breakage{}
+		var names []string
+		for i := range t.SLOs {
+			if next[i] == len(each[i]) {
+				continue
+			}
+			b := each[i][next[i]]
+			mine := t.seriesKeys(i, all[i], &b.br)
+			for _, k := range whole[i] {
+				keys[k]--
+			}
+			clash := false
+			for _, k := range mine {
+				if keys[k] > 0 {
+					clash = true
+				}
+			}
+			if clash {
+				for _, k := range whole[i] {
+					keys[k]++
+				}
+				continue
+			}
+			for _, k := range mine {
+				keys[k]++
+			}
+			br[i] = b.br
+			names = append(names, b.name)
+			next[i]++
+		}
+		if len(br) == 0 {
+			// What is left would coincide with another SLO's intact
+			// series in every group: such a breakage cannot be told
+			// apart from that SLO's traffic, and is left out.
+			break
+		}
+		name := names[0]
+		if len(names) > 1 {
+			name = fmt.Sprintf("%d SLOs with one input broken each: %s", len(names), strings.Join(names, "; "))
+		}
+		add(name, br)
 	}
 	return t.file(time.Minute, groups), nil
+}
+
+// seriesKeys are the keys (metric and labels) of SLO i's input series under
+// load l, with breakage br if not nil.
+func (t *tester) seriesKeys(i int, l load, br *breakage) []string {
+	sc := scenario{phases: []phase{{1, map[int]load{i: l}}}}
+	if br != nil {
+		sc.broken = map[int]breakage{i: *br}
+	}
+	_, raw := t.inputSeries(sc)
+	keys := make([]string, len(raw))
+	for k, s := range raw {
+		keys[k] = s.Name + labels.FromMap(s.Labels).String()
+	}
+	return keys
 }
 
 // strayLabels are SLO i's series labels with one label of its own selector
@@ -70,8 +161,10 @@ func (t *tester) strayLabels(i int) (map[string]string, bool) {
 	}
 	for _, m := range own {
 		// The matcher's own value first: it is what a negative matcher
-		// (handler!="/healthz") does not match.
-		for _, v := range []string{m.Value, "x", "", "other", "burnrate-unmatched"} {
+		// (handler!="/healthz") does not match. Then a value of this SLO's
+		// own, so that the SLOs' stray series differ and can be broken in
+		// one group.
+		for _, v := range []string{m.Value, "burnrate-unmatched-" + t.SLOs[i].Name, "x", "", "other", "burnrate-unmatched"} {
 			if m.Matches(v) {
 				continue
 			}
@@ -88,6 +181,60 @@ func (t *tester) strayLabels(i int) (map[string]string, bool) {
 	return nil, false
 }
 
+// seriesIndex sums the series a selector matches, by metric and, where the
+// selector has an equality matcher, by that label's value, so that the
+// predictions of a group of n SLOs take time linear in n.
+type seriesIndex struct {
+	byMetric map[string][]*series.Series
+	byLabel  map[string][]*series.Series // metric, label and value, \xff-separated
+	memo     map[string]agg
+}
+
+// agg is the summed rate (the first value) of the series a selector
+// matches, and whether there are any.
+type agg struct {
+	rate    float64
+	present bool
+}
+
+func newSeriesIndex(raw []*series.Series) *seriesIndex {
+	x := &seriesIndex{byMetric: map[string][]*series.Series{}, byLabel: map[string][]*series.Series{}, memo: map[string]agg{}}
+	for _, s := range raw {
+		x.byMetric[s.Name] = append(x.byMetric[s.Name], s)
+		for n, v := range s.Labels {
+			k := s.Name + "\xff" + n + "\xff" + v
+			x.byLabel[k] = append(x.byLabel[k], s)
+		}
+	}
+	return x
+}
+
+func (x *seriesIndex) sum(metric string, sel pql.Sel) agg {
+	var key strings.Builder
+	key.WriteString(metric)
+	candidates := x.byMetric[metric]
+	for _, m := range sel {
+		key.WriteString("\xff" + m.String())
+		if m.Type == labels.MatchEqual && m.Value != "" {
+			if c := x.byLabel[metric+"\xff"+m.Name+"\xff"+m.Value]; len(c) < len(candidates) {
+				candidates = c
+			}
+		}
+	}
+	if a, ok := x.memo[key.String()]; ok {
+		return a
+	}
+	var a agg
+	for _, s := range candidates {
+		if matches(sel, s.Labels) {
+			a.present = true
+			a.rate += s.Values[0]
+		}
+	}
+	x.memo[key.String()] = a
+	return a
+}
+
 func matches(sel pql.Sel, ls map[string]string) bool {
 	for _, m := range sel {
 		if !m.Matches(ls[m.Name]) {
@@ -102,20 +249,7 @@ func matches(sel pql.Sel, ls map[string]string) bool {
 // input the SLO reads is missing, or the histogram's count and the counter
 // differ by more than the tolerance.
 func (t *tester) predictHealth(raw []*series.Series) []promtest.ExpAlert {
-	type agg struct {
-		rate    float64
-		present bool
-	}
-	sum := func(metric string, sel pql.Sel) agg {
-		var a agg
-		for _, s := range raw {
-			if s.Name == metric && matches(sel, s.Labels) {
-				a.present = true
-				a.rate += s.Values[0]
-			}
-		}
-		return a
-	}
+	sum := newSeriesIndex(raw).sum
 	exp := []promtest.ExpAlert{}
 	alert := func(i int, problem string, th slo.Threshold, extra map[string]string) {
 		ls, as := t.HealthAlert(i, problem, th)

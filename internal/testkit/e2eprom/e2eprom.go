@@ -106,7 +106,7 @@ func Start() (*Server, error) {
 		start := End.Add(-sc.Duration())
 		inputs = append(inputs, input{name: sc.Name, start: start, write: func(w io.Writer) error { return sc.WriteOpenMetrics(w, start) }})
 	}
-	if env.srv, err = serve(dir, inputs, slo.Default()); err != nil {
+	if env.srv, err = serve(dir, inputs, slo.Default(), slomodel.ProfileOptimized); err != nil {
 		return fail(err)
 	}
 	env.URL = env.srv.url
@@ -120,6 +120,14 @@ func Start() (*Server, error) {
 // recording rules backfilled over them. Each recording's series carry its
 // name as cluster label.
 func StartRecordings(recs []recording.Recording) (*Server, error) {
+	return StartRecordingsWith(recs, slomodel.ProfileOptimized)
+}
+
+// StartRecordingsWith is StartRecordings with the recording rules of the
+// named profile (slomodel.Profiles) backfilled, or none when profile is
+// "": a Prometheus that runs the kubernetes-mixin's rules, or whose rules
+// run elsewhere.
+func StartRecordingsWith(recs []recording.Recording, profile string) (*Server, error) {
 	dir, err := os.MkdirTemp("", "burnrate-e2e-")
 	if err != nil {
 		return nil, err
@@ -130,7 +138,7 @@ func StartRecordings(recs []recording.Recording) (*Server, error) {
 		shift := End.Sub(r.Recovery)
 		inputs = append(inputs, input{name: r.Version + "/" + r.Name, start: r.Healthy.Add(shift), write: func(w io.Writer) error { return r.WriteOpenMetrics(w, r.Recovery, shift) }})
 	}
-	if env.srv, err = serve(dir, inputs, slo.Default()); err != nil {
+	if env.srv, err = serve(dir, inputs, slo.Default(), profile); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -146,10 +154,10 @@ type input struct {
 }
 
 // serve backfills inputs into a TSDB under dir (in parallel, one
-// OpenMetrics file each), then the optimized profile's recording rules of
-// spec s from the earliest start to End, and starts Prometheus on the
-// result.
-func serve(dir string, inputs []input, s *slo.Spec) (*promServer, error) {
+// OpenMetrics file each), then the recording rules of spec s for the named
+// profile (none when it is "") from the earliest start to End, and starts
+// Prometheus on the result.
+func serve(dir string, inputs []input, s *slo.Spec, profile string) (*promServer, error) {
 	prom, err := process.GoTool("prometheus")
 	if err != nil {
 		return nil, err
@@ -197,9 +205,11 @@ func serve(dir string, inputs []input, s *slo.Spec) (*promServer, error) {
 	}
 
 	// The recording rules, one dependency level at a time.
-	levels, err := ruleLevels(s)
-	if err != nil {
-		return nil, err
+	var levels [][]rulefmt.RuleGroup
+	if profile != "" {
+		if levels, err = ruleLevels(s, profile); err != nil {
+			return nil, err
+		}
 	}
 	config := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(config, []byte("global:\n  evaluation_interval: 1m\n"), 0o644); err != nil {
@@ -271,11 +281,12 @@ func moveBlocks(from, to string) error {
 	return nil
 }
 
-// ruleLevels splits the optimized profile's recording rules of spec s into
-// levels: level 1 reads raw series only, level k reads series recorded at
-// levels below k. Each level keeps the groups' names and intervals.
-func ruleLevels(s *slo.Spec) ([][]rulefmt.RuleGroup, error) {
-	rf, err := rulegen.Rules(s, slomodel.ProfileOptimized)
+// ruleLevels splits the recording rules of spec s for the named profile
+// into levels: level 1 reads raw series only, level k reads series
+// recorded at levels below k. Each level keeps the groups' names and
+// intervals.
+func ruleLevels(s *slo.Spec, profile string) ([][]rulefmt.RuleGroup, error) {
+	rf, err := rulegen.Rules(s, profile)
 	if err != nil {
 		return nil, err
 	}
