@@ -232,7 +232,7 @@ func (o Options) validate() error {
 type run struct {
 	opts Options
 	res  *Result
-	// seen maps what an input claims (a file, a service) to the input, to
+	// seen maps what an input claims (a file, a runbook page) to the input, to
 	// refuse two inputs that would collide.
 	seen map[string]string
 }

@@ -13,6 +13,9 @@ import (
 // TestDiagnoseLintE2E runs the two verbs as a user would, against a real
 // Prometheus holding the incident scenarios.
 func TestDiagnoseLintE2E(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: real Prometheus; make check runs it")
+	}
 	srv, err := e2eprom.Start()
 	if err != nil {
 		t.Fatalf("e2e Prometheus: %v", err)
@@ -102,6 +105,9 @@ func TestDiagnoseLintE2E(t *testing.T) {
 // the checkout example (half the requests to /checkout fail) and the
 // series its rules record.
 func TestDiagnoseServiceE2E(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: real Prometheus; make check runs it")
+	}
 	spec := "../../examples/checkout.yaml"
 	s, err := slo.Load(spec)
 	if err != nil {

@@ -19,10 +19,25 @@ import (
 // base-window records, the burn rates and the alerts, evaluated in that
 // order, so an alert sees the burn rates of the same evaluation. The
 // availability records move slowly and read 30 days; every 3m is plenty.
+//
+// The per-resource p99 kept for the mixin's dashboard reads every bucket
+// series over 5m, most of what the rules read, so it is recorded every 5m,
+// its own rate window: each raw sample is read once instead of five times.
+// Prometheus evaluates a group at its interval, at a fixed offset within it
+// (rules/group.go, Group.EvalTimestamp), and an instant read looks back 5m
+// (the default lookback delta), so the dashboard's panels, which read the
+// record as it is, still find a value at every step; what they lose is
+// resolution: one p99 per 5 minutes (of the 5 minutes before) where there
+// was one a minute, so a spike shows up to 5 minutes later and a panel's
+// line is a staircase (TestQuantileRecordFeedsDashboards).
 const (
 	optimizedBurnInterval         = model.Duration(time.Minute)
 	optimizedAvailabilityInterval = model.Duration(3 * time.Minute)
+	optimizedQuantileInterval     = model.Duration(quantileWindow)
 )
+
+// quantileWindow is the rate window of the p99 record, the mixin's.
+const quantileWindow = 5 * time.Minute
 
 // optimized renders the optimized profile's rules from the model.
 type optimized struct{ *slomodel.Model }
@@ -40,7 +55,7 @@ func optimizedRules(m *slomodel.Model) ([]rulefmt.RuleGroup, error) {
 	if m.Identity {
 		groups = append(groups, groupBuilder{m.Name + "-sli-health.rules", optimizedBurnInterval, o.sliHealth})
 	} else {
-		groups = append(groups, groupBuilder{m.Name + "-histogram.rules", 0, o.histograms})
+		groups = append(groups, groupBuilder{m.Name + "-histogram.rules", optimizedQuantileInterval, o.histograms})
 	}
 	return buildGroups(groups)
 }
@@ -270,7 +285,7 @@ func (o optimized) requestRates(l *ruleList) {
 func (o optimized) histograms() ([]rulefmt.Rule, error) {
 	var l ruleList
 	for i, s := range o.SLOs {
-		rate := pql.Call("rate", pql.Range(pql.Vec(o.Bucket, o.SLIs[i].Latency), 5*time.Minute))
+		rate := pql.Call("rate", pql.Range(pql.Vec(o.Bucket, o.SLIs[i].Latency), quantileWindow))
 		q := pql.Call("histogram_quantile", pql.Num(mixinQuantile), pql.SumBy([]string{o.ClusterLabel, "le", mixinResourceLabel}, rate))
 		lbls := o.SLILabels(s.Name)
 		lbls["quantile"] = strconv.FormatFloat(mixinQuantile, 'f', -1, 64)

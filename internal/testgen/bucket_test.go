@@ -93,6 +93,9 @@ func TestDroppedBucketFailsTheRecordsTest(t *testing.T) {
 // error share, 0.25/2^i, used to underflow into an invalid file) every SLO
 // gets its own share, and the records test passes.
 func TestManySLOsRecordsTest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: the records test of 70 SLOs; make check runs it")
+	}
 	var b strings.Builder
 	b.WriteString(`name: many
 service: many

@@ -54,6 +54,9 @@ func writeIncidentFiles(t *testing.T, s *slo.Spec) (string, *promtest.File) {
 // TestIncidentTestsPass runs the incident test file with the in-process
 // runner, for the embedded spec and for one with other names.
 func TestIncidentTestsPass(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: replays every incident scenario through the rules; make check runs it (make rule-tests runs the committed incident tests)")
+	}
 	tests := []struct {
 		name string
 		edit func(*slo.Spec)
