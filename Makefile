@@ -1,6 +1,8 @@
-# burnrate: `make rules` regenerates the committed rule files and runbooks, `make test`
-# runs every check. Both need only Go; promtool v0.316.0 comes from the
-# `tool` directive in go.mod and is built on first use.
+# burnrate: `make rules` regenerates the committed rule files and runbooks;
+# `make test` runs the fast checks (minutes) and `make check` the slow proofs
+# (real Prometheus, promtool mutants, Sloth, synthetic clusters, scale, go
+# install). All need only Go; promtool and Prometheus v0.316.0 come from the
+# `tool` directives in go.mod and are built on first use.
 
 GO       ?= go
 BIN      := bin/burnrate
@@ -9,6 +11,8 @@ PROMTOOL := $(GO) tool promtool
 # Each output: profile and directory. The generate lines of `rules` and the
 # --check lines of `check-generated` both come from this list.
 OUTPUTS := optimized:rules kubernetes-mixin:rules/kubernetes-mixin
+# Every generated rule file in the rules format, for promtool check rules.
+RULE_FILES = $(shell find rules examples/rules -name '*.rules.yaml' | sort)
 TESTS    = $(sort $(wildcard rules/*.test.yaml rules/kubernetes-mixin/*.test.yaml examples/rules/*.test.yaml))
 
 # The example specs of other services (README "Your own service"), generated
@@ -31,7 +35,7 @@ format_args = --format $(word 1,$(subst :, ,$(1))) $(if $(filter-out -,$(word 2,
 MIXIN_RULES    := rules/kubernetes-mixin/kube-apiserver.rules.yaml
 MIXIN_EXPECTED := code_verb:apiserver_request_total:increase1h
 
-.PHONY: all build rules test tools vet unit check-rules check-generated rule-tests install-check
+.PHONY: all build rules test check tools vet unit unit-all check-rules check-generated rule-tests rule-tests-promtool install-check browser
 
 all: rules
 
@@ -45,28 +49,43 @@ rules: build
 	$(BIN) generate --out examples/rules $(EXAMPLES)
 	@set -e; $(foreach o,$(FORMAT_OUTPUTS),$(BIN) generate $(call format_args,$(o));)
 
-test: vet unit check-rules check-generated rule-tests install-check
+# The fast checks: vet and gofmt, the unit tests with -short (every test
+# that starts Prometheus, runs promtool on mutants, builds Sloth, simulates
+# a cluster for minutes or renders hundreds of SLOs skips itself), promtool
+# on every generated rule file, the generated rule tests, and the stale
+# check. Under 5 minutes with warm caches.
+test: vet unit check-rules check-generated rule-tests
+
+# The slow proofs, which `make test` leaves out: every unit test without
+# -short, the generated rule tests under promtool, and install-check. CI
+# (.ci/run) runs `make test`, then this.
+check: unit-all rule-tests-promtool install-check
 
 vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt would change the files above"; exit 1; }
 
-# The diagnose package's end-to-end tests start a real Prometheus v0.316.0
-# built from the `tool` directive in go.mod; build both tools first so that
-# a cold first build (minutes) does not count against the test timeout.
+# The end-to-end tests (make check) start a real Prometheus v0.316.0 built
+# from the `tool` directive in go.mod; build both tools first so that a
+# cold first build (minutes) does not count against the test timeout.
 tools:
 	$(GO) tool -n prometheus >/dev/null
 	$(GO) tool -n promtool >/dev/null
 
-unit: tools
-	$(GO) test -timeout 45m ./...
+# The HTML report's browser test (internal/diagnose/html_browser_test.go)
+# drives Debian's chromium; it skips without one, and fails under CI=true.
+browser:
+	command -v chromium || (apt-get update && apt-get install -y chromium)
+
+unit:
+	$(GO) test -short -timeout 15m ./...
+
+unit-all: tools
+	$(GO) test -timeout 60m ./...
 
 # promtool check rules with every lint fatal, on every generated rule file.
 check-rules:
-	@set -e; for f in $$(find rules examples/rules -name '*.rules.yaml' | sort); do \
-		if [ "$$f" = "$(MIXIN_RULES)" ]; then continue; fi; \
-		$(PROMTOOL) check rules --lint=all --lint-fatal "$$f"; \
-	done
+	$(PROMTOOL) check rules --lint=all --lint-fatal $(filter-out $(MIXIN_RULES),$(RULE_FILES))
 	@out=$$($(PROMTOOL) check rules --lint=all --lint-fatal $(MIXIN_RULES) 2>&1); code=$$?; \
 	if [ $$code -ne 3 ] || [ "$$(printf '%s\n' "$$out" | grep -c '^Metric: ')" -ne 1 ] \
 		|| ! printf '%s\n' "$$out" | grep -qx 'Metric: $(MIXIN_EXPECTED)'; then \
@@ -75,14 +94,19 @@ check-rules:
 
 # go install <module>/cmd/burnrate@<version> and go get -tool of HEAD,
 # through a file module proxy into an empty module cache (TestGoInstall in
-# cmd/burnrate/install_test.go; about 2 minutes).
+# cmd/burnrate/install_test.go; about 2 minutes), and checks that the
+# module zip stays under 5 MB. Part of `make check`.
 install-check:
 	BURNRATE_INSTALL_CHECK=1 $(GO) test -run '^TestGoInstall$$' -timeout 30m -v ./cmd/burnrate
 
-# The generated rule unit tests, under promtool and under burnrate test.
+# The generated rule unit tests, with burnrate test (in-process, a file per
+# core); rule-tests-promtool runs them under promtool (make check), and the
+# sameness tests of internal/ruletest prove the two runners agree.
 rule-tests: build
-	$(PROMTOOL) test rules $(TESTS)
 	$(BIN) test $(TESTS)
+
+rule-tests-promtool:
+	$(PROMTOOL) test rules $(TESTS)
 
 # Fails when `make rules` would change a committed file.
 check-generated: build
@@ -142,7 +166,8 @@ bench-cost:
 # The lab (lab/README.md): builds kube-apiserver $(LAB_APISERVER) from the
 # module proxy (cached by version), takes etcd from Debian's etcd-server,
 # runs every scenario on 127.0.0.1 against real processes and rewrites
-# lab/recordings/$(LAB_APISERVER). Takes hours; not part of `make test`.
+# lab/recordings/$(LAB_APISERVER). Takes hours; not part of `make test` or
+# `make check`.
 # One scenario: make lab LAB_SCENARIOS=webhook-500
 LAB_APISERVER ?= v1.34.2
 LAB_SCENARIOS ?= all

@@ -10,7 +10,8 @@ import (
 )
 
 // Generate renders the embedded kube-apiserver spec as `burnrate generate`
-// does without flags: the rule file, its promtool tests and the runbook page.
+// does without flags: the rule file, its Grafana dashboards, its promtool
+// tests and the runbook page.
 func Example() {
 	res, err := generator.Generate([]generator.Input{{Name: slo.DefaultName, Spec: slo.Default()}}, generator.Options{})
 	if err != nil {
@@ -21,6 +22,8 @@ func Example() {
 	}
 	// Output:
 	// rules   kube-apiserver.rules.yaml
+	// dashboard kube-apiserver.slo.dashboard.json
+	// dashboard kube-apiserver.drilldown.dashboard.json
 	// test    kube-apiserver.records.test.yaml
 	// test    kube-apiserver.1h-5m.test.yaml
 	// test    kube-apiserver.6h-30m.test.yaml

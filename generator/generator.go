@@ -27,6 +27,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/rulefmt"
 
+	"github.com/burnrate/burnrate/internal/dashboard"
 	"github.com/burnrate/burnrate/internal/encode"
 	"github.com/burnrate/burnrate/internal/mixingroups"
 	"github.com/burnrate/burnrate/internal/rulegen"
@@ -108,7 +109,19 @@ const (
 	// KindRunbook is the alert's runbook page, <component>/<Alert>.md
 	// relative to a runbooks tree (the optimized profile writes one).
 	KindRunbook Kind = "runbook"
+	// KindDashboard is a Grafana dashboard (<name>.slo.dashboard.json,
+	// <name>.drilldown.dashboard.json) or, for kube-prometheus-stack, the
+	// ConfigMap holding them (<name>.dashboards.configmap.yaml), named
+	// relative to the rules directory; the optimized profile writes them.
+	KindDashboard Kind = "dashboard"
 )
+
+// dashboardPackaging is how each format that comes with dashboards
+// packages them; the other formats write none.
+var dashboardPackaging = map[string]dashboard.Packaging{
+	FormatRules:               dashboard.PlainJSON,
+	FormatKubePrometheusStack: dashboard.ConfigMap,
+}
 
 // File is one rendered file.
 type File struct {
@@ -219,7 +232,7 @@ func (o Options) validate() error {
 type run struct {
 	opts Options
 	res  *Result
-	// seen maps what an input claims (a file, a service) to the input, to
+	// seen maps what an input claims (a file, a runbook page) to the input, to
 	// refuse two inputs that would collide.
 	seen map[string]string
 }
@@ -256,10 +269,12 @@ func (g *run) render(in Input) error {
 	if other, dup := g.claim("file "+ruleFile, in.Name); dup {
 		return fmt.Errorf("%s and %s both have name %q and would write %s; give each spec its own name", other, in.Name, s.Name, ruleFile)
 	}
-	if err := rulegen.Check(s, o.Profile); err != nil {
+	// The one model of this spec: every generator below reads it.
+	m, err := slomodel.New(s, o.Profile)
+	if err != nil {
 		return err // file:line errors, which name the spec already
 	}
-	groups, err := rulegen.Rules(s, o.Profile)
+	groups, err := rulegen.RuleGroups(m)
 	if err != nil {
 		return fmt.Errorf("%s: %w", in.Name, err)
 	}
@@ -282,6 +297,17 @@ func (g *run) render(in Input) error {
 		return fmt.Errorf("%s: %w", in.Name, err)
 	}
 	g.add(in, KindRules, ruleFile, data)
+	// Grafana dashboards: JSON beside a rule file, a sidecar ConfigMap
+	// beside kube-prometheus-stack values (internal/dashboard).
+	if pk, ok := dashboardPackaging[o.Format]; ok && o.Profile == ProfileOptimized {
+		dfs, err := dashboard.Files(m, pk, header)
+		if err != nil {
+			return fmt.Errorf("%s: dashboards: %w", in.Name, err)
+		}
+		for _, df := range dfs {
+			g.add(in, KindDashboard, df.Name, df.Data)
+		}
+	}
 	if o.Format != FormatRules {
 		return nil // the tests read a plain rule file; the runbook comes with it
 	}
@@ -289,7 +315,7 @@ func (g *run) render(in Input) error {
 	// partial_response_strategy, so a file for Thanos gets no tests.
 	withTests := env.PartialResponseStrategy == ""
 	if withTests {
-		tests, err := testgen.Tests(s, o.Profile, ruleFile)
+		tests, err := testgen.Tests(m, ruleFile)
 		if err != nil {
 			return fmt.Errorf("%s: tests: %w", in.Name, err)
 		}
@@ -304,7 +330,7 @@ func (g *run) render(in Input) error {
 	if o.Profile != ProfileOptimized {
 		return nil
 	}
-	page, err := runbook.Render(s)
+	page, err := runbook.Render(m)
 	if err != nil {
 		return fmt.Errorf("%s: %w", in.Name, err)
 	}
@@ -317,7 +343,7 @@ func (g *run) render(in Input) error {
 		// scenarios (the kube-apiserver's) do not prove.
 		return nil
 	}
-	tf, err := testgen.IncidentTests(s, ruleFile)
+	tf, err := testgen.IncidentTests(m, ruleFile)
 	if errors.Is(err, testgen.ErrIncidentsDoNotFit) {
 		g.res.Notes = append(g.res.Notes, fmt.Sprintf("%s: no incident tests: %v", in.Name, err))
 		return nil

@@ -140,3 +140,41 @@ func TestKindsAndAccessors(t *testing.T) {
 		t.Errorf("mixin json: files %v", res.Files)
 	}
 }
+
+// A run builds the model of each spec once (slomodel.New, where the spec
+// is checked): the rules, the tests, the runbook and the incident tests
+// all read that one model.
+func TestOneModelPerSpec(t *testing.T) {
+	checkout, err := slo.Load("../examples/checkout.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs := []Input{{Name: slo.DefaultName, Spec: slo.Default()}, {Name: "checkout.yaml", Spec: checkout}}
+	// kube-prometheus-stack compares with the mixin's groups of the
+	// embedded spec, rendered once per process: render them first.
+	if _, err := Generate(defaultInput(), Options{Format: FormatKubePrometheusStack}); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []Options{
+		{},
+		{Profile: ProfileKubernetesMixin},
+		{Format: FormatKubePrometheusStack},
+		{Preset: "kube-prometheus"},
+	} {
+		in := inputs
+		if o.Profile == ProfileKubernetesMixin {
+			in = inputs[:1] // the mixin profile renders no service
+		}
+		before := slomodel.Built()
+		res, err := Generate(in, o)
+		if err != nil {
+			t.Fatalf("%+v: %v", o, err)
+		}
+		if got := slomodel.Built() - before; got != int64(len(in)) {
+			t.Errorf("%+v: %d specs built %d models, want one each", o, len(in), got)
+		}
+		if len(res.Files) == 0 {
+			t.Errorf("%+v: no files", o)
+		}
+	}
+}

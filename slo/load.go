@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -52,10 +54,16 @@ const (
 // Load reads, decodes and validates the spec file at path.
 func Load(path string) (*Spec, error) {
 	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &Error{File: path, Msg: "no such file; pass the path of a spec file (burnrate spec prints the embedded one, a starting point)"}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read spec: %w", err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return nil, &Error{File: path, Msg: fmt.Sprintf("a directory, not a spec file; pass the spec files in it, e.g. %s", filepath.Join(path, "*.yaml"))}
+	}
 	// Read one byte more than the limit, so that Parse sees an oversized
 	// file as such without the whole of it in memory.
 	data, err := io.ReadAll(io.LimitReader(f, MaxSpecBytes+1))
@@ -83,7 +91,7 @@ func Parse(file string, data []byte) (*Spec, error) {
 	dec.KnownFields(true)
 	s := Spec{BaseWindow: Duration(5 * time.Minute), Fixes: DefaultFixes()}
 	if err := dec.Decode(&s); err != nil {
-		return nil, yamlError(file, root, err)
+		return nil, yamlError(file, data, root, err)
 	}
 	if s.Runbook.Component == "" {
 		s.Runbook.Component = "kubernetes"
@@ -108,7 +116,7 @@ func document(file string, data []byte) (*yaml.Node, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, &Error{File: file, Line: 1, Msg: "the spec is empty; start from the embedded one (burnrate spec prints it)"}
 		}
-		return nil, yamlError(file, nil, err)
+		return nil, yamlError(file, data, nil, err)
 	}
 	if len(doc.Content) == 0 || doc.Content[0].ShortTag() == "!!null" {
 		return nil, &Error{File: file, Line: 1, Msg: "the spec is empty; start from the embedded one (burnrate spec prints it)"}
@@ -117,7 +125,7 @@ func document(file string, data []byte) (*yaml.Node, error) {
 	switch err := dec.Decode(&next); {
 	case errors.Is(err, io.EOF):
 	case err != nil:
-		return nil, yamlError(file, nil, err)
+		return nil, yamlError(file, data, nil, err)
 	case len(next.Content) > 0 && next.Content[0].Tag != "!!null":
 		return nil, &Error{File: file, Line: next.Content[0].Line, Msg: "a second YAML document; a spec file holds one spec: move this one into a file of its own and pass both files, or delete it"}
 	}
@@ -159,15 +167,20 @@ type source struct {
 
 // Errors turns problems found in the spec into one *Error each, at the file
 // and line of the field in the file the spec was parsed from, joined; nil
-// when there are none. A spec not parsed from a file reports no line.
+// when there are none. A spec not parsed from a file reports no line. A
+// problem found twice (the same words at the same field) is reported once.
 func (s *Spec) Errors(fes []FieldError) error {
 	var errs []error
+	said := map[string]bool{}
 	for _, fe := range fes {
 		e := &Error{File: "spec", Field: fe.Path.String(), Msg: fe.Msg}
 		if s.src != nil {
 			e.File, e.Line = s.src.file, lineOf(s.src.root, fe.Path)
 		}
-		errs = append(errs, e)
+		if !said[e.Error()] {
+			said[e.Error()] = true
+			errs = append(errs, e)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -3,10 +3,13 @@ package slo
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 func TestDefaultIsValid(t *testing.T) {
@@ -169,10 +172,10 @@ slos: [{name: calls, latency: [{seconds: 0.5}]}]
 `, []Kind{KindErrorsAndLatency}, ""},
 		{"latency kind without the latency block", `objective: 0.99
 slos: [{name: fast, kind: latency, latency: [{seconds: 0.3}]}]
-`, nil, `latency.metric: "" is not a metric name`},
+`, nil, `latency.metric: write the metric's name, e.g. http_request_duration_seconds (the histogram's name without _bucket)`},
 		{"no objective anywhere", `requests: {metric: http_requests_total, errors: 'code=~"5.."'}
 slos: [{name: availability}]
-`, nil, "objective: 0 is outside (0, 1)"},
+`, nil, "objective: want a fraction strictly between 0 and 1, the share of good events, e.g. 0.99 for 99%"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -195,5 +198,43 @@ slos: [{name: availability}]
 					kinds, s.SLILabel, s.ServiceLabel, s.Runbook.URLPattern, s.Fixes.ExtraVerbs, tc.kinds)
 			}
 		})
+	}
+}
+
+// TestDurationString: a whole number of days is spelt in days (Prometheus
+// spells 7d as 1w and 28d as 4w), and every other duration as Prometheus
+// does; each spelling parses back to the same duration.
+func TestDurationString(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+	}{
+		{"0s", "0s"}, {"30s", "30s"}, {"5m", "5m"}, {"1h30m", "1h30m"}, {"1d", "1d"}, {"36h", "1d12h"},
+		{"7d", "7d"}, {"1w", "7d"}, {"14d", "14d"}, {"28d", "28d"}, {"4w", "28d"}, {"30d", "30d"}, {"1y", "365d"}, {"8d1m", "8d1m"},
+	} {
+		d, err := model.ParseDuration(tc.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := Duration(d).String()
+		if got != tc.want {
+			t.Errorf("%s prints as %s, want %s", tc.in, got, tc.want)
+		}
+		if back, err := model.ParseDuration(got); err != nil || back != d {
+			t.Errorf("%s parses back as %v, %v", got, back, err)
+		}
+	}
+}
+
+// TestLoadNoSpecFile: a directory or a missing path given as the spec says
+// so, and what to pass instead.
+func TestLoadNoSpecFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ path, want string }{
+		{dir, dir + ": a directory, not a spec file; pass the spec files in it, e.g. " + filepath.Join(dir, "*.yaml")},
+		{filepath.Join(dir, "none.yaml"), filepath.Join(dir, "none.yaml") + ": no such file; pass the path of a spec file (burnrate spec prints the embedded one, a starting point)"},
+	} {
+		if _, err := Load(tc.path); err == nil || err.Error() != tc.want {
+			t.Errorf("Load(%s): got %v\nwant %s", tc.path, err, tc.want)
+		}
 	}
 }

@@ -105,7 +105,45 @@ func TestRefusals(t *testing.T) {
 		{
 			name:  "objective in percent",
 			edits: []string{"objective: 0.99", "objective: 99.9"},
-			want:  []want{{"objective:", "objective: 99.9 is outside (0, 1); write the target as a ratio: 0.999 for 99.9%"}},
+			want:  []want{{"objective:", "objective: 99.9 is outside (0, 1): an objective is a fraction strictly between 0 and 1, the share of good events; write 0.999 for 99.9%"}},
+		},
+		{
+			name:  "objective above 1, not a percentage",
+			edits: []string{"objective: 0.99", "objective: 1.2"},
+			want:  []want{{"objective:", "objective: 1.2 is outside (0, 1): an objective is a fraction strictly between 0 and 1, the share of good events; write e.g. 0.99 for 99%"}},
+		},
+		{
+			name:  "objective of 1",
+			edits: []string{"objective: 0.99", "objective: 1"},
+			want:  []want{{"objective:", "objective: 1 is outside (0, 1): an objective is a fraction strictly between 0 and 1, the share of good events, and at 1 no error budget is left to burn; write e.g. 0.999 for 99.9%"}},
+		},
+		{
+			name:  "a tab that indents",
+			edits: []string{"  metric: apiserver_request_total", "\tmetric: apiserver_request_total"},
+			want:  []want{{"metric: apiserver_request_total", "invalid YAML: found character that cannot start any token; this line is indented with a tab, and YAML indents with spaces only: replace the tab with spaces"}},
+		},
+		{
+			name:  "a metric name with dashes",
+			edits: []string{"metric: apiserver_request_total", "metric: apiserver-request-total"},
+			want:  []want{{"metric: apiserver-request", `requests.metric: "apiserver-request-total" is not a metric name: a metric name holds letters, digits, underscores and colons, and does not begin with a digit; write apiserver_request_total`}},
+		},
+		{
+			name:  "a verb that is none",
+			edits: []string{"  latencySelectorEverywhere: true", "  latencySelectorEverywhere: true\n  extraVerbs: {write: ['APPLY|PATCH']}"},
+			want:  []want{{"extraVerbs:", `fixes.extraVerbs.write: "APPLY|PATCH" is not a verb the kube-apiserver records; write one verb per list item, each one of APPLY, CONNECT, CREATE, DELETE, DELETECOLLECTION, GET, LIST, PATCH, POST, PROXY, PUT, UPDATE, WATCH, WATCHLIST, e.g. [APPLY, DELETECOLLECTION]`}},
+		},
+		{
+			name:  "verbs written as mappings, each once",
+			edits: []string{"  latencySelectorEverywhere: true", "  latencySelectorEverywhere: true\n  extraVerbs: {write: &v [{verb: APPLY}, {verb: PATCH}], read: *v}"},
+			want: []want{
+				{"extraVerbs:", "fixes.extraVerbs.write[0]: expected a verb such as APPLY, got a mapping"},
+				{"extraVerbs:", "fixes.extraVerbs.write[1]: expected a verb such as APPLY, got a mapping"},
+			},
+		},
+		{
+			name:  "verbs not in a list",
+			edits: []string{"  latencySelectorEverywhere: true", "  latencySelectorEverywhere: true\n  extraVerbs:\n    write: APPLY"},
+			want:  []want{{"write: APPLY", `fixes.extraVerbs.write: expected a list of verbs such as [APPLY, DELETECOLLECTION], got "APPLY"`}},
 		},
 		{
 			name:  "objective as a percent string",

@@ -22,6 +22,8 @@ package slo
 import (
 	"fmt"
 	"regexp"
+	"strconv"
+	"time"
 
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
@@ -91,6 +93,9 @@ type Spec struct {
 	// Output describes what the formats other than a plain rule file wrap
 	// the rule groups in (generate --format). Optional.
 	Output Output `yaml:"output"`
+	// Dashboards says where the generated Grafana dashboards are loaded
+	// (optimized profile). Optional.
+	Dashboards Dashboards `yaml:"dashboards"`
 
 	// src is where the spec was parsed from; nil for a spec built in Go.
 	src *source
@@ -112,6 +117,15 @@ type Runbook struct {
 	// without it the alerts carry no runbook_url. (The kubernetes-mixin
 	// profile uses alert.runbookURLPattern.)
 	URLPattern string `yaml:"urlPattern"`
+}
+
+// Dashboards says where the generated Grafana dashboards are loaded.
+type Dashboards struct {
+	// GrafanaURL is the address of the Grafana the dashboards are loaded
+	// into, e.g. https://grafana.example.com: each section of the runbook
+	// links to its row of the drill-down dashboard there. Optional:
+	// without it the runbook has no dashboard links.
+	GrafanaURL string `yaml:"grafanaURL"`
 }
 
 // Output holds the envelope of the rule groups in the formats that have
@@ -150,7 +164,8 @@ type Fixes struct {
 	// LatencySelectorEverywhere applies latency.selector (no streaming
 	// subresources) to the errors and total terms too (kubernetes-mixin#1273).
 	LatencySelectorEverywhere bool `yaml:"latencySelectorEverywhere"`
-	// ExtraVerbs adds verbs to the verb=~ matcher of the named SLOs. When
+	// ExtraVerbs adds verbs to the verb=~ matcher of the named SLOs, each
+	// one of APIServerVerbs. When
 	// absent, server-side apply (APPLY) and DELETECOLLECTION are added to the
 	// SLO named write, if there is one; {} adds nothing.
 	ExtraVerbs map[string][]string `yaml:"extraVerbs"`
@@ -369,5 +384,17 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 // MarshalYAML implements yaml.Marshaler.
 func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
 
-// String prints the duration the way Prometheus does (1h, 1d, 30d).
-func (d Duration) String() string { return model.Duration(d).String() }
+// String prints the duration the way Prometheus does (5m, 1h, 1d12h),
+// except that a whole number of days is written in days: 28d, not
+// Prometheus' 4w, and 7d, not 1w, as specs write them (model.Duration's
+// String, prometheus/common model/time.go, writes years and weeks when
+// they divide the duration). It is the one spelling of a window or period
+// in record names, alert labels, tests and runbooks, so that a name the
+// runbook quotes is the name the rules record.
+func (d Duration) String() string {
+	const day = Duration(24 * time.Hour)
+	if d >= day && d%day == 0 {
+		return strconv.FormatInt(int64(d/day), 10) + "d"
+	}
+	return model.Duration(d).String()
+}

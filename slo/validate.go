@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -47,6 +48,7 @@ func (s *Spec) Validate() []FieldError {
 	}
 	v.runbook(s)
 	v.output(s.Output)
+	v.dashboards(s)
 	v.baseWindow(s)
 	v.extraVerbs(s)
 	return v.errs
@@ -94,12 +96,12 @@ func (v *validator) target(s *Spec) {
 // an SLO reads it or the spec describes it.
 func (v *validator) metrics(s *Spec) {
 	if s.ReadsRequests() || s.Requests != (Requests{}) {
-		v.metricName(Path{"requests", "metric"}, s.Requests.Metric)
+		v.metricName(Path{"requests", "metric"}, s.Requests.Metric, "http_requests_total")
 		v.selector(Path{"requests", "errors"}, s.Requests.Errors, true)
 		v.errorsMatcher(Path{"requests", "errors"}, s.Requests.Errors)
 	}
 	if s.ReadsLatency() || s.Latency != (Latency{}) {
-		v.metricName(Path{"latency", "metric"}, s.Latency.Metric)
+		v.metricName(Path{"latency", "metric"}, s.Latency.Metric, "http_request_duration_seconds (the histogram's name without _bucket)")
 		v.selector(Path{"latency", "selector"}, s.Latency.Selector, false)
 	}
 }
@@ -113,6 +115,12 @@ var (
 	APIServerCounter    = "apiserver_request_total"
 	APIServerHistograms = []string{"apiserver_request_sli_duration_seconds", "apiserver_request_slo_duration_seconds", "apiserver_request_duration_seconds"}
 )
+
+// APIServerVerbs are the values of the kube-apiserver's verb label: the
+// request verbs its metrics report (validRequestMethods in
+// staging/src/k8s.io/apiserver/pkg/endpoints/metrics/metrics.go; CleanVerb
+// reports any other as "other"), the verbs fixes.extraVerbs may add.
+var APIServerVerbs = []string{"APPLY", "CONNECT", "CREATE", "DELETE", "DELETECOLLECTION", "GET", "LIST", "PATCH", "POST", "PROXY", "PUT", "UPDATE", "WATCH", "WATCHLIST"}
 
 // apiserver refuses a spec without service that does not read the
 // kube-apiserver's metrics. Such a spec is rendered as the kube-apiserver:
@@ -325,6 +333,15 @@ func (v *validator) runbook(s *Spec) {
 	}
 }
 
+// dashboards checks the address of the Grafana the dashboards link to.
+func (v *validator) dashboards(s *Spec) {
+	if g := s.Dashboards.GrafanaURL; g != "" {
+		u, err := url.Parse(g)
+		v.check(err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.RawQuery == "" && u.Fragment == "" && !strings.HasSuffix(g, "/"),
+			Path{"dashboards", "grafanaURL"}, "want the address of a Grafana without a trailing slash, query or fragment, e.g. https://grafana.example.com")
+	}
+}
+
 // baseWindow checks the base window: positive, no longer than any window,
 // and a divisor of each.
 func (v *validator) baseWindow(s *Spec) {
@@ -365,7 +382,7 @@ func (v *validator) extraVerbs(s *Spec) {
 			continue
 		}
 		for _, verb := range verbs {
-			v.check(verb != "" && !strings.ContainsAny(verb, `|()[]{}.*+?^$\`), p, fmt.Sprintf("%q is not a verb", verb))
+			v.check(slices.Contains(APIServerVerbs, verb), p, fmt.Sprintf("%q is not a verb the kube-apiserver records; write one verb per list item, each one of %s, e.g. [APPLY, DELETECOLLECTION]", verb, strings.Join(APIServerVerbs, ", ")))
 		}
 		if len(verbs) > 0 && verbMatcher(s.SLOs[i].Selector) == nil {
 			v.add(p, fmt.Sprintf(`slos[%d].selector has no verb=~"…" matcher to add verbs to`, i))
@@ -392,15 +409,22 @@ func kindList() string {
 	return strings.Join(out, ", ")
 }
 
-// objective checks an objective: a ratio strictly between 0 and 1.
+// objective checks an objective: a fraction strictly between 0 and 1. One
+// from 50 to 100 is read as a percentage, and its fraction suggested (no
+// one means an objective of 1.2%).
 func (v *validator) objective(p Path, o float64) {
+	const is = "an objective is a fraction strictly between 0 and 1, the share of good events"
 	switch {
 	case o > 0 && o < 1:
 		v.number(p, o)
-	case o > 1 && o < 100:
-		v.add(p, fmt.Sprintf("%v is outside (0, 1); write the target as a ratio: %s for %v%%", o, shortest(o/100), o))
+	case o == 0:
+		v.add(p, "want a fraction strictly between 0 and 1, the share of good events, e.g. 0.99 for 99%")
+	case o >= 50 && o < 100:
+		v.add(p, fmt.Sprintf("%v is outside (0, 1): %s; write %s for %v%%", o, is, shortest(o/100), o))
+	case o == 1:
+		v.add(p, fmt.Sprintf("1 is outside (0, 1): %s, and at 1 no error budget is left to burn; write e.g. 0.999 for 99.9%%", is))
 	default:
-		v.add(p, fmt.Sprintf("%v is outside (0, 1); write the target as a ratio, e.g. 0.99 for 99%%", o))
+		v.add(p, fmt.Sprintf("%v is outside (0, 1): %s; write e.g. 0.99 for 99%%", o, is))
 	}
 }
 
@@ -541,8 +565,27 @@ func (v *validator) ownLabel(p Path, name string) {
 	}
 }
 
-func (v *validator) metricName(p Path, name string) {
-	v.check(model.LegacyValidation.IsValidMetricName(name), p, fmt.Sprintf("%q is not a metric name", name))
+// metricName checks a metric name, the counter's or the histogram's (whose
+// example is example), and suggests the name with every character a metric
+// name cannot hold replaced by an underscore.
+func (v *validator) metricName(p Path, name, example string) {
+	if model.LegacyValidation.IsValidMetricName(name) {
+		return
+	}
+	if name == "" {
+		v.add(p, "write the metric's name, e.g. "+example)
+		return
+	}
+	fix := strings.Map(func(r rune) rune {
+		if r == ':' || r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, name)
+	if fix[0] >= '0' && fix[0] <= '9' {
+		fix = "_" + fix
+	}
+	v.add(p, fmt.Sprintf("%q is not a metric name: a metric name holds letters, digits, underscores and colons, and does not begin with a digit; write %s", name, fix))
 }
 
 // shortest prints v with at most 15 significant digits, which drops the

@@ -35,6 +35,7 @@ var wants = map[string]string{
 	"slo.Alert":           "a mapping with the fields name, summary, description, runbookURLPattern and windows",
 	"slo.Fixes":           "a mapping of fix names to true or false",
 	"slo.Runbook":         "a mapping with the fields component and urlPattern",
+	"slo.Dashboards":      "a mapping with the field grafanaURL",
 	"slo.Output":          "a mapping with the fields name, namespace, labels, annotations and partialResponseStrategy",
 	"map[string]string":   "a mapping of names to strings, such as {release: monitoring}",
 	"slo.SLO":             "a mapping with the fields name, selector and latency",
@@ -49,10 +50,13 @@ var wants = map[string]string{
 // numberExamples are examples for number fields, by field name.
 var numberExamples = map[string]string{"objective": "0.999", "factor": "14.4", "seconds": "1"}
 
-// yamlError turns a yaml.v3 error into one *Error per problem, each with its
-// line, the field when root locates it, and a sentence that says what to do
-// in the spec's words rather than Go's.
-func yamlError(file string, root *yaml.Node, err error) error {
+// yamlError turns a yaml.v3 error in data into one *Error per problem, each
+// with its line, the field when root locates it, and a sentence that says
+// what to do in the spec's words rather than Go's. yaml.v3 reports a value
+// once for each alias that refers to it, and several alike on one line
+// (a flow list) in the same words: each is reported once, at its own
+// field.
+func yamlError(file string, data []byte, root *yaml.Node, err error) error {
 	var lines []string
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
@@ -61,6 +65,8 @@ func yamlError(file string, root *yaml.Node, err error) error {
 		lines = []string{err.Error()}
 	}
 	var errs []error
+	said := map[string]bool{}
+	nth := map[string]int{} // type errors alike so far, by their text
 	for _, l := range lines {
 		e := &Error{File: file, Msg: l}
 		syntax := strings.HasPrefix(l, "yaml: ")
@@ -72,22 +78,46 @@ func yamlError(file string, root *yaml.Node, err error) error {
 			e.Msg = fmt.Sprintf("unknown field %q in %s; check its spelling against the README's spec reference", m[1], strings.ToLower(m[2]))
 		} else if m := typeErrorRE.FindStringSubmatch(e.Msg); m != nil {
 			var p Path
-			p, e.Msg = typeError(root, e.Line, m[1], m[2], m[3])
+			p, e.Msg = typeError(root, e.Line, nth[l], m[1], m[2], m[3])
+			nth[l]++
 			if e.Field = p.String(); len(p) > 0 {
 				e.Line = lineOf(root, p) // the key's line, where a list starts
 			}
 		} else if syntax {
 			e.Msg = "invalid YAML: " + strings.TrimPrefix(e.Msg, "yaml: ")
+			if tabIndented(data, e.Line) {
+				e.Msg += "; this line is indented with a tab, and YAML indents with spaces only: replace the tab with spaces"
+			}
 		}
-		errs = append(errs, e)
+		if !said[e.Error()] {
+			said[e.Error()] = true
+			errs = append(errs, e)
+		}
 	}
 	return errors.Join(errs...)
 }
 
-// typeError words a value of YAML tag (!!str, !!seq…; value as yaml.v3 quotes it) at
-// line that does not decode into Go type goType, and names its field.
-func typeError(root *yaml.Node, line int, tag, value, goType string) (field Path, msg string) {
-	p, n := findNode(root, line, tag, value, goType)
+// tabIndented says whether line (from 1) of data begins with white space
+// that holds a tab. yaml.v3 refuses such a line with words that do not
+// name the tab ("found character that cannot start any token").
+func tabIndented(data []byte, line int) bool {
+	if line < 1 {
+		return false
+	}
+	lines := strings.Split(string(data), "\n")
+	if line > len(lines) {
+		return false
+	}
+	l := lines[line-1]
+	indent := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
+	return strings.Contains(indent, "\t")
+}
+
+// typeError words a value of YAML tag (!!str, !!seq…; value as yaml.v3
+// quotes it) at line, the nth such value there, that does not decode into
+// Go type goType, and names its field.
+func typeError(root *yaml.Node, line, nth int, tag, value, goType string) (field Path, msg string) {
+	p, n := findNode(root, line, nth, tag, value, goType)
 	if n != nil {
 		value = n.Value
 	}
@@ -99,6 +129,14 @@ func typeError(root *yaml.Node, line int, tag, value, goType string) (field Path
 	want, ok := wants[goType]
 	if !ok {
 		want = "something else" // a type added to the spec without words here
+	}
+	if len(p) >= 3 && p[1] == "extraVerbs" {
+		switch goType {
+		case "[]string":
+			want = "a list of verbs such as [APPLY, DELETECOLLECTION]"
+		case "string":
+			want = "a verb such as APPLY"
+		}
 	}
 	if goType == "float64" {
 		if ex, ok := numberExamples[name]; ok {
@@ -144,12 +182,13 @@ func typeError(root *yaml.Node, line int, tag, value, goType string) (field Path
 	return field, msg
 }
 
-// findNode finds the node at line whose YAML tag is tag and, for a scalar,
-// whose value is value (yaml.v3 cuts long ones to "1234567..."), and returns
-// its path. Of several such nodes (a flow mapping inside a block one starts
-// on the same line) it prefers the one whose field has Go type goType. nil
-// when none matches.
-func findNode(root *yaml.Node, line int, tag, value, goType string) (Path, *yaml.Node) {
+// findNode finds the nth node (from 0) at line whose YAML tag is tag and,
+// for a scalar, whose value is value (yaml.v3 cuts long ones to
+// "1234567..."), and returns its path. Of several such nodes (a flow
+// mapping inside a block one starts on the same line) it counts those whose
+// field has Go type goType, if any has. nil when none matches; the last
+// match when there are fewer than n+1.
+func findNode(root *yaml.Node, line, nth int, tag, value, goType string) (Path, *yaml.Node) {
 	prefix, cut := strings.CutSuffix(value, "...")
 	matches := func(n *yaml.Node) bool {
 		if n.Line != line || n.ShortTag() != tag {
@@ -160,15 +199,21 @@ func findNode(root *yaml.Node, line int, tag, value, goType string) (Path, *yaml
 		}
 		return n.Value == value || cut && len(n.Value) > 10 && strings.HasPrefix(n.Value, prefix)
 	}
-	var bestPath Path
-	var best *yaml.Node
+	type found struct {
+		p Path
+		n *yaml.Node
+	}
+	var all, typed []found
 	var walk func(n *yaml.Node, p Path)
 	walk = func(n *yaml.Node, p Path) {
-		if n == nil || best != nil && bestPath != nil && typeAt(bestPath) == goType {
+		if n == nil {
 			return
 		}
-		if matches(n) && (best == nil || typeAt(p) == goType) {
-			bestPath, best = p, n
+		if matches(n) {
+			all = append(all, found{p, n})
+			if typeAt(p) == goType {
+				typed = append(typed, found{p, n})
+			}
 		}
 		switch n.Kind {
 		case yaml.MappingNode:
@@ -182,7 +227,14 @@ func findNode(root *yaml.Node, line int, tag, value, goType string) (Path, *yaml
 		}
 	}
 	walk(root, Path{})
-	return bestPath, best
+	if len(typed) > 0 {
+		all = typed
+	}
+	if len(all) == 0 {
+		return nil, nil
+	}
+	f := all[min(nth, len(all)-1)]
+	return f.p, f.n
 }
 
 // typeAt is the Go type, as reflect prints it, that the field at path p of

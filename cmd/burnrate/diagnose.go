@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,15 +66,16 @@ func (f *promFlags) flagSet(verb, synopsis, about string, stderr io.Writer) *fla
 }
 
 // check validates the flags after parsing; it returns the evaluation time.
-func (f *promFlags) check() (time.Time, error) {
+// formats lists the --output values the verb takes besides text and json.
+func (f *promFlags) check(formats ...string) (time.Time, error) {
 	if f.cfg.URL == "" {
 		return time.Time{}, errors.New("--prometheus is required")
 	}
 	if u, err := url.Parse(f.cfg.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return time.Time{}, fmt.Errorf("--prometheus %q: want an http:// or https:// URL with a host, e.g. http://localhost:9090", f.cfg.URL)
 	}
-	if f.output != "text" && f.output != "json" {
-		return time.Time{}, fmt.Errorf("--output %q: want text or json", f.output)
+	if all := append([]string{"text", "json"}, formats...); !slices.Contains(all, f.output) {
+		return time.Time{}, fmt.Errorf("--output %q: want %s or %s", f.output, strings.Join(all[:len(all)-1], ", "), all[len(all)-1])
 	}
 	f.cfg.Headers = f.headers.m
 	return parseTime(f.at)
@@ -160,9 +162,12 @@ with a service the steps are its own runbook's: which SLO burns, errors
 or slow, then the bad requests by each of its drilldown labels. Steps run in parallel, each query under --query-timeout; a failed
 step is reported and the others still run. A step whose metric has no
 series says "not scraped: step X skipped". The burn-rate steps read the
-series recorded by burnrate's rules, so load them first.`, stderr)
+series recorded by burnrate's rules; without them, the kubernetes-mixin's
+recorded burn rates, else they compute the burn from the raw series with
+the spec's selectors, and the report says which.`, stderr)
 	fs.StringVar(&window, "window", "", "the range the queries read: one of the alert's windows (1h, 6h, 1d, 3d, or a short window); use the alert's long label (default: the fastest pair's long window, 1h)")
 	fs.StringVar(&spec, "spec", "", "spec file, e.g. examples/checkout.yaml (default: the embedded kube-apiserver spec)")
+	fs.Lookup("output").Usage = "output format: text, json, or html (one self-contained page: the report with charts of the burning SLIs' burn rates and of the first culprits)"
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -174,7 +179,7 @@ series recorded by burnrate's rules, so load them first.`, stderr)
 		fmt.Fprintf(stderr, "burnrate diagnose: unexpected argument %q; the spec goes in --spec\n", pos[0])
 		return exitUsage
 	}
-	at, err := f.check()
+	at, err := f.check("html")
 	if err != nil {
 		fmt.Fprintf(stderr, "burnrate diagnose: %v\n", err)
 		return exitUsage
@@ -208,9 +213,12 @@ series recorded by burnrate's rules, so load them first.`, stderr)
 		fmt.Fprintf(stderr, "burnrate diagnose: %v\n", err)
 		return promExit(err)
 	}
-	if f.output == "json" {
+	switch f.output {
+	case "json":
 		err = r.WriteJSON(stdout)
-	} else {
+	case "html":
+		err = diagnose.WriteHTML(context.Background(), stdout, c, plan, r, diagnose.HTMLOptions{ClusterLabel: s.ClusterLabel})
+	default:
 		err = r.WriteText(stdout, s.ClusterLabel)
 	}
 	if err != nil {

@@ -13,6 +13,9 @@ import (
 // TestDiagnoseLintE2E runs the two verbs as a user would, against a real
 // Prometheus holding the incident scenarios.
 func TestDiagnoseLintE2E(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: real Prometheus; make check runs it")
+	}
 	srv, err := e2eprom.Start()
 	if err != nil {
 		t.Fatalf("e2e Prometheus: %v", err)
@@ -43,6 +46,20 @@ func TestDiagnoseLintE2E(t *testing.T) {
 			t.Logf("burnrate diagnose output:\n%s", stdout)
 		}
 	})
+	t.Run("diagnose html", func(t *testing.T) {
+		code, stdout, stderr := runCLI("diagnose", "--prometheus", srv.URL, "--cluster", "aggregated-api-unreachable", "--window", "3d", "--time", at, "--output", "html")
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		for _, want := range []string{"<!DOCTYPE html>", "Burn rate of SLI read", `<path class="series"`, "v3.projectcalico.org", "Step 6: Is an aggregated API down?"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("page lacks %q", want)
+			}
+		}
+		if strings.Contains(stdout, "query failed") {
+			t.Error("a chart's range query failed")
+		}
+	})
 	t.Run("diagnose json", func(t *testing.T) {
 		code, stdout, stderr := runCLI("diagnose", "--prometheus", srv.URL, "--cluster", "slow-etcd", "--window", "1d", "--time", at, "--output", "json")
 		if code != exitOK {
@@ -58,7 +75,8 @@ func TestDiagnoseLintE2E(t *testing.T) {
 		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 			t.Fatalf("%v\n%s", err, stdout)
 		}
-		if r.SLI != "write" || r.Term != "slow" || len(r.Culprits) < 2 || r.Culprits[0].Step != "etcd-latency" || r.Culprits[0].Labels["operation"] != "update" || r.Culprits[1].Step != "slow" {
+		if r.SLI != "write" || r.Term != "slow" || len(r.Culprits) < 3 || r.Culprits[0].Step != "etcd-latency" || r.Culprits[1].Step != "slow" ||
+			r.Culprits[2].Step != "etcd-time" || r.Culprits[2].Labels["operation"] != "update" {
 			t.Errorf("json report: %+v", r)
 		}
 	})
@@ -87,6 +105,9 @@ func TestDiagnoseLintE2E(t *testing.T) {
 // the checkout example (half the requests to /checkout fail) and the
 // series its rules record.
 func TestDiagnoseServiceE2E(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: real Prometheus; make check runs it")
+	}
 	spec := "../../examples/checkout.yaml"
 	s, err := slo.Load(spec)
 	if err != nil {

@@ -141,12 +141,11 @@ Flags:
 		fmt.Fprintf(stderr, "burnrate generate: %v\n", err)
 		return exitFail
 	}
-	changes, err := output.Plan(files, sources)
-	if err != nil {
-		fmt.Fprintf(stderr, "burnrate generate: %v\n", err)
-		return exitFail
-	}
 	if f.check {
+		changes, err := output.Plan(files, sources)
+		if err != nil {
+			return f.outputFailed(stderr, err)
+		}
 		for _, c := range changes {
 			fmt.Fprintf(stdout, "%s %s\n", c.Path, checkVerbs[c.Action])
 		}
@@ -156,9 +155,14 @@ Flags:
 		}
 		return exitOK
 	}
-	if err := output.Apply(changes); err != nil {
-		fmt.Fprintf(stderr, "burnrate generate: %v; no file was changed\n", err)
-		return exitFail
+	changes, err := output.Write(files, sources, output.Options{
+		Waiting: func(lock string) {
+			fmt.Fprintf(stderr, "burnrate generate: another burnrate generate is writing to this directory; waiting for it to end (it holds %s)\n", lock)
+		},
+		Note: func(msg string) { fmt.Fprintf(stderr, "burnrate generate: %s\n", msg) },
+	})
+	if err != nil {
+		return f.outputFailed(stderr, err)
 	}
 	written := 0
 	for _, c := range changes {
@@ -173,6 +177,27 @@ Flags:
 	}
 	fmt.Fprintf(stdout, "%d file(s) generated, %d written\n", len(files), written)
 	return exitOK
+}
+
+// outputFailed reports an error of output.Plan or output.Write: an output
+// directory that is a file is a bad command line, anything else leaves the
+// files as they were.
+func (f generateFlags) outputFailed(stderr io.Writer, err error) int {
+	var nd *output.NotDirError
+	if errors.As(err, &nd) {
+		flag := "--out"
+		if nd.Root != f.out {
+			flag = "--runbooks"
+		}
+		fmt.Fprintf(stderr, "burnrate generate: %s %s is a file; give a directory\n", flag, nd.Root)
+		return exitUsage
+	}
+	if f.check {
+		fmt.Fprintf(stderr, "burnrate generate: %v\n", err)
+	} else {
+		fmt.Fprintf(stderr, "burnrate generate: %v; no file was changed\n", err)
+	}
+	return exitFail
 }
 
 // What --check and a run say of each change.

@@ -37,8 +37,8 @@ ticket windows the alert's window pairs with Sloth's burn-rate factors. What
 changes no alert (extra labels, annotations) is dropped with a warning on
 stderr; what would change one (plugins, raw error ratios, queries that keep
 labels other than the cluster label, SLOs that disagree on severities) is an
-error at its line. The spec is checked as generate checks it before it is
-written, so a spec import writes is one generate accepts.
+error at its line. The spec is rendered as generate renders it before it
+is written, so a spec import writes is one generate accepts.
 
 Flags:
 `)

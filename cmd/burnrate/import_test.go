@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -100,50 +102,86 @@ func FuzzImportGenerates(f *testing.F) {
 	f.Add(`sum(rate(h_count{job="a",job="b"}[{{.window}}])) - sum(rate(h_bucket{job="a",job="b",le="0.4"}[{{.window}}]))`, `sum(rate(h_count{job="a",job="b"}[{{.window}}]))`, ratioErr, ratioTotal, 99.0, 99.5)
 	f.Add(`sum(rate(http_requests_total{job="a",code=~"5..",method="GET"}[{{.window}}]))`, `sum(rate(http_requests_total{job="a"}[{{.window}}]))`, `sum(rate(errors_total[{{.window}}]))`, `sum(rate(requests_total[{{.window}}]))`, 99.0, 99.5)
 	f.Fuzz(func(t *testing.T, err0, total0, err1, total1 string, obj0, obj1 float64) {
-		type events struct {
-			ErrorQuery string `yaml:"error_query"`
-			TotalQuery string `yaml:"total_query"`
-		}
-		type sloDoc struct {
-			Name      string  `yaml:"name"`
-			Objective float64 `yaml:"objective"`
-			SLI       struct {
-				Events events `yaml:"events"`
-			} `yaml:"sli"`
-			Alerting struct {
-				Name string `yaml:"name"`
-			} `yaml:"alerting"`
-		}
-		doc := struct {
-			Version string   `yaml:"version"`
-			Service string   `yaml:"service"`
-			SLOs    []sloDoc `yaml:"slos"`
-		}{Version: "prometheus/v1", Service: "myservice"}
-		for i, q := range [][2]string{{err0, total0}, {err1, total1}} {
-			var s sloDoc
-			s.Name, s.Objective = []string{"first", "second"}[i], []float64{obj0, obj1}[i]
-			s.SLI.Events = events{q[0], q[1]}
-			s.Alerting.Name = "MyServiceBurn"
-			doc.SLOs = append(doc.SLOs, s)
-		}
-		data, err := yaml.Marshal(doc)
-		if err != nil {
-			t.Skip(err)
-		}
-		dir := t.TempDir()
-		in, spec := filepath.Join(dir, "sloth.yaml"), filepath.Join(dir, "spec.yaml")
-		if err := os.WriteFile(in, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		var stdout, stderr bytes.Buffer
-		if run([]string{"import", "sloth", "-o", spec, in}, &stdout, &stderr) != exitOK {
-			return // refused: nothing to prove
-		}
-		imported, _ := os.ReadFile(spec)
-		stdout.Reset()
-		stderr.Reset()
-		if code := run([]string{"generate", "--out", filepath.Join(dir, "rules"), spec}, &stdout, &stderr); code != exitOK {
-			t.Fatalf("import accepted the Sloth spec but generate exits %d:\n%s\nSloth spec:\n%s\nimported:\n%s", code, stderr.String(), data, imported)
-		}
+		importThenGenerate(t, [][2]string{{err0, total0}, {err1, total1}}, []float64{obj0, obj1})
 	})
+}
+
+// FuzzImportLatencyGenerates is FuzzImportGenerates for latency SLIs
+// built from fuzzed parts, most of which import accepts: the histogram's
+// name, one matcher (label, operator, value), the bucket's le, rate or
+// increase, a sum by nothing or by the cluster label, beside a counter SLO.
+func FuzzImportLatencyGenerates(f *testing.F) {
+	f.Add("http_request_duration_seconds", "job", uint8(0), "myservice", "0.5", false, false, 99.0)
+	f.Add("apiserver_request_duration_seconds", "verb", uint8(1), "WATCH", "1", true, true, 99.5)
+	f.Add("h", "handler", uint8(2), "/api/.*", "2.5", false, true, 90.0)
+	f.Add("h", "cluster", uint8(0), "eu", "1.0", false, false, 99.9)
+	f.Add("h", "job", uint8(3), "", "0.005", true, false, 99.99)
+	f.Fuzz(func(t *testing.T, metric, label string, op uint8, value, le string, increase, byCluster bool, obj float64) {
+		ops := []string{"=", "!=", "=~", "!~"}
+		m := label + ops[int(op)%len(ops)] + strconv.Quote(value)
+		fn, sum := "rate", "sum"
+		if increase {
+			fn = "increase"
+		}
+		if byCluster {
+			sum = "sum by (cluster)"
+		}
+		term := func(suffix, matchers string) string {
+			return fmt.Sprintf("%s (%s(%s_%s{%s}[{{.window}}]))", sum, fn, metric, suffix, matchers)
+		}
+		latency := [2]string{term("count", m) + " - " + term("bucket", m+`,le=`+strconv.Quote(le)), term("count", m)}
+		counter := [2]string{`sum(rate(http_requests_total{job="myservice",code=~"5.."}[{{.window}}]))`, `sum(rate(http_requests_total{job="myservice"}[{{.window}}]))`}
+		importThenGenerate(t, [][2]string{counter, latency}, []float64{99.9, obj})
+	})
+}
+
+// importThenGenerate writes a Sloth spec with one SLO per SLI (error and
+// total query) at the objectives, imports it, and when import accepts it
+// requires generate to accept the imported spec.
+func importThenGenerate(t *testing.T, slis [][2]string, objectives []float64) {
+	type events struct {
+		ErrorQuery string `yaml:"error_query"`
+		TotalQuery string `yaml:"total_query"`
+	}
+	type sloDoc struct {
+		Name      string  `yaml:"name"`
+		Objective float64 `yaml:"objective"`
+		SLI       struct {
+			Events events `yaml:"events"`
+		} `yaml:"sli"`
+		Alerting struct {
+			Name string `yaml:"name"`
+		} `yaml:"alerting"`
+	}
+	doc := struct {
+		Version string   `yaml:"version"`
+		Service string   `yaml:"service"`
+		SLOs    []sloDoc `yaml:"slos"`
+	}{Version: "prometheus/v1", Service: "myservice"}
+	for i, q := range slis {
+		var s sloDoc
+		s.Name, s.Objective = fmt.Sprintf("slo%d", i), objectives[i]
+		s.SLI.Events = events{q[0], q[1]}
+		s.Alerting.Name = "MyServiceBurn"
+		doc.SLOs = append(doc.SLOs, s)
+	}
+	data, err := yaml.Marshal(doc)
+	if err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	in, spec := filepath.Join(dir, "sloth.yaml"), filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(in, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if run([]string{"import", "sloth", "-o", spec, in}, &stdout, &stderr) != exitOK {
+		return // refused: nothing to prove
+	}
+	imported, _ := os.ReadFile(spec)
+	stdout.Reset()
+	stderr.Reset()
+	if code := run([]string{"generate", "--out", filepath.Join(dir, "rules"), spec}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("import accepted the Sloth spec but generate exits %d:\n%s\nSloth spec:\n%s\nimported:\n%s", code, stderr.String(), data, imported)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/burnrate/burnrate/internal/diagnose"
 	"github.com/burnrate/burnrate/internal/output"
 	"github.com/burnrate/burnrate/internal/runbook"
+	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -97,7 +98,11 @@ func TestLinksLand(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			page, err := runbook.Render(s)
+			m, err := slomodel.New(s, slomodel.ProfileOptimized)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, err := runbook.Render(m)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -190,19 +195,26 @@ func TestLinksLand(t *testing.T) {
 	}
 }
 
-// checkDashboardLinks checks the runbook links of the generated dashboards.
+// checkDashboardLinks checks every link to the runbook page in the
+// generated dashboards (dashboard links, panel links, the rows' text).
 func checkDashboardLinks(t *testing.T, files []output.File, pageURL string, lands func(what, link string)) {
 	t.Helper()
+	if pageURL == "" {
+		return
+	}
+	n := 0
+	re := regexp.MustCompile(regexp.QuoteMeta(pageURL) + `(#[^)"\s]*)?`)
 	for _, f := range files {
 		if !strings.HasSuffix(f.Rel, ".dashboard.json") {
 			continue
 		}
-		for _, m := range regexp.MustCompile(`"url":\s*"([^"]*)"`).FindAllStringSubmatch(string(f.Data), -1) {
-			u := strings.ReplaceAll(m[1], `\u0026`, "&")
-			if pageURL != "" && strings.HasPrefix(u, pageURL) {
-				lands("dashboard "+f.Rel, u)
-			}
+		for _, u := range re.FindAllString(string(f.Data), -1) {
+			n++
+			lands("dashboard "+f.Rel, u)
 		}
+	}
+	if n == 0 {
+		t.Error("no dashboard links to the runbook")
 	}
 }
 

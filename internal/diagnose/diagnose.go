@@ -92,6 +92,9 @@ type Report struct {
 	Cluster    string    `json:"cluster,omitempty"`
 	Time       time.Time `json:"time"`
 	Window     string    `json:"window"`
+	// Source says where the burn rates come from: burnrate's records, the
+	// kubernetes-mixin's, or the raw series (runbook.Source).
+	Source string `json:"source"`
 	// Burns holds every SLI's burn factor per window, fastest first.
 	Burns []Burn `json:"burns"`
 	// SLI is the SLI that burns fastest over Window, Term the term that
@@ -162,6 +165,12 @@ func Diagnose(ctx context.Context, c *Client, p *Plan, o Options) (*Report, erro
 		return nil, err
 	}
 	r := &Report{Prometheus: c.url, Cluster: p.Cluster, Time: o.Time.UTC(), Window: model.Duration(p.Window).String()}
+	src := c.source(ctx, p, o.Time)
+	sp, err := p.withSource(src)
+	if err != nil {
+		return nil, err
+	}
+	p, r.Source = sp, src.String()
 
 	// Which metrics exist: one query for every name the steps read.
 	var names []string

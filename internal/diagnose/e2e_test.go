@@ -43,6 +43,7 @@ func TestMain(m *testing.M) {
 	if serviceServer != nil {
 		serviceServer.Stop()
 	}
+	stopSourceServers()
 	os.Exit(code)
 }
 
@@ -50,6 +51,9 @@ func TestMain(m *testing.M) {
 // it.
 func sharedE2E(tb testing.TB) *e2eprom.Server {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("slow: real Prometheus; make check runs it")
+	}
 	e2eOnce.Do(func() {
 		start := time.Now()
 		e2eServer, e2eErr = e2eprom.Start()

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/burnrate/burnrate/internal/runbook"
+	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -64,7 +65,11 @@ func Windows(s *slo.Spec) []time.Duration {
 // window (one of the spec's alert windows; 0 means the runbook's own) and,
 // when cluster is not empty, only that cluster's series.
 func NewPlan(s *slo.Spec, window time.Duration, cluster string) (*Plan, error) {
-	rb, err := runbook.New(s)
+	m, err := slomodel.New(s, slomodel.ProfileOptimized)
+	if err != nil {
+		return nil, err
+	}
+	rb, err := runbook.New(m)
 	if err != nil {
 		return nil, err
 	}

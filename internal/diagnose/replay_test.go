@@ -100,6 +100,9 @@ var (
 // it.
 func replayServer(tb testing.TB) (*e2eprom.Server, []recording.Recording) {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("slow: real Prometheus replaying the lab recordings; make check runs it")
+	}
 	replayOnce.Do(func() {
 		start := time.Now()
 		replayRecs, replayErr = recording.Recordings(recording.RecordingsDir())

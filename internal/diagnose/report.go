@@ -32,7 +32,11 @@ func (r *Report) WriteText(w io.Writer, clusterLabel string) error {
 	} else {
 		clusterLabel = "" // show it: the rows may come from several clusters
 	}
-	p("burnrate diagnose: %s at %s, window %s (%s)\n\n", where, r.Time.Format("2006-01-02T15:04:05Z"), r.Window, r.Prometheus)
+	p("burnrate diagnose: %s at %s, window %s (%s)\n", where, r.Time.Format("2006-01-02T15:04:05Z"), r.Window, r.Prometheus)
+	if r.Source != "" {
+		p("%s%s.\n", strings.ToUpper(r.Source[:1]), r.Source[1:])
+	}
+	p("\n")
 
 	switch {
 	case r.SLI == "":

@@ -47,6 +47,9 @@ func checkoutSpec(tb testing.TB) *slo.Spec {
 // stops it.
 func sharedService(tb testing.TB) *e2eprom.Server {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("slow: real Prometheus; make check runs it")
+	}
 	serviceOnce.Do(func() {
 		serviceServer, serviceErr = e2eprom.StartService(checkoutSpec(tb), serviceFaults)
 	})

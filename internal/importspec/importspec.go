@@ -17,11 +17,7 @@ import (
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 
-	"github.com/burnrate/burnrate/internal/encode"
-	"github.com/burnrate/burnrate/internal/rulegen"
-	"github.com/burnrate/burnrate/internal/runbook"
-	"github.com/burnrate/burnrate/internal/slomodel"
-	"github.com/burnrate/burnrate/internal/testgen"
+	"github.com/burnrate/burnrate/generator"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -176,35 +172,15 @@ func Render(spec *Spec, header string, origins Origins, fallback Pos) ([]byte, e
 }
 
 // Generates loads spec file data as burnrate generate does and renders
-// everything generate writes for it with the optimized profile: nil when
-// generate would succeed.
+// everything generate writes for it with the optimized profile (through
+// the generator package): nil when generate would succeed.
 func Generates(file string, data []byte) error {
 	s, err := slo.Parse(file, data)
 	if err != nil {
 		return err
 	}
-	const profile = slomodel.ProfileOptimized
-	if err := rulegen.Check(s, profile); err != nil {
-		return err
-	}
-	groups, err := rulegen.Rules(s, profile)
-	if err != nil {
-		return err
-	}
-	ruleFile := s.Name + ".rules.yaml"
-	if _, err := encode.RuleFile(groups, ""); err != nil {
-		return err
-	}
-	if _, err := testgen.Tests(s, profile, ruleFile); err != nil {
-		return fmt.Errorf("tests: %w", err)
-	}
-	if _, err := runbook.Render(s); err != nil {
-		return fmt.Errorf("runbook: %w", err)
-	}
-	if _, err := testgen.IncidentTests(s, ruleFile); err != nil && !errors.Is(err, testgen.ErrIncidentsDoNotFit) {
-		return fmt.Errorf("incident tests: %w", err)
-	}
-	return nil
+	_, err = generator.Generate([]generator.Input{{Name: file, Spec: s}}, generator.Options{Profile: generator.ProfileOptimized})
+	return err
 }
 
 // Relocate rewrites the spec errors in err (slo.Error, joined) to the

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 
 	"github.com/prometheus/prometheus/model/rulefmt"
 
@@ -47,6 +48,10 @@ func Mixin(s *slo.Spec) ([]rulefmt.RuleGroup, error) {
 	return rulegen.Rules(s, slomodel.ProfileMixin)
 }
 
+// defaultMixin is the mixin's groups for the embedded spec, rendered once
+// per process: Replaced compares every spec's groups with them.
+var defaultMixin = sync.OnceValues(func() ([]rulefmt.RuleGroup, error) { return Mixin(slo.Default()) })
+
 // Written lists the names a group writes: its records and alerts.
 func Written(g rulefmt.RuleGroup) []string {
 	set := map[string]bool{}
@@ -61,7 +66,7 @@ func Written(g rulefmt.RuleGroup) []string {
 // one of ours (two groups of one name in one rule file or PrometheusRule do
 // not load).
 func Replaced(ours []rulefmt.RuleGroup) ([]Group, error) {
-	mixin, err := Mixin(slo.Default())
+	mixin, err := defaultMixin()
 	if err != nil {
 		return nil, fmt.Errorf("render the mixin's groups: %w", err)
 	}

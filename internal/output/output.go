@@ -1,11 +1,13 @@
 // Package output writes the files of one generate run, all or nothing.
 //
-// A run renders every file in memory first. Apply then writes only the
-// files whose bytes differ from what is on disk, each through a temporary
-// file beside its target, and renames them into place only when every one
-// is ready; deletes the files an earlier run of the same source wrote and
-// this one no longer produces; and on any failure puts back what it had
-// changed, so the tree is as it was. Plan computes the same changes without
+// A run renders every file in memory first. Write then takes a lock in each
+// output root, so that runs into one directory take turns; finishes or
+// undoes what a killed run left; plans the changes, writing only the files
+// whose bytes differ from what is on disk and deleting the files an earlier
+// run of the same source wrote and this one no longer produces; and applies
+// them through temporary files and a single commit point (see Write), so
+// that every root holds the old run's files or the new run's, never a mix,
+// once a run holds the lock. Plan computes the same changes without
 // touching anything, for generate --check.
 //
 // What burnrate wrote is kept in a manifest in each output root (the rules
@@ -85,7 +87,7 @@ func (a Action) String() string {
 	return [...]string{"create", "update", "delete", "keep"}[a]
 }
 
-// Plan lists what Apply would change when a run of sources produces files,
+// Plan lists what Write would change when a run of sources produces files,
 // in path order. Unchanged files are not listed. The manifests are part of the
 // plan: a run that changes nothing else also leaves them alone.
 func Plan(files []File, sources []Source) ([]Change, error) {
@@ -108,6 +110,14 @@ func Plan(files []File, sources []Source) ([]Change, error) {
 	}
 	var changes []Change
 	for _, root := range sortedKeys(byRoot) {
+		if err := checkRoot(root); err != nil {
+			return nil, err
+		}
+		for _, rec := range []string{pendingName, commitName} {
+			if _, err := os.Lstat(filepath.Join(root, rec)); err == nil {
+				return nil, fmt.Errorf("%s: a burnrate generate run into it has not finished (%s): it is running, or it was killed; run burnrate generate (without --check) to finish or undo it", root, rec)
+			}
+		}
 		m, err := readManifest(root)
 		if err != nil {
 			return nil, err
@@ -173,81 +183,6 @@ func compare(path string, data []byte) (*Change, error) {
 		return nil, nil
 	}
 	return &Change{Path: path, Action: Update, data: data, old: old}, nil
-}
-
-// Apply carries out a plan. Every new content is first written to a
-// temporary file beside its target; only when all are written are they
-// renamed into place and the deletions made. On a failure everything done
-// so far is undone: renamed files get their old content back, deleted
-// files are restored and directories Apply created are removed.
-func Apply(changes []Change) error {
-	var made []string // directories created, deepest last
-	temps := make([]string, len(changes))
-	undoTemps := func() {
-		for _, t := range temps {
-			if t != "" {
-				os.Remove(t)
-			}
-		}
-		for i := len(made) - 1; i >= 0; i-- {
-			os.Remove(made[i])
-		}
-	}
-	for i, c := range changes {
-		if c.Action != Create && c.Action != Update {
-			continue
-		}
-		dir := filepath.Dir(c.Path)
-		created, err := mkdirAll(dir)
-		made = append(made, created...)
-		if err != nil {
-			undoTemps()
-			return fmt.Errorf("cannot create output directory %s: %w", dir, err)
-		}
-		tmp, err := os.CreateTemp(dir, "."+filepath.Base(c.Path)+".*")
-		if err != nil {
-			undoTemps()
-			return fmt.Errorf("cannot write to output directory %s: %w", dir, err)
-		}
-		temps[i] = tmp.Name()
-		_, werr := tmp.Write(c.data)
-		if err := errors.Join(werr, tmp.Close(), os.Chmod(tmp.Name(), 0o644)); err != nil {
-			undoTemps()
-			return fmt.Errorf("write %s: %w", c.Path, err)
-		}
-	}
-	var done []Change
-	undo := func() {
-		for i := len(done) - 1; i >= 0; i-- {
-			c := done[i]
-			if c.old == nil {
-				os.Remove(c.Path)
-			} else {
-				os.WriteFile(c.Path, c.old, 0o644)
-			}
-		}
-		undoTemps()
-	}
-	for i, c := range changes {
-		var err error
-		switch c.Action {
-		case Create, Update:
-			err = os.Rename(temps[i], c.Path)
-			if err == nil {
-				temps[i] = ""
-			}
-		case Delete:
-			err = os.Remove(c.Path)
-		default:
-			continue
-		}
-		if err != nil {
-			undo()
-			return fmt.Errorf("%s %s: %w", c.Action, c.Path, err)
-		}
-		done = append(done, c)
-	}
-	return nil
 }
 
 // mkdirAll is os.MkdirAll that returns the directories it created,
@@ -330,7 +265,7 @@ func readManifest(root string) (manifest, error) {
 
 // absent reports whether err says a path does not exist, also when one of
 // its parents is a file (the directory cannot be created later either, which
-// Apply reports).
+// Write reports).
 func absent(err error) bool {
 	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
 }

@@ -14,14 +14,11 @@ var (
 	specB = Source{Spec: "b.yaml", Profile: "optimized"}
 )
 
-// run plans and applies files of sources and returns the plan.
+// run writes files of sources and returns the plan.
 func run(t *testing.T, files []File, sources ...Source) []Change {
 	t.Helper()
-	changes, err := Plan(files, sources)
+	changes, err := Write(files, sources, Options{})
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Apply(changes); err != nil {
 		t.Fatal(err)
 	}
 	return changes
@@ -179,12 +176,8 @@ func TestApplyFailureChangesNothing(t *testing.T) {
 	os.WriteFile(blocker, []byte("a file, not a directory"), 0o644)
 	next := append(files(rules, specA, "x.yaml", "x2", "y.yaml", "y2", "n/new.yaml", "n"),
 		files(filepath.Join(blocker, "runbooks"), specA, "k/Alert.md", "md")...)
-	changes, err := Plan(next, []Source{specA})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Apply(changes); err == nil || !strings.Contains(err.Error(), "cannot create output directory") {
-		t.Fatalf("Apply: %v, want an output directory error", err)
+	if _, err := Write(next, []Source{specA}, Options{}); err == nil || !strings.Contains(err.Error(), "cannot create output directory") {
+		t.Fatalf("Write: %v, want an output directory error", err)
 	}
 	if read(t, filepath.Join(rules, "x.yaml")) != "x1" || read(t, filepath.Join(rules, "y.yaml")) != "y1" {
 		t.Error("existing files changed")
@@ -225,23 +218,29 @@ func TestPlanRefuses(t *testing.T) {
 	}
 }
 
-// TestApplyUndoesRenames: when a step after the first renames fails (here a
-// file to delete was replaced by a directory between Plan and Apply), the
-// files already renamed get their old content back.
+// TestApplyUndoesRenames: when a step after the commit point fails (here a
+// file to delete was replaced by a directory after the plan, by something
+// other than burnrate), the files already renamed get their old content
+// back.
 func TestApplyUndoesRenames(t *testing.T) {
 	root := t.TempDir()
 	run(t, files(root, specA, "a.yaml", "a1", "b.yaml", "b1"), specA)
-	changes, err := Plan(files(root, specA, "a.yaml", "a2", "n.yaml", "n"), []Source{specA})
+	next := files(root, specA, "a.yaml", "a2", "n.yaml", "n")
+	changes, err := Plan(next, []Source{specA})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := actions(changes); !slices.Equal(got, []string{"update a.yaml", "delete b.yaml", "create n.yaml"}) {
 		t.Fatalf("plan %v", got)
 	}
-	os.Remove(filepath.Join(root, "b.yaml"))
-	os.MkdirAll(filepath.Join(root, "b.yaml", "inside"), 0o755)
-	if err := Apply(changes); err == nil {
-		t.Fatal("Apply succeeded")
+	setHook(t, func(step string) {
+		if step == "planned" {
+			os.Remove(filepath.Join(root, "b.yaml"))
+			os.MkdirAll(filepath.Join(root, "b.yaml", "inside"), 0o755)
+		}
+	})
+	if _, err := Write(next, []Source{specA}, Options{}); err == nil {
+		t.Fatal("Write succeeded")
 	}
 	if got := read(t, filepath.Join(root, "a.yaml")); got != "a1" {
 		t.Errorf("a.yaml = %q after the failed run, want a1", got)
@@ -283,4 +282,11 @@ func TestFormatsKeepEachOthersFiles(t *testing.T) {
 	if got := read(t, filepath.Join(dir, "a.rules.yaml")); got != "r1" {
 		t.Errorf("the rules file is now %q", got)
 	}
+}
+
+// setHook sets the step hook for one test.
+func setHook(t *testing.T, h func(step string)) {
+	old := hook
+	hook = h
+	t.Cleanup(func() { hook = old })
 }

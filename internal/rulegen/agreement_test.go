@@ -94,6 +94,9 @@ func firingTransitions(tr *synth.Trace, s *slo.Spec) map[string][]transition {
 }
 
 func TestOptimizedAgreesWithMixin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: both profiles on simulated clusters for days; make check runs it")
+	}
 	dir := t.TempDir()
 	optimized, mixin := writeRules(t, dir, slomodel.ProfileOptimized), writeRules(t, dir, slomodel.ProfileMixin)
 	s := slo.Default()

@@ -16,11 +16,11 @@ import (
 	"github.com/burnrate/burnrate/slo"
 )
 
-// Rules renders the rule groups of spec s in the named profile.
+// Rules builds the model of spec s in the named profile (slomodel.New,
+// which checks the spec) and renders its rule groups: for tests and tools
+// that need the rules of a spec and nothing else. generate builds the model
+// once and calls RuleGroups.
 func Rules(s *slo.Spec, profile string) ([]rulefmt.RuleGroup, error) {
-	if err := Check(s, profile); err != nil {
-		return nil, err
-	}
 	m, err := slomodel.New(s, profile)
 	if err != nil {
 		return nil, err

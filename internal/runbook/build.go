@@ -1,7 +1,6 @@
 package runbook
 
 import (
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -13,63 +12,7 @@ import (
 
 	"github.com/burnrate/burnrate/internal/pql"
 	"github.com/burnrate/burnrate/internal/slomodel"
-	"github.com/burnrate/burnrate/slo"
 )
-
-// Labels the drill-down queries read or set; the cluster and SLI labels must
-// not be one of them, and the selector must not match on le or __name__.
-var drilldownLabels = []string{
-	"window", "term", "code", "verb", "group", "resource", "subresource", "instance", "le", "name", "reason",
-	"component", "type", "operation", "error_type", "rejection_code", "flow_schema", "priority_level", "job", "source",
-}
-
-// Problems is what the runbook needs beyond a valid spec (the optimized
-// profile writes it): names and selectors that keep every drill-down query valid
-// and right.
-func Problems(s *slo.Spec) []slo.FieldError {
-	if s.Service != "" {
-		return serviceProblems(s)
-	}
-	var fes []slo.FieldError
-	for _, l := range []struct {
-		field, name string
-	}{{"clusterLabel", s.ClusterLabel}, {"sliLabel", s.SLILabel}} {
-		if slices.Contains(drilldownLabels, l.name) && !(l.field == "sliLabel" && l.name == "verb") {
-			fes = append(fes, slo.FieldError{Path: slo.Path{l.field},
-				Msg: fmt.Sprintf("%q is a label the runbook's drill-down queries group by or set; choose another name, e.g. %s", l.name, map[string]string{"clusterLabel": "cluster", "sliLabel": "sli"}[l.field])})
-		}
-	}
-	if !s.ReadsLatency() {
-		// Its decision tree follows slow requests as well as failed ones
-		// (Steps 2 and 4, and the routes from them).
-		fes = append(fes, slo.FieldError{Path: slo.Path{"slos"},
-			Msg: "no SLO counts slow requests, and a spec without service gets the kube-apiserver's runbook, which follows slow requests as well as failed ones; give an SLO latency thresholds (kind errors-and-latency, as in the embedded spec), or add the line \"service: " + s.Name + "\" for a runbook built from these SLOs"})
-	}
-	return append(fes, selectorProblems(s)...)
-}
-
-// selectorProblems refuses selectors that would break the drill-down
-// queries of either runbook.
-func selectorProblems(s *slo.Spec) []slo.FieldError {
-	var fes []slo.FieldError
-	for _, f := range []struct {
-		path slo.Path
-		sel  string
-	}{
-		{slo.Path{"selector"}, s.Selector}, {slo.Path{"requests", "errors"}, s.Requests.Errors}, {slo.Path{"latency", "selector"}, s.Latency.Selector},
-	} {
-		ms, _ := slo.Matchers(f.sel) // validated
-		for _, m := range ms {
-			switch m.Name {
-			case labels.MetricName:
-				fes = append(fes, slo.FieldError{Path: f.path, Msg: fmt.Sprintf("the matcher %s would give every drill-down metric of the runbook a second name, which PromQL rejects; select the series by other labels, e.g. job=\"kube-apiserver\"", m)})
-			case "le":
-				fes = append(fes, slo.FieldError{Path: f.path, Msg: fmt.Sprintf("the matcher %s would drop histogram buckets the runbook's drill-down quantiles need; remove it", m)})
-			}
-		}
-	}
-	return fes
-}
 
 // build is what the table's queries are built from: the model, the range
 // they read and the SLIs' selectors merged where they can be.

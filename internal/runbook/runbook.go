@@ -24,7 +24,6 @@ import (
 
 	"github.com/burnrate/burnrate/internal/pql"
 	"github.com/burnrate/burnrate/internal/slomodel"
-	"github.com/burnrate/burnrate/slo"
 )
 
 // Page is a rendered runbook.
@@ -81,30 +80,27 @@ type Runbook struct {
 	tmpl  *template.Template
 }
 
-// New reads spec s for the runbook: the optimized profile's model, and the
-// table's prose rendered for it. It rejects a spec whose names or selectors
-// would break a drill-down query.
-func New(s *slo.Spec) (*Runbook, error) {
-	if err := s.Errors(Problems(s)); err != nil {
-		return nil, err
+// New renders the runbook of model m, which must be of the optimized
+// profile (slomodel.New has checked that the spec's names and selectors
+// keep every drill-down query valid): the table's prose rendered for it.
+func New(m *slomodel.Model) (*Runbook, error) {
+	if m.Profile.Name != slomodel.ProfileOptimized {
+		return nil, fmt.Errorf("the runbook is written for the %s profile, not %s", slomodel.ProfileOptimized, m.Profile.Name)
 	}
-	m, err := slomodel.New(s, slomodel.ProfileOptimized)
-	if err != nil {
-		return nil, err
-	}
-	r := &Runbook{Model: m, Window: time.Duration(s.Alert.Windows[0].Long), table: table, tmpl: page}
+	r := &Runbook{Model: m, Window: time.Duration(m.Alert.Windows[0].Long), table: table, tmpl: page}
 	if m.Identity {
 		r.table, r.tmpl = serviceTable(m), servicePage
 	}
+	var err error
 	if r.sections, err = r.render(); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-// Render renders the runbook page of spec s.
-func Render(s *slo.Spec) (*Page, error) {
-	r, err := New(s)
+// Render renders the runbook page of model m.
+func Render(m *slomodel.Model) (*Page, error) {
+	r, err := New(m)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +266,10 @@ func snippet(tbl []section, text string, data any) (string, error) {
 type sectionView struct {
 	Section
 	Intro, After, Next string
-	Steps              []stepView
+	// Dashboard is the address of the section's row in the drill-down
+	// dashboard, or "".
+	Dashboard string
+	Steps     []stepView
 }
 
 // stepView is a step with its prose rendered; PromQL is filled in when the
@@ -304,6 +303,7 @@ func (r *Runbook) render() ([]sectionView, error) {
 			return out
 		}
 		v.Intro, v.After, v.Next, v.Fix = text(sec.Intro), text(sec.After), text(sec.Next), text(sec.Fix)
+		v.Dashboard = r.DashboardURL(v.Section)
 		for _, st := range sec.Steps {
 			v.Section.Steps = append(v.Section.Steps, st.ID)
 			sv := stepView{ID: st.ID, Reading: text(st.Reading)}

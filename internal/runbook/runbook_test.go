@@ -25,7 +25,7 @@ func specWith(edit func(*slo.Spec)) *slo.Spec {
 }
 
 func TestRunbookPage(t *testing.T) {
-	page, err := Render(slo.Default())
+	page, err := renderSpec(slo.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func headingFor(a, md string) string {
 // numbered from 0 in table order, each with the anchor of its heading, its
 // steps' blocks and its fix.
 func TestSections(t *testing.T) {
-	r, err := New(slo.Default())
+	r, err := newSpec(slo.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestSections(t *testing.T) {
 // TestTable: step ids are unique, every step has a query, and every route
 // leads to a known step that its bullet names.
 func TestTable(t *testing.T) {
-	r, err := New(slo.Default())
+	r, err := newSpec(slo.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestRunbookFromSpec(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			page, err := Render(specWith(tc.edit))
+			page, err := renderSpec(specWith(tc.edit))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -295,7 +295,7 @@ func TestRunbookRejectsBadSpec(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Render(specWith(tc.edit))
+			_, err := renderSpec(specWith(tc.edit))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want %q", err, tc.want)
 			}
@@ -352,6 +352,7 @@ func TestStepFlags(t *testing.T) {
 		{StepAPIServices, true, true, false, false, CulpritWhenRouted},
 		{StepWatchCache, true, true, true, true, CulpritWhenRouted},
 		{StepEtcdLatency, true, false, false, false, CulpritWhenRouted},
+		{StepEtcdTime, true, false, true, false, CulpritWhenRouted},
 		{"nope", false, false, false, false, CulpritNever},
 	}
 	for _, tc := range tests {

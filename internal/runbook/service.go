@@ -25,29 +25,6 @@ import (
 func ErrorsBy(l string) Step { return Step("errors-by-" + l) }
 func SlowBy(l string) Step   { return Step("slow-by-" + l) }
 
-// serviceQueryLabels are the labels a service's drill-down queries set
-// (window, term); no identity or drill-down label may be one of them.
-var serviceQueryLabels = []string{"window", "term"}
-
-// serviceProblems is Problems for a spec with a service.
-func serviceProblems(s *slo.Spec) []slo.FieldError {
-	var fes []slo.FieldError
-	for _, l := range []struct {
-		path slo.Path
-		name string
-	}{{slo.Path{"clusterLabel"}, s.ClusterLabel}, {slo.Path{"serviceLabel"}, s.ServiceLabel}, {slo.Path{"sliLabel"}, s.SLILabel}} {
-		if slices.Contains(serviceQueryLabels, l.name) {
-			fes = append(fes, slo.FieldError{Path: l.path, Msg: fmt.Sprintf("%q is a label the runbook's queries set (%s); choose another name", l.name, strings.Join(serviceQueryLabels, ", "))})
-		}
-	}
-	for i, l := range s.Drilldown {
-		if slices.Contains(serviceQueryLabels, l) {
-			fes = append(fes, slo.FieldError{Path: slo.Path{"drilldown", i}, Msg: fmt.Sprintf("%q is a label the runbook's queries set (%s); a drill-down by it would be overwritten, so leave it out", l, strings.Join(serviceQueryLabels, ", "))})
-		}
-	}
-	return append(fes, selectorProblems(s)...)
-}
-
 // serviceTable is the Diagnosis of a service's runbook: the overview steps,
 // the failing requests (when an SLO counts errors) and the slow ones (when
 // one counts slow requests), each then broken down by every drill-down

@@ -61,7 +61,7 @@ func TestServicePage(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.spec, func(t *testing.T) {
-			rb, err := New(exampleSpec(t, tc.spec))
+			rb, err := newSpec(exampleSpec(t, tc.spec))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -128,7 +128,7 @@ func TestServicePage(t *testing.T) {
 // holds every label's drill-down; the kube-apiserver's steps are unknown
 // there.
 func TestServiceEntries(t *testing.T) {
-	rb, err := New(exampleSpec(t, "checkout"))
+	rb, err := newSpec(exampleSpec(t, "checkout"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestServiceProblems(t *testing.T) {
 	s := exampleSpec(t, "checkout")
 	s.Drilldown = append(s.Drilldown, "window")
 	s.SLILabel = "term"
-	_, err := Render(s)
+	_, err := renderSpec(s)
 	for _, want := range []string{`sliLabel: "term" is a label the runbook's queries set`, `drilldown[4]: "window" is a label the runbook's queries set`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v, want %q", err, want)
@@ -175,7 +175,7 @@ func TestServiceProblems(t *testing.T) {
 func TestServiceWithoutDrilldown(t *testing.T) {
 	s := exampleSpec(t, "checkout")
 	s.Drilldown = []string{}
-	page, err := Render(s)
+	page, err := renderSpec(s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -121,8 +122,51 @@ const ProfileMixin = "kubernetes-mixin"
 // window built from recorded base-window rates, and the fixes in spec.Fixes.
 const ProfileOptimized = "optimized"
 
-// New reads spec s for the named profile.
+// built counts the models New has built in this process.
+var built atomic.Int64
+
+// Built is the number of models New has built in this process, for the
+// tests that prove a generate run builds one model per spec.
+func Built() int64 { return built.Load() }
+
+// New reads spec s, which slo.Parse has validated, for the named profile,
+// and checks it: everything the profile needs beyond a valid spec for its
+// rules, their unit tests and (the optimized profile) the runbook's
+// drill-down queries. A problem is a *slo.Error at the file and line of its
+// field (errors.Join of them). New is the one place a spec is read and
+// checked for a profile: the rule, test and runbook generators take its
+// Model.
 func New(s *slo.Spec, profile string) (*Model, error) {
+	built.Add(1)
+	m, err := build(s, profile)
+	if err != nil && !slices.Contains(Profiles, profile) {
+		return nil, err
+	}
+	if m == nil {
+		// The checks that need no model, and their file:line errors,
+		// come first.
+		if perr := s.Errors(problems(s, profile, nil)); perr != nil {
+			return nil, perr
+		}
+		return nil, err
+	}
+	if err := s.Errors(problems(s, profile, m)); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Unchecked builds the model of spec s without New's checks, for the
+// tests that need the rules of a spec the checks refuse on purpose (a raw
+// SLO whose queries the generated tests cannot feed). Everything else calls
+// New.
+func Unchecked(s *slo.Spec, profile string) (*Model, error) {
+	built.Add(1)
+	return build(s, profile)
+}
+
+// build reads spec s for the named profile, unchecked.
+func build(s *slo.Spec, profile string) (*Model, error) {
 	m := &Model{Spec: s}
 	switch profile {
 	case ProfileOptimized:
@@ -216,9 +260,6 @@ func New(s *slo.Spec, profile string) (*Model, error) {
 	m.SlowRecord = slowPrefix + ":" + m.Base + "_sli_slow" + rate
 	m.BadRecord = prefix + ":" + m.Base + "_sli_bad_events" + rate
 	period := s.Period.String()
-	if days, whole := s.PeriodDays(); whole && days > 0 {
-		period = fmt.Sprintf("%dd", days)
-	}
 	m.AvailabilityRecord = m.Base + ":availability" + period
 	m.BudgetRecord = m.Base + ":error_budget_remaining" + period
 	m.QuantileRecord = "cluster_quantile:" + s.Latency.Metric + ":histogram_quantile"
@@ -260,14 +301,10 @@ func (m *Model) JoinOn() []string {
 
 // SumRecord is the name of the record that sums base-window record rec
 // over window w, e.g. cluster_verb:apiserver_request_sli_bad_events:rate5m_sum3d:
-// the staged sums that long windows are built from (a whole number of days
-// is written in days, as in AvailabilityRecord: 30d, not 4w2d).
+// the staged sums that long windows are built from. Every name with a
+// window in it spells the window with slo.Duration's String (30d, not 4w2d).
 func (m *Model) SumRecord(rec string, w time.Duration) string {
-	name := model.Duration(w).String()
-	if w >= 24*time.Hour && w%(24*time.Hour) == 0 {
-		name = fmt.Sprintf("%dd", w/(24*time.Hour))
-	}
-	return rec + "_sum" + name
+	return rec + "_sum" + slo.Duration(w).String()
 }
 
 // Threshold is the burn rate above which both windows of pair w must be

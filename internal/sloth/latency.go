@@ -77,7 +77,8 @@ func latencyAt(errs, total, clusterLabel string, w time.Duration) (*latencySLI, 
 	count, cwhy := termOf(sub.LHS, clusterLabel, w)
 	bucket, bwhy := termOf(sub.RHS, clusterLabel, w)
 	if bucket == nil || !strings.HasSuffix(bucket.metric, "_bucket") {
-		if bucket != nil || strings.Contains(sub.RHS.String(), "_bucket") {
+		// A hint only for what reads a histogram at all.
+		if strings.Contains(sub.String(), "_bucket") {
 			return nil, "the subtracted term is not " + orElse(bwhy, "a sum of the rate of a _bucket series")
 		}
 		return nil, ""

@@ -26,7 +26,6 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
 
-	"github.com/burnrate/burnrate/internal/rulegen"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
@@ -145,9 +144,9 @@ func Convert(file string, data []byte, opts Options) (*Result, error) {
 	// will, and check it as generate does before it renders anything.
 	spec, err := slo.Parse(file, out)
 	if err != nil {
-		return nil, fmt.Errorf("%s: the converted spec is not valid, which is a bug in burnrate import: %w", file, err)
+		return nil, c.refused(err)
 	}
-	if err := rulegen.Check(spec, slomodel.ProfileOptimized); err != nil {
+	if _, err := slomodel.New(spec, slomodel.ProfileOptimized); err != nil {
 		return nil, c.refused(err)
 	}
 	return &Result{Spec: out, Warnings: c.warnings}, nil
@@ -209,6 +208,9 @@ type converter struct {
 type sliOf struct {
 	sloth int        // its index in the Sloth spec's slos
 	node  *yaml.Node // its error_query
+	// objective is its objective as a ratio, at objectiveNode.
+	objective     float64
+	objectiveNode *yaml.Node
 	// latency is the SLI as a latency SLO, nil when it is none; notLatency
 	// then says why, when its error query subtracts a histogram bucket.
 	latency    *latencySLI
@@ -224,7 +226,11 @@ func (c *converter) fail(n *yaml.Node, format string, args ...any) {
 }
 
 func (c *converter) warn(n *yaml.Node, format string, args ...any) {
-	c.warnings = append(c.warnings, (&Error{File: c.file, Line: n.Line, Msg: fmt.Sprintf(format, args...)}).Error())
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	c.warnings = append(c.warnings, (&Error{File: c.file, Line: line, Msg: fmt.Sprintf(format, args...)}).Error())
 }
 
 func (c *converter) joined() error {
@@ -458,7 +464,7 @@ func (c *converter) convert(d *doc) []byte {
 		}
 		o := outSLO{Name: s.name, Kind: string(slo.KindRaw), Objective: objective, Raw: &outRaw{Errors: errs, Total: total}}
 		lat, why := asLatency(errs, total, c.opts.ClusterLabel)
-		c.slis = append(c.slis, sliOf{sloth: i, node: s.errorQuery, latency: lat, notLatency: why})
+		c.slis = append(c.slis, sliOf{sloth: i, node: s.errorQuery, objective: objective, objectiveNode: key(s.node, "objective"), latency: lat, notLatency: why})
 		out.SLOs = append(out.SLOs, o)
 
 		switch {
@@ -504,6 +510,7 @@ func (c *converter) convert(d *doc) []byte {
 		Summary:     fmt.Sprintf("%s is burning its error budget too fast.", d.service),
 		Description: fmt.Sprintf("%s SLO {{ $labels.slo }} is burning its error budget too fast (imported from Sloth).", d.service),
 	}
+	neverFires := 0
 	for _, w := range slothWindows {
 		sev := ticketSeverity
 		if w.page {
@@ -512,13 +519,21 @@ func (c *converter) convert(d *doc) []byte {
 		if sev == nil || *sev == "-" {
 			continue
 		}
+		if !c.canFire(w) {
+			neverFires++
+			continue
+		}
 		// Sloth's alerts have no for (alert_rules_v1, the rule has no For).
 		out.Alert.Windows = append(out.Alert.Windows, outWindow{
 			Long: model.Duration(w.long).String(), Short: model.Duration(w.short).String(),
 			Factor: w.factor(c.opts.Period), Severity: *sev, For: "0s",
 		})
 	}
-	if len(out.Alert.Windows) == 0 && len(c.errs) == 0 {
+	switch {
+	case len(out.Alert.Windows) > 0 || len(c.errs) > 0:
+	case neverFires > 0:
+		c.fail(nil, "no window pair of Sloth's can fire at these objectives (each needs an error ratio above 100%%), so there is no alert to convert")
+	default:
 		c.fail(nil, "every alert is disabled; burnrate's spec is its alerts, so there is nothing to convert")
 	}
 	if len(c.errs) > 0 {
@@ -533,6 +548,41 @@ func (c *converter) convert(d *doc) []byte {
 		return nil
 	}
 	return b.Bytes()
+}
+
+// canFire says whether window pair w can fire for some SLO: its factor
+// times the SLO's error budget is an error ratio below 100%. A pair that
+// can fire for no SLO is left out with a warning (Sloth renders it, and it
+// never fires); one that cannot fire for some SLO but can for another is
+// an error at the first's objective, since burnrate refuses a pair that
+// cannot fire (slo's validation) and its pairs are the same for every SLO.
+func (c *converter) canFire(w window) bool {
+	f := w.factor(c.opts.Period)
+	ratio := func(objective float64) float64 {
+		budget, _ := strconv.ParseFloat(strconv.FormatFloat(1-objective, 'g', 15, 64), 64)
+		return f * budget
+	}
+	var low, high *sliOf
+	for i := range c.slis {
+		s := &c.slis[i]
+		if low == nil || s.objective < low.objective {
+			low = s
+		}
+		if high == nil || s.objective > high.objective {
+			high = s
+		}
+	}
+	if low == nil || ratio(low.objective) < 1 {
+		return true
+	}
+	pair := fmt.Sprintf("%s/%s (factor %v)", model.Duration(w.long), model.Duration(w.short), f)
+	needs := strconv.FormatFloat(ratio(low.objective)*100, 'g', 4, 64)
+	if ratio(high.objective) >= 1 {
+		c.warn(nil, "Sloth's window pair %s can fire at no SLO's objective (at %v it needs an error ratio of %s%%); left out", pair, low.objective, needs)
+		return false
+	}
+	c.fail(low.objectiveNode, "slos[%d].objective: Sloth's window pair %s can never fire at %v (it needs an error ratio of %s%%), while it can at slos[%d]'s %v; burnrate refuses a pair that cannot fire and gives every SLO of a spec the same pairs, so put this SLO in a Sloth file of its own", low.sloth, pair, low.objective, needs, high.sloth, high.objective)
+	return true
 }
 
 var placeholderRE = regexp.MustCompile(`\{\{\s*\.window\s*\}\}`)

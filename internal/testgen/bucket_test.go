@@ -48,7 +48,7 @@ func TestDroppedBucketFailsTheRecordsTest(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "r.rules.yaml"), data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			tests, err := Tests(s, slomodel.ProfileOptimized, "r.rules.yaml")
+			tests, err := Tests(mustModel(t, s, slomodel.ProfileOptimized), "r.rules.yaml")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,6 +93,9 @@ func TestDroppedBucketFailsTheRecordsTest(t *testing.T) {
 // error share, 0.25/2^i, used to underflow into an invalid file) every SLO
 // gets its own share, and the records test passes.
 func TestManySLOsRecordsTest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: the records test of 70 SLOs; make check runs it")
+	}
 	var b strings.Builder
 	b.WriteString(`name: many
 service: many
@@ -140,7 +143,7 @@ slos:
 	if err := os.WriteFile(filepath.Join(dir, "r.rules.yaml"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tests, err := Tests(s, slomodel.ProfileOptimized, "r.rules.yaml")
+	tests, err := Tests(mustModel(t, s, slomodel.ProfileOptimized), "r.rules.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,8 +12,8 @@ import (
 )
 
 // TestCheck edits the embedded spec into one that slo.Parse accepts but a
-// profile cannot render, and expects Check, Rules and Tests to refuse it
-// with the same file:line error.
+// profile cannot render, and expects slomodel.New (the one place a spec is
+// checked) and rulegen.Rules to refuse it with the same file:line error.
 func TestCheck(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -45,6 +45,12 @@ func TestCheck(t *testing.T) {
 			edits: []string{"period: 30d", "period: 30d12h"},
 			at:    "period:",
 			want:  "period: 30d12h: the kubernetes-mixin profile counts the SLO period in whole days; use e.g. 30d",
+		},
+		{
+			name: "mixin with a budget five decimals write as 0", profile: slomodel.ProfileMixin,
+			edits: []string{"objective: 0.99\n", "objective: 0.999996\n"},
+			at:    "objective:",
+			want:  "objective: 0.999996: the kubernetes-mixin profile writes the error budget with five decimals, as the mixin does, and this budget (4e-06) comes out as 0, so every alert would fire on a single error; use an objective below 0.999995, or the optimized profile",
 		},
 		{
 			name: "SLI label the runbook uses", profile: slomodel.ProfileOptimized,
@@ -92,25 +98,22 @@ func TestCheck(t *testing.T) {
 				}
 			}
 			want := fmt.Sprintf("spec.yaml:%d: %s", line, tc.want)
-			err = rulegen.Check(s, tc.profile)
+			_, err = slomodel.New(s, tc.profile)
 			if err == nil || err.Error() != want {
-				t.Fatalf("Check:\ngot  %v\nwant %s", err, want)
+				t.Fatalf("slomodel.New:\ngot  %v\nwant %s", err, want)
 			}
 			var se *slo.Error
 			if !errors.As(err, &se) {
-				t.Errorf("Check gave %T, want a *slo.Error", err)
+				t.Errorf("slomodel.New gave %T, want a *slo.Error", err)
 			}
 			if _, err := rulegen.Rules(s, tc.profile); err == nil || err.Error() != want {
 				t.Errorf("Rules:\ngot  %v\nwant %s", err, want)
 			}
-			if _, err := Tests(s, tc.profile, "x.rules.yaml"); err == nil || err.Error() != want {
-				t.Errorf("Tests:\ngot  %v\nwant %s", err, want)
-			}
 		})
 	}
 	for _, p := range slomodel.Profiles {
-		if err := rulegen.Check(slo.Default(), p); err != nil {
-			t.Errorf("rulegen.Check(default spec, %s): %v", p, err)
+		if _, err := slomodel.New(slo.Default(), p); err != nil {
+			t.Errorf("slomodel.New(default spec, %s): %v", p, err)
 		}
 	}
 }

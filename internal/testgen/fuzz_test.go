@@ -19,7 +19,7 @@ import (
 )
 
 // FuzzGenerate feeds spec YAML through slo.Parse and every profile: a spec
-// that Parse and Check accept must give a rule file that Prometheus's own
+// that Parse and slomodel.New accept must give a rule file that Prometheus's own
 // loader (rulefmt) accepts without a finding, and unit tests (and, in the
 // optimized profile, a runbook) without an error; a spec either refuses must
 // be refused with *slo.Errors, and nothing may panic. The seeds are in
@@ -50,19 +50,17 @@ func FuzzGenerate(f *testing.F) {
 			return // FuzzParse covers the refusals
 		}
 		for _, p := range slomodel.Profiles {
-			if err := rulegen.Check(s, p); err != nil {
+			m, err := slomodel.New(s, p)
+			if err != nil {
 				var se *slo.Error
 				if !errors.As(err, &se) {
-					t.Fatalf("%s: Check gave a %T, want *slo.Errors: %v", p, err, err)
-				}
-				if _, rerr := rulegen.Rules(s, p); rerr == nil || rerr.Error() != err.Error() {
-					t.Fatalf("%s: Check refused the spec with %v, but Rules gave %v", p, err, rerr)
+					t.Fatalf("%s: slomodel.New gave a %T, want *slo.Errors: %v", p, err, err)
 				}
 				continue
 			}
-			rf, err := rulegen.Rules(s, p)
+			rf, err := rulegen.RuleGroups(m)
 			if err != nil {
-				t.Fatalf("%s: Rules failed on a spec Parse and Check accept: %v", p, err)
+				t.Fatalf("%s: RuleGroups failed on a spec Parse and slomodel.New accept: %v", p, err)
 			}
 			out, err := encode.RuleFile(rf, "fuzz")
 			if err != nil {
@@ -76,9 +74,9 @@ func FuzzGenerate(f *testing.F) {
 					t.Fatalf("%s: format %s: %v", p, f, err)
 				}
 			}
-			tests, err := Tests(s, p, "fuzz.rules.yaml")
+			tests, err := Tests(m, "fuzz.rules.yaml")
 			if err != nil {
-				t.Fatalf("%s: Tests failed on a spec Parse and Check accept: %v", p, err)
+				t.Fatalf("%s: Tests failed on a spec Parse and slomodel.New accept: %v", p, err)
 			}
 			for _, tf := range tests {
 				if _, err := tf.File.Marshal("fuzz"); err != nil {
@@ -86,8 +84,8 @@ func FuzzGenerate(f *testing.F) {
 				}
 			}
 			if p == slomodel.ProfileOptimized { // generate writes the runbook of every spec it accepts
-				if _, err := runbook.Render(s); err != nil {
-					t.Fatalf("runbook of a spec Parse and Check accept: %v", err)
+				if _, err := runbook.Render(m); err != nil {
+					t.Fatalf("runbook of a spec Parse and slomodel.New accept: %v", err)
 				}
 			}
 		}

@@ -84,20 +84,21 @@ func IncidentFits(s *slo.Spec) error {
 	return nil
 }
 
-// IncidentTests renders the incident test file of spec s against the
-// optimized profile's rule file ruleFile (a name relative to the test
-// file). A spec the scenarios do not fit gives an error wrapping
+// IncidentTests renders the incident test file of model m, of the
+// optimized profile, against its rule file ruleFile (a name relative to the
+// test file). A spec the scenarios do not fit gives an error wrapping
 // ErrIncidentsDoNotFit.
-func IncidentTests(s *slo.Spec, ruleFile string) (*NamedTestFile, error) {
+func IncidentTests(m *slomodel.Model, ruleFile string) (*NamedTestFile, error) {
+	s := m.Spec
 	if err := IncidentFits(s); err != nil {
 		return nil, err
 	}
-	rb, err := runbook.New(s)
+	rb, err := runbook.New(m)
 	if err != nil {
 		return nil, err
 	}
 	d := &drill{rb}
-	rf, err := rulegen.Rules(s, slomodel.ProfileOptimized)
+	rf, err := rulegen.RuleGroups(m)
 	if err != nil {
 		return nil, err
 	}

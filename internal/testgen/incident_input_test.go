@@ -83,7 +83,7 @@ func TestSelectedInputs(t *testing.T) {
 // arbitrarily, so the count is not compared with a replay of every series).
 func TestIncidentAssertionsCanFail(t *testing.T) {
 	s := slo.Default()
-	rb, err := runbook.New(s)
+	rb, err := runbook.New(mustModel(t, s, slomodel.ProfileOptimized))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ func writeIncidentFiles(t *testing.T, s *slo.Spec) (string, *promtest.File) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tf, err := IncidentTests(s, s.Name+".rules.yaml")
+	tf, err := IncidentTests(mustModel(t, s, slomodel.ProfileOptimized), s.Name+".rules.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +54,9 @@ func writeIncidentFiles(t *testing.T, s *slo.Spec) (string, *promtest.File) {
 // TestIncidentTestsPass runs the incident test file with the in-process
 // runner, for the embedded spec and for one with other names.
 func TestIncidentTestsPass(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: replays every incident scenario through the rules; make check runs it (make rule-tests runs the committed incident tests)")
+	}
 	tests := []struct {
 		name string
 		edit func(*slo.Spec)
@@ -92,11 +95,11 @@ func TestIncidentTestsPass(t *testing.T) {
 // the window the scenario reads.
 func TestRunbookQueriesAreProven(t *testing.T) {
 	s := slo.Default()
-	page, err := runbook.Render(s)
+	page, err := runbook.Render(mustModel(t, s, slomodel.ProfileOptimized))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tf, err := IncidentTests(s, "kube-apiserver.rules.yaml")
+	tf, err := IncidentTests(mustModel(t, s, slomodel.ProfileOptimized), "kube-apiserver.rules.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +182,7 @@ func TestIncidentAssertions(t *testing.T) {
 		for _, st := range sc.Quiet {
 			covered[st] = true
 		}
-		page, _ := runbook.Render(slo.Default())
+		page, _ := runbook.Render(mustModel(t, slo.Default(), slomodel.ProfileOptimized))
 		for _, q := range page.Queries {
 			if q.Finder {
 				finders++

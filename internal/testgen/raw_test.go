@@ -19,8 +19,8 @@ import (
 // TestRawSLIHealth evaluates the SLI-health alert of a raw SLO whose two
 // queries read different metrics (errors from a job's failure counter,
 // the total from its run counter), the case the alert is for: the
-// generated tests cannot write such inputs (Check refuses the spec for
-// tests), so this test writes them. The alert fires for an errors query
+// generated tests cannot write such inputs (slomodel.New refuses the
+// spec for tests), so this test writes them. The alert fires for an errors query
 // with events and no total series, and for errors exceeding the total by
 // more than the tolerance; it stays silent when the queries agree, within
 // the tolerance, and when the errors query has no series (an SLO with no
@@ -49,10 +49,10 @@ alert:
 	if s.SLOs[0].Kind != slo.KindRaw {
 		t.Fatalf("kind %q, want raw from the raw queries", s.SLOs[0].Kind)
 	}
-	if _, err := Tests(s, slomodel.ProfileOptimized, "jobs.rules.yaml"); err == nil || !strings.Contains(err.Error(), "both queries to read the same metric") {
-		t.Fatalf("Tests of queries on two metrics: %v, want a refusal naming the metrics", err)
+	if _, err := slomodel.New(s, slomodel.ProfileOptimized); err == nil || !strings.Contains(err.Error(), "both queries to read the same metric") {
+		t.Fatalf("slomodel.New of queries on two metrics: %v, want a refusal naming the metrics", err)
 	}
-	m, err := slomodel.New(s, slomodel.ProfileOptimized)
+	m, err := slomodel.Unchecked(s, slomodel.ProfileOptimized)
 	if err != nil {
 		t.Fatal(err)
 	}

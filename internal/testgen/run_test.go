@@ -25,7 +25,13 @@ func writeTest(t *testing.T, path string, f *promtest.File, header string) {
 func runTest(t *testing.T, path string, f *promtest.File, header string) *ruletest.Report {
 	t.Helper()
 	writeTest(t, path, f, header)
-	report, err := ruletest.RunFiles(context.Background(), []string{path}, ruletest.Options{})
+	return runFiles(t, path)
+}
+
+// runFiles runs test files with burnrate test's runner.
+func runFiles(t *testing.T, paths ...string) *ruletest.Report {
+	t.Helper()
+	report, err := ruletest.RunFiles(context.Background(), paths, ruletest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

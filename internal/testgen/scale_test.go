@@ -87,7 +87,7 @@ func generate(tb testing.TB, s *slo.Spec) generated {
 	if g.files[ruleFile], err = encode.RuleFile(g.rules, ""); err != nil {
 		tb.Fatal(err)
 	}
-	tests, err := Tests(s, slomodel.ProfileOptimized, ruleFile)
+	tests, err := Tests(mustModel(tb, s, slomodel.ProfileOptimized), ruleFile)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -334,7 +334,7 @@ func runIn(dir, name string, args ...string) (string, error) {
 func TestHealthTestsGrowLinearly(t *testing.T) {
 	health := func(n int) (*promtest.File, []byte) {
 		t.Helper()
-		tests, err := Tests(manySpec(t, n), slomodel.ProfileOptimized, "many.rules.yaml")
+		tests, err := Tests(mustModel(t, manySpec(t, n), slomodel.ProfileOptimized), "many.rules.yaml")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -36,17 +36,11 @@ type NamedTestFile struct {
 	File *promtest.File
 }
 
-// Tests renders the unit tests of spec s's rule file ruleFile (a name
-// relative to the test files) in the named profile: one file pinning the
-// recorded burn rates, and one per alert window pair.
-func Tests(s *slo.Spec, profile, ruleFile string) ([]NamedTestFile, error) {
-	if err := rulegen.Check(s, profile); err != nil {
-		return nil, err
-	}
-	m, err := slomodel.New(s, profile)
-	if err != nil {
-		return nil, err
-	}
+// Tests renders the unit tests of model m's rule file ruleFile (a name
+// relative to the test files): one file pinning the recorded burn rates,
+// and one per alert window pair.
+func Tests(m *slomodel.Model, ruleFile string) ([]NamedTestFile, error) {
+	s := m.Spec
 	groups, err := rulegen.RuleGroups(m)
 	if err != nil {
 		return nil, err
@@ -116,7 +110,7 @@ func newTester(m *slomodel.Model, groups []rulefmt.RuleGroup, ruleFile string) (
 	for _, g := range groups {
 		t.groups = append(t.groups, g.Name)
 	}
-	// Check and slo.Parse have ruled out the errors below.
+	// slomodel.New and slo.Parse have ruled out the errors below.
 	var err error
 	if t.api, err = slomodel.Satisfy(s.Selector); err != nil {
 		return nil, err
@@ -423,7 +417,7 @@ func (t *tester) ratio(i int, l load) (float64, bool) {
 	return bad / total, true
 }
 
-func dur(d time.Duration) string { return model.Duration(d).String() }
+func dur(d time.Duration) string { return slo.Duration(d).String() }
 
 func minutes(d time.Duration) int { return int(d / time.Minute) }
 
@@ -453,7 +447,11 @@ func evalInterval(w slo.Window) time.Duration {
 	return time.Minute
 }
 
-const testRequests = 10000 // requests per minute in alert tests
+// requests is SLO i's requests a minute in the alert tests: enough for
+// whole requests at every ratio they write (slomodel.TestRequestsAt).
+func (t *tester) requests(i int) float64 {
+	return slomodel.TestRequestsAt(t.LowestThreshold(i))
+}
 
 // parts is the number of partitions SLO i's load is split in: one per
 // threshold, one without latency.
@@ -503,20 +501,22 @@ func (t *tester) firstCombined() int {
 func (t *tester) clearOf(r, theta float64, i int) float64 {
 	for _, f := range []float64{1, 0.85, 1.25, 1.5, 0.75} {
 		c := min(r*f, 1)
-		if c <= theta*1.05 {
-			continue
-		}
-		ok := true
-		for _, q := range t.Alert.Windows {
-			if x := c / t.ThresholdOf(q, i); x > 0.9 && x < 1.1 {
-				ok = false
-			}
-		}
-		if ok {
+		if c > theta*1.05 && t.clear(c, i) {
 			return c
 		}
 	}
 	return min(r, 1)
+}
+
+// clear says whether ratio r is more than 10% from every threshold of SLO
+// i.
+func (t *tester) clear(r float64, i int) bool {
+	for _, q := range t.Alert.Windows {
+		if x := r / t.ThresholdOf(q, i); x > 0.9 && x < 1.1 {
+			return false
+		}
+	}
+	return true
 }
 
 // steadyAlerts predicts the firing alerts at time at when SLO i burns at
@@ -583,7 +583,7 @@ func (t *tester) availabilityTests(loads map[int]load, at time.Duration) []promt
 		return promtest.ExpSample{Labels: t.idLabels(sli), Value: slomodel.RoundTo(v, 4)}
 	}
 	avail := promtest.ExprTest{Expr: fmt.Sprintf("round(%s, 0.0001)", t.AvailabilityRecord), EvalTime: model.Duration(at)}
-	budget := promtest.ExprTest{Expr: fmt.Sprintf("round(%s, 0.0001)", t.BudgetRecord), EvalTime: model.Duration(at)}
+	var budgets []budgetSample
 	rates := promtest.ExprTest{Expr: fmt.Sprintf("round(sum by (%s, %s) (%s), 0.0001)", t.ClusterLabel, t.SLILabel, t.RequestRateRecord), EvalTime: model.Duration(at)}
 	// The mixin's availability group reads the hourly request increases
 	// before it records them (they are its last rules), so its request
@@ -614,21 +614,71 @@ func (t *tester) availabilityTests(loads map[int]load, at time.Duration) []promt
 		bad += errs + slow*slowScale
 		total += n
 		avail.ExpSamples = append(avail.ExpSamples, sample(o.Name, 1-(errs+slow*slowScale)/n))
-		budget.ExpSamples = append(budget.ExpSamples, sample(o.Name, 1-r/t.SLIs[i].Budget))
+		budgets = append(budgets, budgetSample{o.Name, 1 - r/t.SLIs[i].Budget})
 		rates.ExpSamples = append(rates.ExpSamples, sample(o.Name, n/60))
 	}
 	if t.Identity {
 		// Per SLO only: no sum over SLOs of different kinds, no
 		// apiserver request-rate records.
-		return []promtest.ExprTest{avail, budget}
+		return []promtest.ExprTest{avail, t.budgetTest(budgets, at)}
 	}
 	avail.ExpSamples = append(avail.ExpSamples, sample(slomodel.AllSLIs, 1-bad/total))
-	budget.ExpSamples = append(budget.ExpSamples, sample(slomodel.AllSLIs, 1-(bad/total)/t.Budget))
+	budgets = append(budgets, budgetSample{slomodel.AllSLIs, 1 - (bad/total)/t.Budget})
 	tests := []promtest.ExprTest{avail, rates}
 	if t.Profile.RecordsBudgetRemaining {
-		tests = append(tests, budget)
+		tests = append(tests, t.budgetTest(budgets, at))
 	}
 	return tests
+}
+
+// budgetSample is the remaining error budget an SLI's record should hold.
+type budgetSample struct {
+	sli   string
+	value float64
+}
+
+// budgetTest pins the remaining error budget, 1 - ratio/budget, to four
+// decimals. At a high objective the budget is tiny and the value huge
+// (-2.5e14 for a share of 25% at 0.999999999999999), where four decimals
+// are below float64's resolution; the test then divides the record by the
+// power of ten (budgetScale) that brings every value below 1e6.
+func (t *tester) budgetTest(budgets []budgetSample, at time.Duration) promtest.ExprTest {
+	values := make([]float64, len(budgets))
+	for i, b := range budgets {
+		values[i] = b.value
+	}
+	scale := budgetScale(values)
+	et := promtest.ExprTest{Expr: fmt.Sprintf("round(%s, 0.0001)", t.BudgetRecord), EvalTime: model.Duration(at)}
+	if scale != 1 {
+		et.Expr = fmt.Sprintf("round(%s / %s, 0.0001)", t.BudgetRecord, num64(scale))
+	}
+	for _, b := range budgets {
+		et.ExpSamples = append(et.ExpSamples, promtest.ExpSample{Labels: t.idLabels(b.sli), Value: slomodel.RoundTo(b.value/scale, 4)})
+	}
+	return et
+}
+
+// budgetScale is the least power of ten, 1 or more, that divides every
+// value to below 1e6 (where the rules' float64 arithmetic is exact to far
+// better than four decimals) and puts none of them within 1e-6 of half a
+// step of four decimals, where PromQL's round and the test's own rounding
+// could go different ways on a difference in the last bit.
+func budgetScale(values []float64) float64 {
+	scale := 1.0
+	for ; scale < 1e300; scale *= 10 {
+		ok := true
+		for _, v := range values {
+			x := math.Abs(v / scale)
+			if x >= 1e6 || math.Abs(x*1e4-math.Floor(x*1e4)-0.5) < 1e-6 {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			break
+		}
+	}
+	return scale
 }
 
 // recordTests pins the recorded burn rates of every window on inputs whose

@@ -86,8 +86,14 @@ func (p *pairTests) above(win slo.Duration, i int, at time.Duration, want bool) 
 }
 
 // steadyGroup adds a group of steady traffic sc whose alerts at each time
-// in at are those the steady model predicts for rates.
-func (p *pairTests) steadyGroup(name string, sc scenario, rates map[int]float64, at ...time.Duration) {
+// in at are those the steady model predicts from its load: each SLO's
+// ratio of bad to all requests as the input writes them, in whole
+// requests. Unless rated, the SLOs have no burn rate at all.
+func (p *pairTests) steadyGroup(name string, sc scenario, rated bool, at ...time.Duration) {
+	rates := map[int]float64{}
+	if rated {
+		rates = p.rates(sc.phases[0].loads)
+	}
 	g := promtest.Group{Name: name, Interval: model.Duration(time.Minute), InputSeries: p.input(sc)}
 	for _, a := range at {
 		test, err := p.alertsAt(a, rates)
@@ -95,6 +101,17 @@ func (p *pairTests) steadyGroup(name string, sc scenario, rates map[int]float64,
 		g.AlertRuleTests = append(g.AlertRuleTests, test)
 	}
 	p.groups = append(p.groups, g)
+}
+
+// rates is each SLO's ratio of bad to all requests in loads.
+func (p *pairTests) rates(loads map[int]load) map[int]float64 {
+	out := map[int]float64{}
+	for i, l := range loads {
+		if r, ok := p.ratio(i, l); ok {
+			out[i] = r
+		}
+	}
+	return out
 }
 
 // burst is how long the burn of the short-window-only tests lasts: half
@@ -110,20 +127,61 @@ func (p *pairTests) sloTests(i int) float64 {
 	theta := p.ThresholdOf(p.w, i)
 	if theta >= 1 {
 		p.steadyGroup(fmt.Sprintf("%s %s: the threshold %s is above 100%% errors, so the alert cannot fire", p.SLOs[i].Name, p.pair, num64(theta)),
-			scenario{phases: []phase{{minutes(p.end), map[int]load{i: p.burning(i, testRequests, 1)}}}},
-			map[int]float64{i: 1}, p.end)
+			scenario{phases: []phase{{minutes(p.end), p.at(i, 1)}}}, true, p.end)
 		return 0
 	}
 	fire := p.clearOf(2*theta, theta, i)
 	p.steadyBurns(i, theta, fire)
-	p.shortWindowOnly(i, fire)
+	p.shortWindowOnly(i, theta, fire)
 	p.burnStops(i, theta, fire)
 	return fire
 }
 
+// shortBurst is the ratio SLO i burns at for burst() after a clean long
+// window, so that the short window reads s, more than 10% above the
+// threshold (fire where it can), and the long window s·short/long, more
+// than 10% below it. ok is false when no ratio does both: the windows are
+// too close in length, or the burst too short a part of the short window.
+func (p *pairTests) shortBurst(theta, fire float64) (rb float64, ok bool) {
+	burst := p.burst()
+	s := min(fire, theta*float64(p.long)/float64(p.short)/1.1)
+	rb = min(1, s*float64(p.short)/float64(burst))
+	s = rb * float64(burst) / float64(p.short)
+	return rb, s >= 1.1*theta && s*float64(p.short)/float64(p.long) <= theta/1.1
+}
+
+// stopFire is the ratio SLO i burns at before the burn stops in the
+// stopping tests (burnStops, crossedWindows): fire, or a higher ratio clear
+// of every threshold, such that at after() the long window, which then
+// holds (long-x)/long of it with x = after()-stop, is still more than 10%
+// above the threshold. ok is false when no ratio up to 100% is.
+func (p *pairTests) stopFire(i int, theta, fire float64) (float64, bool) {
+	x := p.short + 2*p.ei
+	if x >= p.long {
+		return fire, false
+	}
+	need := 1.1 * theta * float64(p.long) / float64(p.long-x)
+	if fire >= need {
+		return fire, true
+	}
+	for _, f := range []float64{1.1, 1.25, 1.5, 2} {
+		if c := need * f; c <= 1 && p.clear(c, i) {
+			return c, true
+		}
+	}
+	return fire, false
+}
+
 // at is SLO i burning at ratio r, alone.
 func (p *pairTests) at(i int, r float64) map[int]load {
-	return map[int]load{i: p.burning(i, testRequests, r)}
+	return map[int]load{i: p.burning(i, p.requests(i), r)}
+}
+
+// written is ratio r of SLO i as its alert tests write it, in whole
+// requests.
+func (p *pairTests) written(i int, r float64) float64 {
+	w, _ := p.ratio(i, p.burning(i, p.requests(i), r))
+	return w
 }
 
 // steadyBurns adds SLO i's steady burns: at fire, which is pending from
@@ -132,7 +190,7 @@ func (p *pairTests) at(i int, r float64) map[int]load {
 func (p *pairTests) steadyBurns(i int, theta, fire float64) {
 	name := p.SLOs[i].Name
 	p.steadyGroup(fmt.Sprintf("%s %s: both windows at %.3gx the threshold fire after %s", name, p.pair, fire/theta, p.w.For),
-		scenario{phases: []phase{{minutes(p.end), p.at(i, fire)}}}, map[int]float64{i: fire}, p.hold, p.ei+p.hold, p.end)
+		scenario{phases: []phase{{minutes(p.end), p.at(i, fire)}}}, true, p.hold, p.ei+p.hold, p.end)
 	for _, factor := range []float64{0.9, 1.1} {
 		r := factor * theta
 		if r > 1 {
@@ -143,16 +201,19 @@ func (p *pairTests) steadyBurns(i int, theta, fire float64) {
 			verb = "fires"
 		}
 		p.steadyGroup(fmt.Sprintf("%s %s: a steady %gx the threshold %s", name, p.pair, factor, verb),
-			scenario{phases: []phase{{minutes(p.end), p.at(i, r)}}}, map[int]float64{i: r}, p.end)
+			scenario{phases: []phase{{minutes(p.end), p.at(i, r)}}}, true, p.end)
 	}
 }
 
 // shortWindowOnly adds SLO i with only the short window above the
 // threshold: a clean long window, then a burst that lifts the short window
 // to the firing ratio and the long one to a fraction of it.
-func (p *pairTests) shortWindowOnly(i int, fire float64) {
+func (p *pairTests) shortWindowOnly(i int, theta, fire float64) {
 	burst := p.burst()
-	rb := min(1, fire*float64(p.short)/float64(burst))
+	rb, ok := p.shortBurst(theta, fire)
+	if !ok {
+		return
+	}
 	burstEnd := p.long + burst
 	p.groups = append(p.groups, promtest.Group{
 		Name:     fmt.Sprintf("%s %s: only the short window above the threshold stays silent", p.SLOs[i].Name, p.pair),
@@ -171,11 +232,18 @@ func (p *pairTests) shortWindowOnly(i int, fire float64) {
 // checking it above a little before and below a little after pins the
 // window's length.
 func (p *pairTests) burnStops(i int, theta, fire float64) {
+	fire, longAbove := p.stopFire(i, theta, fire)
 	stop := p.end
 	after := stop + p.short + 2*p.ei
-	firingAtStop, err := p.alertsAt(stop, map[int]float64{i: fire})
+	written := p.written(i, fire)
+	firingAtStop, err := p.alertsAt(stop, map[int]float64{i: written})
 	p.errs = append(p.errs, err)
-	checks := []promtest.ExprTest{p.above(p.w.Long, i, after, true), p.above(p.w.Short, i, after, false), p.quiet(after)}
+	checks := []promtest.ExprTest{p.above(p.w.Short, i, after, false), p.quiet(after)}
+	name := fmt.Sprintf("%s %s: when the burn stops the alert resolves", p.SLOs[i].Name, p.pair)
+	if longAbove {
+		checks = append([]promtest.ExprTest{p.above(p.w.Long, i, after, true)}, checks...)
+		name += " though the long window is still above"
+	}
 	last := after
 	for _, win := range []slo.Duration{p.w.Short, p.w.Long} {
 		d := time.Duration(win)
@@ -190,7 +258,7 @@ func (p *pairTests) burnStops(i int, theta, fire float64) {
 		last = max(last, stop+hi)
 	}
 	p.groups = append(p.groups, promtest.Group{
-		Name:     fmt.Sprintf("%s %s: when the burn stops the alert resolves though the long window is still above", p.SLOs[i].Name, p.pair),
+		Name:     name,
 		Interval: model.Duration(time.Minute),
 		InputSeries: p.input(scenario{phases: []phase{
 			{minutes(stop), p.at(i, fire)}, {minutes(last - stop), p.at(i, 0)},
@@ -207,17 +275,21 @@ func (p *pairTests) crossedWindows(fires []float64) {
 	if !p.perSLI() || len(p.SLOs) < 2 || fires[0] == 0 || fires[1] == 0 {
 		return
 	}
+	fire0, longAbove := p.stopFire(0, p.ThresholdOf(p.w, 0), fires[0])
+	rb, shortAbove := p.shortBurst(p.ThresholdOf(p.w, 1), fires[1])
+	if !longAbove || !shortAbove {
+		return
+	}
 	burst := p.burst()
-	rb := min(1, fires[1]*float64(p.short)/float64(burst))
 	stop := p.end
 	after := stop + p.short + 2*p.ei
-	steadyOf := func(i int, r float64) load { return p.burning(i, testRequests, r) }
+	steadyOf := func(i int, r float64) load { return p.burning(i, p.requests(i), r) }
 	p.groups = append(p.groups, promtest.Group{
 		Name: fmt.Sprintf("%s %s: %s above on the long window only and %s on the short window only stay silent",
 			p.SLOs[0].Name, p.pair, p.SLOs[0].Name, p.SLOs[1].Name),
 		Interval: model.Duration(time.Minute),
 		InputSeries: p.input(scenario{phases: []phase{
-			{minutes(stop), map[int]load{0: steadyOf(0, fires[0]), 1: steadyOf(1, 0)}},
+			{minutes(stop), map[int]load{0: steadyOf(0, fire0), 1: steadyOf(1, 0)}},
 			{minutes(after - burst - stop), map[int]load{0: steadyOf(0, 0), 1: steadyOf(1, 0)}},
 			{minutes(burst), map[int]load{0: steadyOf(0, 0), 1: steadyOf(1, rb)}},
 		}}),
@@ -231,18 +303,16 @@ func (p *pairTests) everySLIBelow(fires []float64) {
 	if len(p.SLOs) < 2 || slices.Contains(fires, 0) {
 		return
 	}
-	loads, rates := map[int]load{}, map[int]float64{}
+	loads := map[int]load{}
 	for i := range p.SLOs {
-		r := 0.6 * p.ThresholdOf(p.w, i)
-		loads[i] = p.burning(i, testRequests, r)
-		rates[i] = r
+		loads[i] = p.burning(i, p.requests(i), 0.6*p.ThresholdOf(p.w, i))
 	}
 	verb := "no single SLI fires"
 	if !p.perSLI() {
 		verb = "the summed burn rates fire"
 	}
 	p.steadyGroup(fmt.Sprintf("every SLI at 0.6x the threshold of %s: %s", p.pair, verb),
-		scenario{phases: []phase{{minutes(p.end), loads}}}, rates, p.end)
+		scenario{phases: []phase{{minutes(p.end), loads}}}, true, p.end)
 }
 
 // noErrorSeries adds slow requests and no 5xx series yet: the mixin's burn
@@ -253,13 +323,11 @@ func (p *pairTests) noErrorSeries(fires []float64) {
 	if c < 0 || fires[c] == 0 {
 		return
 	}
-	rates := map[int]float64{}
 	verb := "leave the burn rate empty and the alert silent"
 	if p.Profile.AbsentAsZero {
-		rates[c] = fires[c]
 		verb = "fire"
 	}
 	p.steadyGroup(fmt.Sprintf("%s %s: slow requests and no 5xx series %s", p.SLOs[c].Name, p.pair, verb),
-		scenario{noErrorSeries: true, phases: []phase{{minutes(p.end), map[int]load{c: steady(testRequests, 0, fires[c], p.parts(c))}}}},
-		rates, p.end)
+		scenario{noErrorSeries: true, phases: []phase{{minutes(p.end), map[int]load{c: steady(p.requests(c), 0, fires[c], p.parts(c))}}}},
+		p.Profile.AbsentAsZero, p.end)
 }

@@ -16,11 +16,10 @@
 package e2eprom
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,7 +27,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/prometheus/model/rulefmt"
@@ -38,6 +36,7 @@ import (
 	"github.com/burnrate/burnrate/internal/incident"
 	"github.com/burnrate/burnrate/internal/rulegen"
 	"github.com/burnrate/burnrate/internal/slomodel"
+	"github.com/burnrate/burnrate/internal/testkit/process"
 	"github.com/burnrate/burnrate/internal/testkit/recording"
 	"github.com/burnrate/burnrate/slo"
 )
@@ -67,19 +66,6 @@ type Server struct {
 func (s *Server) Stop() {
 	s.srv.stop()
 	os.RemoveAll(s.dir)
-}
-
-// goTool builds a tool of go.mod's tool directives and returns its path.
-func goTool(name string) (string, error) {
-	out, err := exec.Command("go", "tool", "-n", name).Output()
-	if err != nil {
-		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		return "", fmt.Errorf("go tool -n %s: %v\n%s", name, err, stderr)
-	}
-	return strings.TrimSpace(string(out)), nil
 }
 
 // Start builds Prometheus and promtool, backfills every scenario and the
@@ -120,7 +106,7 @@ func Start() (*Server, error) {
 		start := End.Add(-sc.Duration())
 		inputs = append(inputs, input{name: sc.Name, start: start, write: func(w io.Writer) error { return sc.WriteOpenMetrics(w, start) }})
 	}
-	if env.srv, err = serve(dir, inputs, slo.Default()); err != nil {
+	if env.srv, err = serve(dir, inputs, slo.Default(), slomodel.ProfileOptimized); err != nil {
 		return fail(err)
 	}
 	env.URL = env.srv.url
@@ -134,6 +120,14 @@ func Start() (*Server, error) {
 // recording rules backfilled over them. Each recording's series carry its
 // name as cluster label.
 func StartRecordings(recs []recording.Recording) (*Server, error) {
+	return StartRecordingsWith(recs, slomodel.ProfileOptimized)
+}
+
+// StartRecordingsWith is StartRecordings with the recording rules of the
+// named profile (slomodel.Profiles) backfilled, or none when profile is
+// "": a Prometheus that runs the kubernetes-mixin's rules, or whose rules
+// run elsewhere.
+func StartRecordingsWith(recs []recording.Recording, profile string) (*Server, error) {
 	dir, err := os.MkdirTemp("", "burnrate-e2e-")
 	if err != nil {
 		return nil, err
@@ -144,7 +138,7 @@ func StartRecordings(recs []recording.Recording) (*Server, error) {
 		shift := End.Sub(r.Recovery)
 		inputs = append(inputs, input{name: r.Version + "/" + r.Name, start: r.Healthy.Add(shift), write: func(w io.Writer) error { return r.WriteOpenMetrics(w, r.Recovery, shift) }})
 	}
-	if env.srv, err = serve(dir, inputs, slo.Default()); err != nil {
+	if env.srv, err = serve(dir, inputs, slo.Default(), profile); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -160,15 +154,15 @@ type input struct {
 }
 
 // serve backfills inputs into a TSDB under dir (in parallel, one
-// OpenMetrics file each), then the optimized profile's recording rules of
-// spec s from the earliest start to End, and starts Prometheus on the
-// result.
-func serve(dir string, inputs []input, s *slo.Spec) (*promServer, error) {
-	prom, err := goTool("prometheus")
+// OpenMetrics file each), then the recording rules of spec s for the named
+// profile (none when it is "") from the earliest start to End, and starts
+// Prometheus on the result.
+func serve(dir string, inputs []input, s *slo.Spec, profile string) (*promServer, error) {
+	prom, err := process.GoTool("prometheus")
 	if err != nil {
 		return nil, err
 	}
-	promtool, err := goTool("promtool")
+	promtool, err := process.GoTool("promtool")
 	if err != nil {
 		return nil, err
 	}
@@ -211,9 +205,11 @@ func serve(dir string, inputs []input, s *slo.Spec) (*promServer, error) {
 	}
 
 	// The recording rules, one dependency level at a time.
-	levels, err := ruleLevels(s)
-	if err != nil {
-		return nil, err
+	var levels [][]rulefmt.RuleGroup
+	if profile != "" {
+		if levels, err = ruleLevels(s, profile); err != nil {
+			return nil, err
+		}
 	}
 	config := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(config, []byte("global:\n  evaluation_interval: 1m\n"), 0o644); err != nil {
@@ -285,11 +281,12 @@ func moveBlocks(from, to string) error {
 	return nil
 }
 
-// ruleLevels splits the optimized profile's recording rules of spec s into
-// levels: level 1 reads raw series only, level k reads series recorded at
-// levels below k. Each level keeps the groups' names and intervals.
-func ruleLevels(s *slo.Spec) ([][]rulefmt.RuleGroup, error) {
-	rf, err := rulegen.Rules(s, slomodel.ProfileOptimized)
+// ruleLevels splits the recording rules of spec s for the named profile
+// into levels: level 1 reads raw series only, level k reads series
+// recorded at levels below k. Each level keeps the groups' names and
+// intervals.
+func ruleLevels(s *slo.Spec, profile string) ([][]rulefmt.RuleGroup, error) {
+	rf, err := rulegen.Rules(s, profile)
 	if err != nil {
 		return nil, err
 	}
@@ -356,64 +353,30 @@ func ruleLevels(s *slo.Spec) ([][]rulefmt.RuleGroup, error) {
 
 // promServer is a running Prometheus.
 type promServer struct {
-	cmd  *exec.Cmd
+	proc *process.Proc
 	url  string
-	done chan error
-	log  string
 }
 
 // startProm starts Prometheus on a free port of 127.0.0.1 with the TSDB in
 // data and waits until it is ready.
 func startProm(bin, config, data, dir string) (*promServer, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := process.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	addr := l.Addr().String()
-	l.Close()
-	logPath := filepath.Join(dir, "prometheus.log")
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin,
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	p, err := process.Start("prometheus", filepath.Join(dir, "prometheus.log"), bin,
 		"--config.file="+config, "--storage.tsdb.path="+data, "--storage.tsdb.retention.time=100y",
 		"--web.listen-address="+addr, "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	killWithParent(cmd)
-	if err := cmd.Start(); err != nil {
-		logf.Close()
+	if err != nil {
 		return nil, err
 	}
-	s := &promServer{cmd: cmd, url: "http://" + addr, done: make(chan error, 1), log: logPath}
-	go func() { s.done <- cmd.Wait(); logf.Close() }()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-s.done:
-			b, _ := os.ReadFile(logPath)
-			return nil, fmt.Errorf("prometheus exited before it was ready: %v\n%s", err, b)
-		default:
-		}
-		resp, err := http.Get(s.url + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s, nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
+	s := &promServer{proc: p, url: "http://" + addr}
+	if err := process.WaitHTTP(context.Background(), p, s.url+"/-/ready", process.Ready{Timeout: time.Minute, Interval: 50 * time.Millisecond}); err != nil {
+		s.stop()
+		return nil, err
 	}
-	s.stop()
-	return nil, fmt.Errorf("prometheus on %s not ready after 60s; log in %s", addr, logPath)
+	return s, nil
 }
 
-func (s *promServer) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(20 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-	}
-}
+func (s *promServer) stop() { s.proc.Stop(20 * time.Second) }

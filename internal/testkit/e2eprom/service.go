@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/burnrate/burnrate/internal/series"
+	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -111,7 +112,7 @@ func StartService(s *slo.Spec, faults []HTTPFault) (*Server, error) {
 			return series.WriteOpenMetrics(w, httpPhases, start, httpStep, ss)
 		}})
 	}
-	if env.srv, err = serve(dir, inputs, s); err != nil {
+	if env.srv, err = serve(dir, inputs, s, slomodel.ProfileOptimized); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}

@@ -30,11 +30,11 @@ func Generate(t *testing.T, data []byte) string {
 	if err != nil {
 		t.Fatalf("the imported spec does not load: %v\n%s", err, data)
 	}
-	const profile = slomodel.ProfileOptimized
-	if err := rulegen.Check(s, profile); err != nil {
+	m, err := slomodel.New(s, slomodel.ProfileOptimized)
+	if err != nil {
 		t.Fatalf("the imported spec fails generate's checks: %v\n%s", err, data)
 	}
-	groups, err := rulegen.Rules(s, profile)
+	groups, err := rulegen.RuleGroups(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func Generate(t *testing.T, data []byte) string {
 		return p
 	}
 	rules := write(ruleFile, rf)
-	tests, err := testgen.Tests(s, profile, ruleFile)
+	tests, err := testgen.Tests(m, ruleFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func Generate(t *testing.T, data []byte) string {
 		}
 		files = append(files, write(tf.Name, b))
 	}
-	if tf, err := testgen.IncidentTests(s, ruleFile); err == nil {
+	if tf, err := testgen.IncidentTests(m, ruleFile); err == nil {
 		b, err := tf.File.Marshal("")
 		if err != nil {
 			t.Fatal(err)

@@ -85,6 +85,9 @@ func simpleCluster() Cluster {
 }
 
 func TestEvaluateSimple(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: evaluates rules over a simulated cluster; make check runs it")
+	}
 	c := simpleCluster()
 	cc := c.WithDefaults()
 	start := cc.Start
@@ -183,6 +186,9 @@ func TestEvaluateSimple(t *testing.T) {
 }
 
 func TestEvaluateDeterministic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: evaluates rules over a simulated cluster; make check runs it")
+	}
 	c := simpleCluster()
 	c.Flat, c.Fractional, c.Duration = false, false, 2*time.Hour
 	var runs [2]*Trace

@@ -203,6 +203,9 @@ func endpointKey(ls labels.Labels) string {
 }
 
 func TestInvariants(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: simulates a cluster for hours; make check runs it")
+	}
 	for _, fractional := range []bool{false, true} {
 		t.Run(fmt.Sprintf("fractional=%v", fractional), func(t *testing.T) {
 			c := Cluster{
@@ -362,6 +365,9 @@ func TestFaults(t *testing.T) {
 }
 
 func TestCounterResetAndFreshStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: simulates a cluster for hours; make check runs it")
+	}
 	c := flatCluster()
 	inst := c.InstanceNames(0)
 	c.Faults = []Fault{{Kind: FaultCounterReset, Match: Selector{Instances: inst[1:]}, From: 45 * time.Minute}}

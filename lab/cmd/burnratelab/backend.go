@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/burnrate/burnrate/internal/testkit/process"
 )
 
 // Modes of the lab's APIService backend and webhook server.
@@ -39,7 +41,7 @@ func newSwitchServer(certPEM, keyPEM []byte, h http.Handler) (*switchServer, err
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := process.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -116,15 +118,6 @@ func listenRetry(addr string) (net.Listener, error) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return nil, err
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // aggregatedAPI is the handler of the lab's APIService backend: one group

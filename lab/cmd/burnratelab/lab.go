@@ -19,6 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/burnrate/burnrate/internal/testkit/process"
 )
 
 // lab is one running set-up: etcd, its proxies, the apiservers, Prometheus,
@@ -28,7 +30,7 @@ type lab struct {
 	sc        *scenario
 	dir       string
 	pki       *pki
-	ps        *procs
+	ps        *process.Group
 	etcd      string
 	proxies   []*delayProxy
 	names     []string // instance label values
@@ -59,7 +61,7 @@ func (l *lab) note(format string, args ...any) {
 const labNamespace = "lab"
 
 func runScenario(ctx context.Context, c *config, sc *scenario) (err error) {
-	l := &lab{cfg: c, sc: sc, ps: &procs{}}
+	l := &lab{cfg: c, sc: sc, ps: &process.Group{Grace: 15 * time.Second}}
 	l.dir = filepath.Join(c.work, sc.name)
 	os.RemoveAll(l.dir)
 	if err := os.MkdirAll(l.dir, 0o755); err != nil {
@@ -69,7 +71,7 @@ func runScenario(ctx context.Context, c *config, sc *scenario) (err error) {
 		for _, f := range l.extraStop {
 			f()
 		}
-		l.ps.stopAll()
+		l.ps.StopAll()
 		for _, p := range l.proxies {
 			p.close()
 		}
@@ -98,7 +100,7 @@ func runScenario(ctx context.Context, c *config, sc *scenario) (err error) {
 		extra = append(extra, fmt.Sprintf("--max-mutating-requests-inflight=%d", max(c.maxMutating, sc.maxMutating)))
 	}
 	hc := httpsClient(l.pki.ca.pem)
-	var aps []*proc
+	var aps []*process.Proc
 	for i := range n {
 		// Every instance reaches etcd through its own proxy, with no delay
 		// until a scenario sets one.
@@ -107,12 +109,12 @@ func runScenario(ctx context.Context, c *config, sc *scenario) (err error) {
 			return err
 		}
 		l.proxies = append(l.proxies, px)
-		port, err := freePort()
+		port, err := process.FreePort()
 		if err != nil {
 			return err
 		}
 		l.ports = append(l.ports, port)
-		p, err := l.ps.start(l.names[i], filepath.Join(l.dir, l.names[i]+".log"), c.apiserver, apiserverArgs(l.pki, l.dir, port, px.addr(), extra)...)
+		p, err := l.ps.Start(l.names[i], filepath.Join(l.dir, l.names[i]+".log"), c.apiserver, apiserverArgs(l.pki, l.dir, port, px.addr(), extra)...)
 		if err != nil {
 			return err
 		}
@@ -124,7 +126,7 @@ func runScenario(ctx context.Context, c *config, sc *scenario) (err error) {
 		l.admin = append(l.admin, cfg)
 	}
 	for i, p := range aps {
-		if err := waitHTTP(ctx, p, hc, fmt.Sprintf("https://127.0.0.1:%d/readyz", l.ports[i]), l.pki.adminToken, 3*time.Minute); err != nil {
+		if err := ready(ctx, p, hc, fmt.Sprintf("https://127.0.0.1:%d/readyz", l.ports[i]), l.pki.adminToken, 3*time.Minute); err != nil {
 			return err
 		}
 	}
@@ -206,8 +208,8 @@ func runScenario(ctx context.Context, c *config, sc *scenario) (err error) {
 		return err
 	}
 	for i, p := range aps {
-		if p.exited() {
-			return fmt.Errorf("%s exited during the run; log %s", l.names[i], p.log)
+		if p.Exited() {
+			return fmt.Errorf("%s exited during the run; log %s", l.names[i], p.Log)
 		}
 	}
 	return l.record(ctx, ph, st)
@@ -261,19 +263,19 @@ scrape_configs:
 	if err := os.WriteFile(cf, []byte(conf), 0o600); err != nil {
 		return err
 	}
-	port, err := freePort()
+	port, err := process.FreePort()
 	if err != nil {
 		return err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	p, err := l.ps.start("prometheus", filepath.Join(l.dir, "prometheus.log"), l.cfg.prometheus,
+	p, err := l.ps.Start("prometheus", filepath.Join(l.dir, "prometheus.log"), l.cfg.prometheus,
 		"--config.file="+cf, "--storage.tsdb.path="+filepath.Join(l.dir, "prometheus-data"),
 		"--web.listen-address="+addr, "--log.level=warn", "--storage.tsdb.retention.time=1d")
 	if err != nil {
 		return err
 	}
 	l.promURL = "http://" + addr
-	return waitHTTP(ctx, p, &http.Client{Timeout: 5 * time.Second}, l.promURL+"/-/ready", "", time.Minute)
+	return ready(ctx, p, &http.Client{Timeout: 5 * time.Second}, l.promURL+"/-/ready", "", time.Minute)
 }
 
 // baseObjects creates the workload's namespace and objects.

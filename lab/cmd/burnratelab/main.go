@@ -21,6 +21,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/burnrate/burnrate/internal/testkit/process"
 )
 
 // config is every flag of the lab. The culprits (APIService, webhook,
@@ -136,11 +138,11 @@ func (c *config) complete() error {
 		c.work = filepath.Join(cache, "burnrate-lab", "run")
 	}
 	if c.prometheus == "" {
-		out, err := exec.Command("go", "tool", "-n", "prometheus").Output()
+		bin, err := process.GoTool("prometheus")
 		if err != nil {
-			return fmt.Errorf("go tool -n prometheus: %v", err)
+			return err
 		}
-		c.prometheus = strings.TrimSpace(string(out))
+		c.prometheus = bin
 	}
 	if p, err := exec.LookPath(c.etcd); err != nil {
 		return fmt.Errorf("etcd: %v (apt-get install etcd-server)", err)

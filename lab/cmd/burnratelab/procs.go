@@ -6,119 +6,21 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
+
+	"github.com/burnrate/burnrate/internal/testkit/process"
 )
 
-// procs are the processes the lab started; stopAll ends each of them.
-type procs struct {
-	mu   sync.Mutex
-	list []*proc
-}
+// The lab's processes (etcd, the kube-apiserver instances, Prometheus) are
+// started and stopped by internal/testkit/process, as the end-to-end
+// tests' Prometheus is.
 
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  string
-}
-
-func (ps *procs) start(name, logPath string, bin string, args ...string) (*proc, error) {
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	// The child dies with the lab, even if the lab is killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &proc{name: name, cmd: cmd, done: make(chan struct{}), log: logPath}
-	go func() { cmd.Wait(); logf.Close(); close(p.done) }()
-	ps.mu.Lock()
-	ps.list = append(ps.list, p)
-	ps.mu.Unlock()
-	return p, nil
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (p *proc) stop() {
-	if p.exited() {
-		return
-	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-// stopAll stops the processes in reverse start order.
-func (ps *procs) stopAll() {
-	ps.mu.Lock()
-	list := ps.list
-	ps.list = nil
-	ps.mu.Unlock()
-	for i := len(list) - 1; i >= 0; i-- {
-		list[i].stop()
-	}
-}
-
-// waitHTTP polls url until it answers 200 or the process exits.
-func waitHTTP(ctx context.Context, p *proc, client *http.Client, url, token string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	var last string
-	for time.Now().Before(deadline) {
-		if p.exited() {
-			b, _ := os.ReadFile(p.log)
-			return fmt.Errorf("%s exited before %s was ready; log tail:\n%s", p.name, url, tail(string(b), 3000))
-		}
-		req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-			last = resp.Status
-		} else {
-			last = err.Error()
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("%s: %s not ready after %s (last: %s); log %s", p.name, url, timeout, last, p.log)
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
+// ready waits until p answers 200 at url, polling every 250ms.
+func ready(ctx context.Context, p *process.Proc, client *http.Client, url, token string, timeout time.Duration) error {
+	return process.WaitHTTP(ctx, p, url, process.Ready{Client: client, Token: token, Timeout: timeout, Interval: 250 * time.Millisecond})
 }
 
 func httpsClient(caPEM []byte) *http.Client {
@@ -129,18 +31,18 @@ func httpsClient(caPEM []byte) *http.Client {
 
 // startEtcd starts Debian's etcd (or the one in $PATH) on 127.0.0.1 with a
 // fresh data directory and returns its client address.
-func startEtcd(ctx context.Context, ps *procs, dir, bin string) (string, error) {
-	cport, err := freePort()
+func startEtcd(ctx context.Context, ps *process.Group, dir, bin string) (string, error) {
+	cport, err := process.FreePort()
 	if err != nil {
 		return "", err
 	}
-	pport, err := freePort()
+	pport, err := process.FreePort()
 	if err != nil {
 		return "", err
 	}
 	client := fmt.Sprintf("http://127.0.0.1:%d", cport)
 	peer := fmt.Sprintf("http://127.0.0.1:%d", pport)
-	p, err := ps.start("etcd", filepath.Join(dir, "etcd.log"), bin,
+	p, err := ps.Start("etcd", filepath.Join(dir, "etcd.log"), bin,
 		"--name=lab", "--data-dir="+filepath.Join(dir, "etcd-data"),
 		"--listen-client-urls="+client, "--advertise-client-urls="+client,
 		"--listen-peer-urls="+peer, "--initial-advertise-peer-urls="+peer,
@@ -149,7 +51,7 @@ func startEtcd(ctx context.Context, ps *procs, dir, bin string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	if err := waitHTTP(ctx, p, &http.Client{Timeout: 5 * time.Second}, client+"/health", "", time.Minute); err != nil {
+	if err := ready(ctx, p, &http.Client{Timeout: 5 * time.Second}, client+"/health", "", time.Minute); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("127.0.0.1:%d", cport), nil

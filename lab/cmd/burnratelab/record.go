@@ -4,12 +4,9 @@ import (
 	"bufio"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +14,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
 )
 
 // recordedNames are the metric names the recordings keep (all labels
@@ -45,11 +46,6 @@ var recordedNames = []string{
 	"up", "process_start_time_seconds",
 }
 
-type promSeries struct {
-	Metric map[string]string `json:"metric"`
-	Values [][2]any          `json:"values"`
-}
-
 type sample struct {
 	t float64
 	v float64
@@ -61,44 +57,35 @@ type series struct {
 	samples []sample
 }
 
-// queryRange reads the raw samples of every series matching selector in
+// queryRaw reads the raw samples of every series matching selector in
 // (from, to] with an instant query of a range selector, which returns the
-// scraped samples with their own timestamps.
-func queryRaw(ctx context.Context, promURL, selector string, from, to time.Time) ([]series, error) {
+// scraped samples with their own timestamps, through client_golang's
+// Prometheus API client.
+func queryRaw(ctx context.Context, prom v1.API, selector string, from, to time.Time) ([]series, error) {
 	rng := int(math.Ceil(to.Sub(from).Seconds()))
 	q := fmt.Sprintf("%s[%ds]", selector, rng)
-	u := promURL + "/api/v1/query?" + url.Values{"query": {q}, "time": {strconv.FormatFloat(float64(to.UnixMilli())/1000, 'f', 3, 64)}}.Encode()
-	req, _ := http.NewRequestWithContext(ctx, "GET", u, nil)
-	resp, err := http.DefaultClient.Do(req)
+	// At the millisecond, as Prometheus reads the time.
+	v, warnings, _, err := prom.Query(ctx, q, time.UnixMilli(to.UnixMilli()))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("query %s: %w", q, err)
 	}
-	defer resp.Body.Close()
-	var r struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			Result []promSeries `json:"result"`
-		} `json:"data"`
+	for _, w := range warnings {
+		logf("query %s: warning: %s", q, w)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		return nil, err
+	m, ok := v.(model.Matrix)
+	if !ok {
+		return nil, fmt.Errorf("query %s: got a %s, want a range vector", q, v.Type())
 	}
-	if r.Status != "success" {
-		return nil, fmt.Errorf("query %s: %s", q, r.Error)
-	}
-	out := make([]series, 0, len(r.Data.Result))
-	for _, ps := range r.Data.Result {
-		s := series{labels: ps.Metric, name: ps.Metric["__name__"]}
-		delete(s.labels, "__name__")
-		for _, v := range ps.Values {
-			t, _ := v[0].(float64)
-			str, _ := v[1].(string)
-			f, err := strconv.ParseFloat(str, 64)
-			if err != nil {
-				return nil, err
+	out := make([]series, 0, len(m))
+	for _, ss := range m {
+		s := series{labels: map[string]string{}, name: string(ss.Metric[model.MetricNameLabel])}
+		for k, v := range ss.Metric {
+			if k != model.MetricNameLabel {
+				s.labels[string(k)] = string(v)
 			}
-			s.samples = append(s.samples, sample{t, f})
+		}
+		for _, p := range ss.Values {
+			s.samples = append(s.samples, sample{float64(p.Timestamp) / 1000, float64(p.Value)})
 		}
 		out = append(out, s)
 	}
@@ -114,17 +101,22 @@ func (l *lab) record(ctx context.Context, ph phases, clientStats map[string]stri
 	// Up to the end of the recovery phase: the scrape after it sees the
 	// workload's requests cancelled when it stopped (504 terminations and
 	// aborts that no fault caused).
+	client, err := api.NewClient(api.Config{Address: l.promURL})
+	if err != nil {
+		return err
+	}
+	prom := v1.NewAPI(client)
 	from, to := ph.healthy.Add(-time.Second), ph.end
 	var raw []series
 	for _, n := range recordedNames {
-		s, err := queryRaw(ctx, l.promURL, fmt.Sprintf(`{__name__=~%q,job="kube-apiserver"}`, n), from, to)
+		s, err := queryRaw(ctx, prom, fmt.Sprintf(`{__name__=~%q,job="kube-apiserver"}`, n), from, to)
 		if err != nil {
 			return err
 		}
 		raw = append(raw, s...)
 	}
 	rulesFrom, rulesTo := ph.healthy.Add(-time.Second), ph.end.Add(settle)
-	recorded, err := queryRaw(ctx, l.promURL, `{__name__=~".+:.+"}`, rulesFrom, rulesTo)
+	recorded, err := queryRaw(ctx, prom, `{__name__=~".+:.+"}`, rulesFrom, rulesTo)
 	if err != nil {
 		return err
 	}

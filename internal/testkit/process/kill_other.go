@@ -1,9 +1,9 @@
 //go:build !linux
 
-package e2eprom
+package process
 
 import "os/exec"
 
 // killWithParent is a no-op where the kernel cannot tie a child's life to
-// its parent; TestMain stops the server.
+// its parent; the caller stops its processes.
 func killWithParent(*exec.Cmd) {}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+)
+
+// queryRaw asks for the range selector at the end of the range, to the
+// millisecond, and turns the matrix into series with the name apart.
+func TestQueryRaw(t *testing.T) {
+	var query, at string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		query, at = r.Form.Get("query"), r.Form.Get("time")
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"success","data":{"resultType":"matrix","result":[
+			{"metric":{"__name__":"up","job":"kube-apiserver","instance":"a"},"values":[[1700000000.5,"1"],[1700000005.5,"0"]]}]}}`))
+	}))
+	defer srv.Close()
+	c, err := api.NewClient(api.Config{Address: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := time.Unix(1700000000, 0)
+	to := from.Add(10*time.Second + 1234567*time.Nanosecond)
+	got, err := queryRaw(context.Background(), v1.NewAPI(c), `{__name__="up"}`, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if query != `{__name__="up"}[11s]` || at != "1700000010.001" {
+		t.Errorf("asked for %q at %s, want {__name__=\"up\"}[11s] at 1700000010.001", query, at)
+	}
+	want := []series{{name: "up", labels: map[string]string{"job": "kube-apiserver", "instance": "a"}, samples: []sample{{1700000000.5, 1}, {1700000005.5, 0}}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
