@@ -133,11 +133,15 @@ bench-diagnose: tools
 	$(GO) test -run '^$$' -bench '^BenchmarkDiagnose$$' -benchtime 20x ./internal/diagnose
 
 # Runs each fuzz target for FUZZTIME, one after the other: the spec loader
-# (FuzzParse) and spec -> rules -> Prometheus's rule loader (FuzzGenerate).
-# Their seed corpora in testdata/fuzz/ run in every `go test`; a failure the
-# fuzzer finds is written there as a new seed. More: make fuzz FUZZTIME=10m
+# (FuzzParse); spec -> rules -> Prometheus's rule loader -> a generated test
+# group run in-process (FuzzGenerate); and Sloth import -> generate, on any
+# input and on latency SLIs built from fuzzed parts (FuzzImportGenerates,
+# FuzzImportLatencyGenerates). Their seed corpora in testdata/fuzz/ run in
+# every `go test`; a failure the fuzzer finds is written there as a new
+# seed. More: make fuzz FUZZTIME=10m
 FUZZTIME ?= 60s
-FUZZ_TARGETS := ./slo:FuzzParse ./internal/testgen:FuzzGenerate
+FUZZ_TARGETS := ./slo:FuzzParse ./internal/testgen:FuzzGenerate \
+	./cmd/burnrate:FuzzImportGenerates ./cmd/burnrate:FuzzImportLatencyGenerates
 
 .PHONY: fuzz
 fuzz:
