@@ -108,17 +108,22 @@ type Report struct {
 	Culprits []Culprit `json:"culprits"`
 	// Outside lists every row of the steps that find failures the SLI
 	// does not count (runbook.Step.Outside), whichever SLI burns.
-	Outside []Culprit     `json:"outside_sli"`
-	Steps   []StepResult  `json:"steps"`
-	Elapsed time.Duration `json:"elapsed_ns"`
+	Outside []Culprit    `json:"outside_sli"`
+	Steps   []StepResult `json:"steps"`
+	// Health lists the SLOs' inputs that are broken now (the SLI-health
+	// checks that find a series); while one is, that SLO's burn rate is
+	// wrong. HealthErrors are the checks whose query failed.
+	Health       []HealthFinding `json:"sli_health"`
+	HealthErrors []HealthError   `json:"sli_health_errors,omitempty"`
+	Elapsed      time.Duration   `json:"elapsed_ns"`
 	// outsideSteps: the runbook has steps that find failures outside the
 	// SLI (the kube-apiserver's); a service's has none.
 	outsideSteps bool
 }
 
-// Failed counts the steps that failed.
+// Failed counts the steps and SLI-health checks that failed.
 func (r *Report) Failed() int {
-	n := 0
+	n := len(r.HealthErrors)
 	for _, s := range r.Steps {
 		if s.Status == StatusFailed {
 			n++
@@ -222,6 +227,9 @@ func Diagnose(ctx context.Context, c *Client, p *Plan, o Options) (*Report, erro
 		}()
 	}
 	wg.Wait()
+	if p.model != nil {
+		r.runHealth(ctx, c, p, o.Time, o.Parallel)
+	}
 	r.explain(p)
 	r.Elapsed = time.Since(start)
 	return r, nil

@@ -50,6 +50,9 @@ type Plan struct {
 	// runbook is the runbook the steps come from; url its page's address.
 	runbook *runbook.Runbook
 	url     string
+	// model is the spec read for the optimized profile: the SLI-health
+	// checks come from it.
+	model *slomodel.Model
 }
 
 // Windows lists the windows of the spec's alert pairs, long and short.
@@ -87,7 +90,7 @@ func NewPlan(s *slo.Spec, window time.Duration, cluster string) (*Plan, error) {
 		}
 		return nil, fmt.Errorf("window %s is not one of the alert's windows (%s)", model.Duration(window), strings.Join(ws, ", "))
 	}
-	p := &Plan{Spec: s, Window: window, Cluster: cluster, runbook: rb, url: rb.RunbookURL()}
+	p := &Plan{Spec: s, Window: window, Cluster: cluster, runbook: rb, url: rb.RunbookURL(), model: m}
 	var cm *labels.Matcher
 	if cluster != "" {
 		cm = labels.MustNewMatcher(labels.MatchEqual, s.ClusterLabel, cluster)

@@ -50,6 +50,9 @@ func (r *Report) WriteText(w io.Writer, clusterLabel string) error {
 		}
 		p(".\n")
 	}
+	if n := len(r.Health); n > 0 {
+		p("%d SLI-health problem(s), listed below: the burn rate of the SLOs they name is wrong until they are fixed.\n", n)
+	}
 	if len(r.Burns) > 0 {
 		p("\nBurn rate (factor of the budget) per SLI and window:\n")
 		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
@@ -58,6 +61,19 @@ func (r *Report) WriteText(w io.Writer, clusterLabel string) error {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\n", x.SLI, x.Window, num(x.Factor))
 		}
 		tw.Flush()
+	}
+
+	if r.Health != nil || len(r.HealthErrors) > 0 {
+		p("\nSLI health (the inputs the burn rates read):\n")
+		if len(r.Health) == 0 && len(r.HealthErrors) == 0 {
+			p("  every SLO's inputs are there\n")
+		}
+		for _, f := range r.Health {
+			p("  %s\n      %s\n      %s\n", f.text(clusterLabel), f.Summary, f.Description)
+		}
+		for _, e := range r.HealthErrors {
+			p("  [%s] %s: the check failed: %s\n", e.SLO, e.Problem, e.Reason)
+		}
 	}
 
 	if r.outsideSteps {

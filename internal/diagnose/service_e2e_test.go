@@ -26,6 +26,10 @@ var serviceFaults = []e2eprom.HTTPFault{
 	{Name: "checkout-fails", Handler: "/checkout", ErrorShare: 0.5},
 	{Name: "instance-fails", Instance: "10.0.0.2:8080", ErrorShare: 0.3},
 	{Name: "search-slow", Handler: "/search", Slow: true},
+	// Broken SLI inputs (TestE2EServiceHealth).
+	{Name: "histogram-gone", NoHistogram: true},
+	{Name: "bucket-dropped", NoBucket: 0.3},
+	{Name: "histogram-doubled", HistogramScale: 2},
 }
 
 var (
@@ -172,6 +176,100 @@ func TestE2EServiceDiagnose(t *testing.T) {
 			}
 			if !slices.ContainsFunc(r.Culprits, func(c Culprit) bool { return c.Step == request }) {
 				t.Errorf("the %s requests are not a culprit", request)
+			}
+		})
+	}
+}
+
+// TestE2EServiceHealth: diagnose reports the SLOs' broken inputs as
+// findings of their own, from the checks the SLI-health alert fires on:
+// the latency histogram gone while requests flow (kind latency, whose
+// alert said nothing before), its threshold bucket dropped, and, for an
+// errors-and-latency SLO over the same series, a histogram counting twice
+// the counter's requests. Healthy inputs give no finding, and the report
+// says so.
+func TestE2EServiceHealth(t *testing.T) {
+	env := sharedService(t)
+	checkout := checkoutSpec(t)
+	// The same series read by one errors-and-latency SLO.
+	combined, err := slo.Parse("combined.yaml", []byte(`name: combined
+service: combined
+selector: 'job="checkout"'
+clusterLabel: cluster
+period: 30d
+requests: {metric: http_requests_total, errors: 'code=~"5.."'}
+latency: {metric: http_request_duration_seconds}
+slos:
+  - {name: requests, kind: errors-and-latency, selector: 'handler!="/healthz"', objective: 0.99, latency: [{seconds: 0.3}]}
+alert:
+  name: CombinedBurn
+  summary: s
+  description: d
+  windows:
+    - {long: 1h, short: 5m, factor: 14.4, severity: critical, for: 2m}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type finding struct{ slo, problem string }
+	tests := []struct {
+		spec    *slo.Spec
+		cluster string
+		want    []finding
+	}{
+		{checkout, "healthy", nil},
+		{checkout, "histogram-gone", []finding{{"latency", "no-histogram"}}},
+		{checkout, "bucket-dropped", []finding{{"latency", "bucket-missing"}}},
+		{checkout, "histogram-doubled", nil}, // kind latency reads the histogram alone
+		{combined, "healthy", nil},
+		{combined, "histogram-gone", []finding{{"requests", "no-histogram"}}},
+		{combined, "bucket-dropped", []finding{{"requests", "bucket-missing"}}},
+		{combined, "histogram-doubled", []finding{{"requests", "count-diverges"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.spec.Name+"/"+tc.cluster, func(t *testing.T) {
+			c, err := NewClient(Config{URL: env.URL, QueryTimeout: 10 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := NewPlan(tc.spec, time.Hour, tc.cluster)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := Diagnose(context.Background(), c, p, Options{Time: env.End})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var text bytes.Buffer
+			if err := r.WriteText(&text, "cluster"); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if t.Failed() || testing.Verbose() {
+					t.Logf("report:\n%s", text.String())
+				}
+			}()
+			if len(r.HealthErrors) > 0 {
+				t.Fatalf("health checks failed: %+v", r.HealthErrors)
+			}
+			var got []finding
+			for _, f := range r.Health {
+				got = append(got, finding{f.SLO, f.Problem})
+				if f.Labels["cluster"] != tc.cluster || f.Summary == "" || f.Query == "" {
+					t.Errorf("finding %+v: want the cluster's label, a summary and the query", f)
+				}
+				if f.Problem == "bucket-missing" && f.Threshold != 0.3 {
+					t.Errorf("bucket-missing at %vs, want 0.3", f.Threshold)
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("findings %v, want %v", got, tc.want)
+			}
+			if len(tc.want) == 0 && !strings.Contains(text.String(), "every SLO's inputs are there") {
+				t.Error("the report does not say the inputs are there")
+			}
+			if len(tc.want) > 0 && !strings.Contains(text.String(), "SLI-health problem(s), listed below") {
+				t.Error("the report's verdict does not warn of the broken inputs")
 			}
 		})
 	}

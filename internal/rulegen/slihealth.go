@@ -10,16 +10,47 @@ import (
 	"github.com/burnrate/burnrate/slo"
 )
 
-// sliHealth builds the SLI-health alerts of a spec with a service: per SLO,
-// one alert rule per way its inputs can break while events flow. Each is
-// "events flow" unless "the input is there", so an idle service stays
-// silent.
-func (o optimized) sliHealth() ([]rulefmt.Rule, error) {
-	var l ruleList
-	cl := o.ClusterLabel
+// HealthCheck is one way an SLO's inputs can break while events flow.
+// Expr returns a series per cluster (per cluster and partition value for
+// a partitioned threshold) where they are broken now: the SLI-health
+// alert fires on it after slomodel.HealthFor, and diagnose reports it at
+// once.
+type HealthCheck struct {
+	SLO     int    // the SLO's index in the spec
+	Problem string // slomodel.Problem*
+	// Threshold is the threshold whose bucket ProblemBucketMissing misses.
+	Threshold slo.Threshold
+	Expr      parser.Expr
+}
+
+// HealthChecks lists the SLI-health checks of SLO i, by its kind. Each is
+// "events flow" unless "the input is there", so an idle service passes.
+//
+//   - raw: the total query has series while the errors query has events
+//     (no-total), and the errors do not exceed the total by more than
+//     slomodel.HealthTolerance (errors-exceed-total). The queries are the
+//     user's: burnrate cannot know which series they should find.
+//   - errors, errors-and-latency, with a selector of its own: the
+//     service's counter has traffic and some series match the SLO
+//     (no-requests).
+//   - errors-and-latency: requests flow in the counter and the histogram
+//     has series for the SLO (no-histogram), and its count is within the
+//     tolerance of the counter's (count-diverges): the ratio divides slow
+//     requests from the one by requests from the other.
+//   - latency: the histogram has series for the SLO while requests flow
+//     (no-histogram), by the request counter if the spec has one, and by
+//     the service's histogram if the SLO has a selector of its own.
+//     Without either nothing tells a histogram that is gone from a
+//     service that serves nothing (a labelled histogram has no series
+//     until its first observation).
+//   - latency, errors-and-latency: per threshold (and partition value),
+//     the bucket at the threshold is there while the histogram counts
+//     events (bucket-missing).
+func HealthChecks(m *slomodel.Model, i int) []HealthCheck {
+	cl := m.ClusterLabel
 	by := []string{cl}
 	rateOf := func(metric string, ms pql.Sel, by []string) parser.Expr {
-		return pql.SumBy(by, pql.Call("rate", pql.Range(pql.Vec(metric, ms), o.BaseWindow)))
+		return pql.SumBy(by, pql.Call("rate", pql.Range(pql.Vec(metric, ms), m.BaseWindow)))
 	}
 	present := func(metric string, ms pql.Sel, by []string) parser.Expr {
 		return pql.SumBy(by, pql.Vec(metric, ms))
@@ -28,53 +59,71 @@ func (o optimized) sliHealth() ([]rulefmt.Rule, error) {
 	unless := func(l, r parser.Expr, on []string) parser.Expr {
 		return onMatching(parser.LUNLESS, l, r, parser.CardManyToMany, on)
 	}
-	add := func(i int, problem string, th slo.Threshold, e parser.Expr) {
-		labels, annotations := o.HealthAlert(i, problem, th)
-		l.alert(rulefmt.Rule{Alert: o.HealthAlertName(), For: model.Duration(slomodel.HealthFor), Labels: labels, Annotations: annotations}, e)
+	var out []HealthCheck
+	add := func(problem string, th slo.Threshold, e parser.Expr) {
+		out = append(out, HealthCheck{SLO: i, Problem: problem, Threshold: th, Expr: e})
 	}
 	none := slo.Threshold{}
-	for i, s := range o.SLOs {
-		sli := o.SLIs[i]
-		if s.Kind == slo.KindRaw {
-			// Raw queries are the user's: burnrate cannot know which series
-			// they should find or what else measures the same traffic, so
-			// it checks only that they agree with each other while the
-			// errors query has events (an idle service, or one with no
-			// errors, says nothing).
-			errs, total := pql.SumBy(by, sli.RawErrors), pql.SumBy(by, sli.RawTotal)
-			add(i, slomodel.ProblemNoTotal, none, unless(flowing(errs), total, by))
-			add(i, slomodel.ProblemErrorsExceedTotal, none,
-				onMatching(parser.GTR, pql.SumBy(by, sli.RawErrors), pql.Bin(parser.MUL, pql.Num(1+slomodel.HealthTolerance), pql.SumBy(by, sli.RawTotal)), parser.CardOneToOne, by))
-			continue
+	s, sli := m.SLOs[i], m.SLIs[i]
+	if s.Kind == slo.KindRaw {
+		errs, total := pql.SumBy(by, sli.RawErrors), pql.SumBy(by, sli.RawTotal)
+		add(slomodel.ProblemNoTotal, none, unless(flowing(errs), total, by))
+		add(slomodel.ProblemErrorsExceedTotal, none,
+			onMatching(parser.GTR, pql.SumBy(by, sli.RawErrors), pql.Bin(parser.MUL, pql.Num(1+slomodel.HealthTolerance), pql.SumBy(by, sli.RawTotal)), parser.CardOneToOne, by))
+		return out
+	}
+	if s.Kind.HasErrors() && len(sli.Own) > 0 {
+		add(slomodel.ProblemNoRequests, none,
+			unless(flowing(rateOf(m.Counter, m.Service, by)), present(m.Counter, sli.Requests, by), by))
+	}
+	if !s.Kind.HasLatency() {
+		return out
+	}
+	if s.Kind.HasErrors() {
+		add(slomodel.ProblemNoHistogram, none,
+			unless(flowing(rateOf(m.Counter, sli.Requests, by)), present(m.Count, sli.Latency, by), by))
+		diff := pql.Call("abs", pql.Bin(parser.SUB, rateOf(m.Count, sli.Latency, by), rateOf(m.Counter, sli.Requests, by)))
+		add(slomodel.ProblemCountDiverges, none,
+			pql.Bin(parser.GTR, diff, pql.Bin(parser.MUL, pql.Num(slomodel.HealthTolerance), rateOf(m.Counter, sli.Requests, by))))
+	} else {
+		var flows []parser.Expr
+		if m.Counter != "" {
+			flows = append(flows, flowing(rateOf(m.Counter, sli.Requests, by)))
 		}
-		if s.Kind.HasErrors() && len(sli.Own) > 0 {
-			add(i, slomodel.ProblemNoRequests, none,
-				unless(flowing(rateOf(o.Counter, o.Service, by)), present(o.Counter, sli.Requests, by), by))
+		if len(sli.Own) > 0 {
+			flows = append(flows, flowing(rateOf(m.Count, m.Service.And(m.NonStreaming...), by)))
 		}
-		if !s.Kind.HasLatency() {
-			continue
-		}
-		switch {
-		case s.Kind.HasErrors():
-			// The ratio divides slow requests from the histogram by requests
-			// from the counter: both must be there and count the same.
-			add(i, slomodel.ProblemNoHistogram, none,
-				unless(flowing(rateOf(o.Counter, sli.Requests, by)), present(o.Count, sli.Latency, by), by))
-			diff := pql.Call("abs", pql.Bin(parser.SUB, rateOf(o.Count, sli.Latency, by), rateOf(o.Counter, sli.Requests, by)))
-			add(i, slomodel.ProblemCountDiverges, none,
-				pql.Bin(parser.GTR, diff, pql.Bin(parser.MUL, pql.Num(slomodel.HealthTolerance), rateOf(o.Counter, sli.Requests, by))))
-		case len(sli.Own) > 0:
-			add(i, slomodel.ProblemNoHistogram, none,
-				unless(flowing(rateOf(o.Count, o.Service.And(o.NonStreaming...), by)), present(o.Count, sli.Latency, by), by))
-		}
-		for _, t := range s.Latency {
-			tby, ms := by, sli.Latency
-			if len(t.Partition) > 0 {
-				tby = []string{cl, o.Latency.PartitionLabel}
-				ms = ms.And(pql.OneOf(o.Latency.PartitionLabel, t.Partition))
+		if len(flows) > 0 {
+			flow := flows[0]
+			for _, f := range flows[1:] {
+				flow = onMatching(parser.LOR, flow, f, parser.CardManyToMany, by)
 			}
-			add(i, slomodel.ProblemBucketMissing, t,
-				unless(flowing(rateOf(o.Count, ms, tby)), present(o.Bucket, ms.And(pql.Le(t.Seconds)), tby), tby))
+			if len(flows) > 1 {
+				flow = pql.Paren(flow) // or binds looser than unless
+			}
+			add(slomodel.ProblemNoHistogram, none, unless(flow, present(m.Count, sli.Latency, by), by))
+		}
+	}
+	for _, t := range s.Latency {
+		tby, ms := by, sli.Latency
+		if len(t.Partition) > 0 {
+			tby = []string{cl, m.Latency.PartitionLabel}
+			ms = ms.And(pql.OneOf(m.Latency.PartitionLabel, t.Partition))
+		}
+		add(slomodel.ProblemBucketMissing, t,
+			unless(flowing(rateOf(m.Count, ms, tby)), present(m.Bucket, ms.And(pql.Le(t.Seconds)), tby), tby))
+	}
+	return out
+}
+
+// sliHealth builds the SLI-health alerts of a spec with a service: per
+// SLO, one alert rule per health check (HealthChecks).
+func (o optimized) sliHealth() ([]rulefmt.Rule, error) {
+	var l ruleList
+	for i := range o.SLOs {
+		for _, c := range HealthChecks(o.Model, i) {
+			labels, annotations := o.HealthAlert(i, c.Problem, c.Threshold)
+			l.alert(rulefmt.Rule{Alert: o.HealthAlertName(), For: model.Duration(slomodel.HealthFor), Labels: labels, Annotations: annotations}, c.Expr)
 		}
 	}
 	return l.rules, l.err

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
@@ -43,6 +44,9 @@ func problems(s *slo.Spec, profile string, m *Model) []slo.FieldError {
 		if _, err := Satisfy(f.sel); err != nil {
 			fes = append(fes, slo.FieldError{Path: f.path, Msg: err.Error()})
 		}
+	}
+	if profile == ProfileOptimized {
+		fes = append(fes, baseWindowProblems(s)...)
 	}
 	// A raw SLO's tests need queries of the shape they know, and the alert
 	// tests traffic that float64 can count.
@@ -212,4 +216,20 @@ func trafficProblems(m *Model) []slo.FieldError {
 				m.ObjectiveOf(i), o.Name, strconv.FormatFloat(m.LowestThreshold(i), 'g', -1, 64), problem, fix)})
 	}
 	return fes
+}
+
+// baseWindowProblems refuses a base window the generated tests cannot
+// sample: they write one sample a minute, at whole minutes, and rate()
+// over the base window returns nothing unless the window holds two samples
+// (Prometheus v0.316.0 promql/functions.go, extrapolatedRate), and the
+// range is open at its start (promql/engine.go, matrixIterSlice keeps
+// samples with t > mint), so a 1m window holds one; the optimized
+// profile's every record, all built from base-window rates, would be empty.
+func baseWindowProblems(s *slo.Spec) []slo.FieldError {
+	b := time.Duration(s.BaseWindow)
+	if b <= 0 || (b >= 2*time.Minute && b%time.Minute == 0) {
+		return nil
+	}
+	return []slo.FieldError{{Path: slo.Path{"baseWindow"},
+		Msg: fmt.Sprintf("%s: the generated tests write one sample a minute, and rate() over a base window needs two samples in it, so it must be a whole number of minutes, 2m or more; use e.g. 5m", s.BaseWindow)}}
 }

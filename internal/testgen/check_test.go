@@ -53,6 +53,24 @@ func TestCheck(t *testing.T) {
 			want:  "objective: 0.999996: the kubernetes-mixin profile writes the error budget with five decimals, as the mixin does, and this budget (4e-06) comes out as 0, so every alert would fire on a single error; use an objective below 0.999995, or the optimized profile",
 		},
 		{
+			name: "histogram thresholds float64 cannot test", profile: slomodel.ProfileOptimized,
+			edits: []string{"objective: 0.99\n", "objective: 0.9999999999\n"},
+			at:    "objective:",
+			want:  "objective: 0.9999999999: SLO read's lowest alert threshold (factor × error budget) is 1e-10, too small a share of requests to test: the generated tests need 1e+12 requests a minute (50 bad ones at half the threshold) for up to 9182 minutes, which takes the histogram's counters past 2^53, where float64 stops counting single requests and count − bucket is no longer exact; use an objective of at most 0.999999999 for it, or higher factors\nspec.yaml:8: objective: 0.9999999999: SLO write's lowest alert threshold (factor × error budget) is 1e-10, too small a share of requests to test: the generated tests need 1e+12 requests a minute (50 bad ones at half the threshold) for up to 9182 minutes, which takes the histogram's counters past 2^53, where float64 stops counting single requests and count − bucket is no longer exact; use an objective of at most 0.999999999 for it, or higher factors",
+		},
+		{
+			name: "histogram thresholds below what float64 rates resolve", profile: slomodel.ProfileOptimized,
+			edits: []string{"objective: 0.99\n", "objective: 0.9999999999999\n"},
+			at:    "objective:",
+			want:  "objective: 0.9999999999999: SLO read's lowest alert threshold (factor × error budget) is 1e-13, too small a share of requests to test: slow requests are rate(count) − rate(bucket), and float64 rates cannot tell a share below 3.6e-13 of the request rate from rounding; use an objective of at most 0.999999999 for it, or higher factors\nspec.yaml:8: objective: 0.9999999999999: SLO write's lowest alert threshold (factor × error budget) is 1e-13, too small a share of requests to test: slow requests are rate(count) − rate(bucket), and float64 rates cannot tell a share below 3.6e-13 of the request rate from rounding; use an objective of at most 0.999999999 for it, or higher factors",
+		},
+		{
+			name: "base window the tests cannot sample", profile: slomodel.ProfileOptimized,
+			edits: []string{"baseWindow: 5m", "baseWindow: 1m"},
+			at:    "baseWindow:",
+			want:  "baseWindow: 1m: the generated tests write one sample a minute, and rate() over a base window needs two samples in it, so it must be a whole number of minutes, 2m or more; use e.g. 5m",
+		},
+		{
 			name: "SLI label the runbook uses", profile: slomodel.ProfileOptimized,
 			edits: []string{"sliLabel: verb", "sliLabel: job"},
 			at:    "sliLabel:",

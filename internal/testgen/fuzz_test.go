@@ -1,7 +1,9 @@
 package testgen
 
 import (
+	"context"
 	"errors"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/burnrate/burnrate/internal/encode"
 	"github.com/burnrate/burnrate/internal/rulegen"
+	"github.com/burnrate/burnrate/internal/ruletest"
 	"github.com/burnrate/burnrate/internal/runbook"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
@@ -21,9 +24,13 @@ import (
 // FuzzGenerate feeds spec YAML through slo.Parse and every profile: a spec
 // that Parse and slomodel.New accept must give a rule file that Prometheus's own
 // loader (rulefmt) accepts without a finding, and unit tests (and, in the
-// optimized profile, a runbook) without an error; a spec either refuses must
-// be refused with *slo.Errors, and nothing may panic. The seeds are in
-// testdata/fuzz/FuzzGenerate; `make fuzz` runs it.
+// optimized profile, a runbook) without an error, and the unit tests must
+// pass: generate exits 0 => its tests pass. Running every test of a spec
+// takes up to minutes, so each input runs one test group per profile,
+// picked by a hash of the input (runSampledGroup), in-process with burnrate
+// test's runner. A spec either refuses must be refused with *slo.Errors,
+// and nothing may panic. The seeds are in testdata/fuzz/FuzzGenerate;
+// `make fuzz` runs it.
 func FuzzGenerate(f *testing.F) {
 	f.Add(slo.DefaultYAML())
 	examples, err := filepath.Glob(filepath.Join("..", "..", "examples", "*.yaml"))
@@ -83,6 +90,7 @@ func FuzzGenerate(f *testing.F) {
 					t.Fatalf("%s: %s: %v", p, tf.Name, err)
 				}
 			}
+			runSampledGroup(t, p, data, out, tests)
 			if p == slomodel.ProfileOptimized { // generate writes the runbook of every spec it accepts
 				if _, err := runbook.Render(m); err != nil {
 					t.Fatalf("runbook of a spec Parse and slomodel.New accept: %v", err)
@@ -90,4 +98,52 @@ func FuzzGenerate(f *testing.F) {
 			}
 		}
 	})
+}
+
+// runSampledGroup runs one test group of tests, the generated tests of
+// rule file rules in profile p, in-process, and fails t if it fails. The
+// group is picked by an FNV hash of the input and the profile, so that a
+// failing input fails again as a seed.
+func runSampledGroup(t *testing.T, profile string, input, rules []byte, tests []NamedTestFile) {
+	t.Helper()
+	type pick struct{ file, group int }
+	var all []pick
+	for i, tf := range tests {
+		for j := range tf.File.Tests {
+			all = append(all, pick{i, j})
+		}
+	}
+	if len(all) == 0 {
+		return
+	}
+	h := fnv.New64a()
+	h.Write(input)
+	h.Write([]byte(profile))
+	at := all[h.Sum64()%uint64(len(all))]
+	tf := tests[at.file]
+	one := *tf.File
+	one.Tests = tf.File.Tests[at.group : at.group+1]
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "fuzz.rules.yaml"), rules, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, tf.Name)
+	data, err := one.Marshal("fuzz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	report, err := ruletest.RunFiles(context.Background(), []string{path}, ruletest.Options{})
+	if err != nil {
+		t.Fatalf("%s: %s, group %q: %v", profile, tf.Name, one.Tests[0].Name, err)
+	}
+	for _, fr := range report.Files {
+		for _, g := range fr.Groups {
+			for _, fail := range g.Failures {
+				t.Errorf("%s: a generated test fails: %s", profile, fail)
+			}
+		}
+	}
 }

@@ -43,6 +43,8 @@ func (t *tester) healthTests() (*promtest.File, error) {
 	for i := range t.SLOs {
 		all[i] = steady(1000, 0, 0, t.parts(i))
 	}
+	t.counted = t.uncountedLatency(all)
+	defer func() { t.counted = nil }()
 	var groups []promtest.Group
 	add := func(name string, broken map[int]breakage) {
 		sc := scenario{phases: []phase{{minutes(firing), all}}, broken: broken}
@@ -65,6 +67,9 @@ func (t *tester) healthTests() (*promtest.File, error) {
 		var bs []broken
 		for j, th := range o.Latency {
 			bs = append(bs, broken{fmt.Sprintf("%s: the bucket at its threshold %ss is missing", o.Name, num64(th.Seconds)), breakage{noBucket: j + 1}})
+		}
+		if o.Kind == slo.KindLatency && (t.Counter != "" || len(t.SLIs[i].Own) > 0) {
+			bs = append(bs, broken{fmt.Sprintf("%s: requests flow but the latency histogram has no series", o.Name), breakage{noHistogram: true}})
 		}
 		if o.Kind == slo.KindErrorsAndLatency {
 			bs = append(bs,
@@ -134,6 +139,34 @@ func (t *tester) healthTests() (*promtest.File, error) {
 		add(name, br)
 	}
 	return t.file(time.Minute, groups), nil
+}
+
+// uncountedLatency lists the SLOs of kind latency, in a spec with a
+// request counter, whose requests no counter series of the SLOs' intact
+// inputs under loads counts: the SLI-health tests write them to the
+// counter too, so that requests are seen to flow when their histogram is
+// gone.
+func (t *tester) uncountedLatency(loads map[int]load) map[int]bool {
+	if t.Counter == "" {
+		return nil
+	}
+	_, raw := t.inputSeries(scenario{phases: []phase{{1, loads}}})
+	out := map[int]bool{}
+	for i, o := range t.SLOs {
+		if o.Kind != slo.KindLatency {
+			continue
+		}
+		counted := false
+		for _, s := range raw {
+			if s.Name == t.Counter && matches(t.SLIs[i].Requests, s.Labels) {
+				counted = true
+			}
+		}
+		if !counted {
+			out[i] = true
+		}
+	}
+	return out
 }
 
 // seriesKeys are the keys (metric and labels) of SLO i's input series under
@@ -276,8 +309,12 @@ func (t *tester) predictHealth(raw []*series.Series) []promtest.ExpAlert {
 			if req.present && cnt.present && math.Abs(cnt.rate-req.rate) > slomodel.HealthTolerance*req.rate {
 				alert(i, slomodel.ProblemCountDiverges, slo.Threshold{}, nil)
 			}
-		} else if len(sli.Own) > 0 {
-			if sum(count, t.Service.And(t.NonStreaming...)).rate > 0 && !sum(count, sli.Latency).present {
+		} else {
+			// Requests flow by the counter, if the spec has one, or by the
+			// service's histogram, if the SLO selects part of it.
+			flows := t.Counter != "" && sum(counter, sli.Requests).rate > 0
+			flows = flows || len(sli.Own) > 0 && sum(count, t.Service.And(t.NonStreaming...)).rate > 0
+			if flows && !sum(count, sli.Latency).present {
 				alert(i, slomodel.ProblemNoHistogram, slo.Threshold{}, nil)
 			}
 		}

@@ -83,6 +83,10 @@ type tester struct {
 	stream                      string // a subresource the latency selector excludes; "" if none
 	// raw holds, per SLO of kind raw, the counter its queries read.
 	raw map[int]slomodel.RawInput
+	// counted lists the SLOs of kind latency whose requests the SLI-health
+	// tests also write to the request counter: it is what shows that
+	// requests flow when the histogram is gone (see healthTests).
+	counted map[int]bool
 }
 
 // counter is the request counter SLO i's tests write, the label that marks
@@ -311,12 +315,14 @@ func (t *tester) inputSeries(sc scenario) ([]promtest.InputSeries, []*series.Ser
 				if v, ok := t.partitionValue(i, j); ok {
 					ls[t.Latency.PartitionLabel] = v
 				}
-				if kind.HasErrors() {
+				if kind.HasErrors() || t.counted[i] {
 					metric, errLabel, errValue, okValue := t.counter(i)
 					ok := maps.Clone(ls)
-					ok[errLabel] = okValue
+					if errLabel != "" {
+						ok[errLabel] = okValue
+					}
 					b.add(metric, ok, pi, pl.requests-pl.errors)
-					if !sc.noErrorSeries {
+					if kind.HasErrors() && !sc.noErrorSeries {
 						bad := maps.Clone(ls)
 						bad[errLabel] = errValue
 						b.add(metric, bad, pi, pl.errors)

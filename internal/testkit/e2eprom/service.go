@@ -25,6 +25,12 @@ type HTTPFault struct {
 	Handler, Instance string
 	ErrorShare        float64
 	Slow              bool
+	// Broken SLI inputs, in the fault phase: the latency histogram has no
+	// series (NoHistogram), has none at bucket NoBucket (a bound in
+	// seconds), or counts HistogramScale times the requests (0: as many).
+	NoHistogram    bool
+	NoBucket       float64
+	HistogramScale float64
 }
 
 // The synthetic service's traffic: per handler, its method and requests
@@ -53,8 +59,22 @@ func HTTPSeries(job string, f HTTPFault) []series.Series {
 			ls := map[string]string{"cluster": f.Name, "job": job, "handler": h.handler, "method": h.method, "instance": inst}
 			hit := (f.Handler == "" || f.Handler == h.handler) && (f.Instance == "" || f.Instance == inst)
 			errShare, slow := 0.0, false
+			gone, scale := false, 1.0
+			noBucket := math.NaN()
 			if hit {
 				errShare, slow = f.ErrorShare, f.Slow
+				gone, noBucket = f.NoHistogram, f.NoBucket
+				if f.HistogramScale != 0 {
+					scale = f.HistogramScale
+				}
+			}
+			// broken is a histogram series' increases per phase as the
+			// fault leaves them: gone, or scaled in the fault phase.
+			broken := func(v []float64, drop bool) []float64 {
+				if gone || drop {
+					return []float64{v[0], math.NaN()}
+				}
+				return []float64{v[0], v[1] * scale}
 			}
 			with := func(k, v string) map[string]string {
 				out := maps.Clone(ls)
@@ -83,13 +103,13 @@ func HTTPSeries(job string, f HTTPFault) []series.Series {
 				{math.Inf(1), []float64{h.perStep, h.perStep}},
 			} {
 				out = append(out, series.Series{Name: "http_request_duration_seconds_bucket", Family: "http_request_duration_seconds", Type: series.Histogram,
-					Labels: with("le", series.LeFloat(b.le)), Values: b.counts})
+					Labels: with("le", series.LeFloat(b.le)), Values: broken(b.counts, b.le == noBucket)})
 			}
 			out = append(out,
 				series.Series{Name: "http_request_duration_seconds_count", Family: "http_request_duration_seconds", Type: series.Histogram, Labels: ls,
-					Values: []float64{h.perStep, h.perStep}},
+					Values: broken([]float64{h.perStep, h.perStep}, false)},
 				series.Series{Name: "http_request_duration_seconds_sum", Family: "http_request_duration_seconds", Type: series.Histogram, Labels: ls,
-					Values: []float64{h.perStep * 0.05, h.perStep * 0.05}})
+					Values: broken([]float64{h.perStep * 0.05, h.perStep * 0.05}, false)})
 		}
 	}
 	return out
