@@ -271,6 +271,13 @@ alert:
 			if len(tc.want) > 0 && !strings.Contains(text.String(), "SLI-health problem(s), listed below") {
 				t.Error("the report's verdict does not warn of the broken inputs")
 			}
+			var page bytes.Buffer
+			if err := WriteHTML(context.Background(), &page, c, p, r, HTMLOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if shown := strings.Contains(page.String(), "SLI health: broken inputs"); shown != (len(tc.want) > 0) {
+				t.Errorf("the HTML page shows broken inputs: %v, want %v", shown, len(tc.want) > 0)
+			}
 		})
 	}
 }

@@ -3,10 +3,12 @@ package testgen
 import (
 	"context"
 	"errors"
+	"flag"
 	"hash/fnv"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
@@ -26,7 +28,7 @@ import (
 // loader (rulefmt) accepts without a finding, and unit tests (and, in the
 // optimized profile, a runbook) without an error, and the unit tests must
 // pass: generate exits 0 => its tests pass. Running every test of a spec
-// takes up to minutes, so each input runs one test group per profile,
+// takes up to minutes, so each input runs one test group of one profile,
 // picked by a hash of the input (runSampledGroup), in-process with burnrate
 // test's runner. A spec either refuses must be refused with *slo.Errors,
 // and nothing may panic. The seeds are in testdata/fuzz/FuzzGenerate;
@@ -56,6 +58,7 @@ func FuzzGenerate(f *testing.F) {
 		if err != nil {
 			return // FuzzParse covers the refusals
 		}
+		var generated []profileTests
 		for _, p := range slomodel.Profiles {
 			m, err := slomodel.New(s, p)
 			if err != nil {
@@ -90,27 +93,52 @@ func FuzzGenerate(f *testing.F) {
 					t.Fatalf("%s: %s: %v", p, tf.Name, err)
 				}
 			}
-			runSampledGroup(t, p, data, out, tests)
+			generated = append(generated, profileTests{p, out, tests})
 			if p == slomodel.ProfileOptimized { // generate writes the runbook of every spec it accepts
 				if _, err := runbook.Render(m); err != nil {
 					t.Fatalf("runbook of a spec Parse and slomodel.New accept: %v", err)
 				}
 			}
 		}
+		runSampledGroup(t, data, generated)
 	})
 }
 
-// runSampledGroup runs one test group of tests, the generated tests of
-// rule file rules in profile p, in-process, and fails t if it fails. The
-// group is picked by an FNV hash of the input and the profile, so that a
-// failing input fails again as a seed.
-func runSampledGroup(t *testing.T, profile string, input, rules []byte, tests []NamedTestFile) {
+// profileTests are the rule file and the generated tests of a spec in one
+// profile.
+type profileTests struct {
+	profile string
+	rules   []byte
+	tests   []NamedTestFile
+}
+
+// fuzzBudget is how long a fuzzing worker gives the sampled test group:
+// the fuzzing coordinator kills a worker whose input runs 10 seconds
+// (internal/fuzz, RunFuzzWorker: "deadlocked!"), and parsing and
+// generating take their share.
+const fuzzBudget = 4 * time.Second
+
+// fuzzWorker reports whether this process is a fuzzing worker (go test
+// -fuzz), not a plain test run of the seed corpus.
+func fuzzWorker() bool {
+	f := flag.Lookup("test.fuzzworker")
+	return f != nil && f.Value.String() == "true"
+}
+
+// runSampledGroup runs one test group of the generated tests of every
+// profile in-process, and fails t if it fails. The group is picked by an
+// FNV hash of the input, so that a failing input fails again as a seed. A
+// fuzzing worker gives it fuzzBudget and leaves a group that takes longer
+// without a verdict; a test run of the seeds waits for it.
+func runSampledGroup(t *testing.T, input []byte, generated []profileTests) {
 	t.Helper()
-	type pick struct{ file, group int }
+	type pick struct{ profile, file, group int }
 	var all []pick
-	for i, tf := range tests {
-		for j := range tf.File.Tests {
-			all = append(all, pick{i, j})
+	for p, g := range generated {
+		for i, tf := range g.tests {
+			for j := range tf.File.Tests {
+				all = append(all, pick{p, i, j})
+			}
 		}
 	}
 	if len(all) == 0 {
@@ -118,13 +146,13 @@ func runSampledGroup(t *testing.T, profile string, input, rules []byte, tests []
 	}
 	h := fnv.New64a()
 	h.Write(input)
-	h.Write([]byte(profile))
 	at := all[h.Sum64()%uint64(len(all))]
-	tf := tests[at.file]
+	g := generated[at.profile]
+	tf := g.tests[at.file]
 	one := *tf.File
 	one.Tests = tf.File.Tests[at.group : at.group+1]
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "fuzz.rules.yaml"), rules, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "fuzz.rules.yaml"), g.rules, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, tf.Name)
@@ -135,14 +163,23 @@ func runSampledGroup(t *testing.T, profile string, input, rules []byte, tests []
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	report, err := ruletest.RunFiles(context.Background(), []string{path}, ruletest.Options{})
+	ctx := context.Background()
+	if fuzzWorker() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, fuzzBudget)
+		defer cancel()
+	}
+	report, err := ruletest.RunFiles(ctx, []string{path}, ruletest.Options{})
+	if ctx.Err() != nil {
+		return // out of time: no verdict
+	}
 	if err != nil {
-		t.Fatalf("%s: %s, group %q: %v", profile, tf.Name, one.Tests[0].Name, err)
+		t.Fatalf("%s: %s, group %q: %v", g.profile, tf.Name, one.Tests[0].Name, err)
 	}
 	for _, fr := range report.Files {
-		for _, g := range fr.Groups {
-			for _, fail := range g.Failures {
-				t.Errorf("%s: a generated test fails: %s", profile, fail)
+		for _, gr := range fr.Groups {
+			for _, fail := range gr.Failures {
+				t.Errorf("%s: a generated test fails: %s", g.profile, fail)
 			}
 		}
 	}
