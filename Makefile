@@ -133,11 +133,15 @@ bench-diagnose: tools
 	$(GO) test -run '^$$' -bench '^BenchmarkDiagnose$$' -benchtime 20x ./internal/diagnose
 
 # Runs each fuzz target for FUZZTIME, one after the other: the spec loader
-# (FuzzParse) and spec -> rules -> Prometheus's rule loader (FuzzGenerate).
-# Their seed corpora in testdata/fuzz/ run in every `go test`; a failure the
-# fuzzer finds is written there as a new seed. More: make fuzz FUZZTIME=10m
+# (FuzzParse); spec -> rules -> Prometheus's rule loader -> a generated test
+# group run in-process (FuzzGenerate); and Sloth import -> generate, on any
+# input and on latency SLIs built from fuzzed parts (FuzzImportGenerates,
+# FuzzImportLatencyGenerates). Their seed corpora in testdata/fuzz/ run in
+# every `go test`; a failure the fuzzer finds is written there as a new
+# seed. More: make fuzz FUZZTIME=10m
 FUZZTIME ?= 60s
-FUZZ_TARGETS := ./slo:FuzzParse ./internal/testgen:FuzzGenerate
+FUZZ_TARGETS := ./slo:FuzzParse ./internal/testgen:FuzzGenerate \
+	./cmd/burnrate:FuzzImportGenerates ./cmd/burnrate:FuzzImportLatencyGenerates
 
 .PHONY: fuzz
 fuzz:
@@ -145,15 +149,19 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
 	done
 
-# Samples touched per evaluation and per minute, optimized vs kubernetes-mixin
-# (BenchmarkRuleCost), once Prometheus holds COST_HISTORY of the cluster
-# (recorded series synthesised at their own interval). COST_SIZE=full is 40
-# resources (32k bucket series); COST_RESOURCES=N overrides the size;
-# COST_PROFILES=optimized,kubernetes-mixin,pr1283 adds the mixin's pr1283.
+# Samples touched per evaluation and per minute and evaluation time of every
+# rule set for the kube-apiserver's read and write SLOs (BenchmarkRuleCost):
+# burnrate's optimized profile, kubernetes-mixin at aa38e2b and at #1283,
+# Sloth v0.16.0 and Pyrra v0.10.1 (rendered by their own code with go run,
+# so the module proxy or a warm module cache is needed), once Prometheus
+# holds COST_HISTORY of the cluster (recorded series synthesised at their
+# own interval), and the peer table with each as a multiple of burnrate's.
+# COST_SIZE=full is 40 resources (32k bucket series); COST_RESOURCES=N
+# overrides the size; COST_PROFILES picks rule sets.
 COST_SIZE      ?= small
 COST_HISTORY   ?= 30d
 COST_RESOURCES ?= 0
-COST_PROFILES  ?= optimized,kubernetes-mixin
+COST_PROFILES  ?= optimized,kubernetes-mixin,pr1283,sloth,pyrra
 .PHONY: bench-cost
 bench-cost:
 	$(GO) test -run '^$$' -bench '^BenchmarkRuleCost$$' -benchtime 1x -timeout 90m -v ./internal/rulegen \

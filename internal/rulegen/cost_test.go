@@ -5,9 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"text/tabwriter"
@@ -23,6 +25,7 @@ import (
 
 	"github.com/burnrate/burnrate/internal/encode"
 	"github.com/burnrate/burnrate/internal/slomodel"
+	"github.com/burnrate/burnrate/internal/testkit/peers"
 	"github.com/burnrate/burnrate/internal/testkit/reference"
 	"github.com/burnrate/burnrate/internal/testkit/synth"
 	"github.com/burnrate/burnrate/slo"
@@ -54,8 +57,10 @@ func BenchmarkRuleCost(b *testing.B) {
 			files = append(files, costFile{name, writeRules(b, dir, name)})
 		case "pr1283":
 			files = append(files, costFile{name, reference.File(b, "apiserver-slo-rules.pr1283.yaml")})
+		case "sloth", "pyrra":
+			files = append(files, costFile{name, peerRules(b, dir, name)})
 		default:
-			b.Fatalf("-cost.profiles: unknown profile %q; choose from %s, %s, pr1283", name, slomodel.ProfileOptimized, slomodel.ProfileMixin)
+			b.Fatalf("-cost.profiles: unknown profile %q; choose from %s, %s, pr1283, sloth, pyrra", name, slomodel.ProfileOptimized, slomodel.ProfileMixin)
 		}
 	}
 	// Each file's raw series reach back as far as its furthest raw read, at
@@ -103,6 +108,7 @@ func BenchmarkRuleCost(b *testing.B) {
 		fmt.Fprintf(w, "%s\tall groups\t\t%d\t%.0f\t%.1f\t\n", f.name, r.total.samples, r.total.perMin, ms(r.total.time))
 	}
 	w.Flush()
+	peerTable(&sb, files, results)
 	opt, okOpt := results[slomodel.ProfileOptimized]
 	for _, other := range []string{slomodel.ProfileMixin, "pr1283"} {
 		o, ok := results[other]
@@ -120,11 +126,94 @@ func BenchmarkRuleCost(b *testing.B) {
 	b.Log(sb.String())
 }
 
+// peerSLIs says what each rule set's SLIs count: Pyrra's cannot hold the
+// mixin's latency term (a Pyrra SLO is a ratio or one latency threshold),
+// so its rules count 5xx responses only.
+var peerSLIs = map[string]string{
+	slomodel.ProfileOptimized: "errors + latency",
+	slomodel.ProfileMixin:     "errors + latency",
+	"pr1283":                  "errors + latency",
+	"sloth":                   "errors + latency (one events query)",
+	"pyrra":                   "errors only",
+}
+
+// peerNames are the rule sets as the peer table names them.
+var peerNames = map[string]string{
+	slomodel.ProfileOptimized: "burnrate (optimized)",
+	slomodel.ProfileMixin:     "kubernetes-mixin aa38e2b",
+	"pr1283":                  "kubernetes-mixin #1283",
+	"sloth":                   "Sloth v0.16.0",
+	"pyrra":                   "Pyrra v0.10.1",
+}
+
+// peerTable prints one row per rule set, as the README shows it: samples
+// touched per evaluation and per minute (all groups; SLO rules, without
+// the p99 record kept for dashboards, in brackets where they differ), the
+// in-process evaluation time, and each figure as a multiple of burnrate's.
+func peerTable(sb *strings.Builder, files []costFile, results map[string]costResult) {
+	opt, ok := results[slomodel.ProfileOptimized]
+	fmt.Fprint(sb, "\n\n| rule set | SLIs | samples / evaluation | samples / minute | evaluation (ms, in-process) | samples / minute, × burnrate | evaluation time, × burnrate |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, f := range files {
+		r := results[f.name]
+		both := func(all, slo string) string {
+			if all == slo {
+				return all
+			}
+			return all + " (SLO rules " + slo + ")"
+		}
+		ratio := func(a, b float64) string {
+			if !ok || b == 0 {
+				return ""
+			}
+			if a/b >= 10 {
+				return thousands(int64(math.Round(a/b))) + "×"
+			}
+			return fmt.Sprintf("%.2g×", a/b)
+		}
+		name := peerNames[f.name]
+		if name == "" {
+			name = f.name
+		}
+		fmt.Fprintf(sb, "| %s | %s | %s | %s | %s | %s | %s |\n", name, peerSLIs[f.name],
+			both(thousands(r.total.samples), thousands(r.slo.samples)),
+			both(thousands(int64(math.Round(r.total.perMin))), thousands(int64(math.Round(r.slo.perMin)))),
+			thousands(int64(math.Round(ms(r.total.time)))), ratio(r.total.perMin, opt.total.perMin), ratio(ms(r.total.time), ms(opt.total.time)))
+	}
+}
+
+// thousands prints n with a comma between groups of three digits.
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// peerRules renders a peer's rules for the kube-apiserver's read and write
+// SLOs (testdata/peers) with the peer's own code.
+func peerRules(b *testing.B, dir, peer string) string {
+	b.Helper()
+	specs := filepath.Join("testdata", "peers")
+	var path string
+	var err error
+	switch peer {
+	case "sloth":
+		path, err = peers.Sloth(dir, filepath.Join(specs, "kube-apiserver.sloth.yaml"))
+	case "pyrra":
+		path, err = peers.Pyrra(dir, filepath.Join(specs, "apiserver-read.pyrra.yaml"), filepath.Join(specs, "apiserver-write.pyrra.yaml"))
+	}
+	if err != nil {
+		b.Fatalf("%s: %v", peer, err)
+	}
+	return path
+}
+
 var (
 	costSize      = flag.String("cost.size", "small", "BenchmarkRuleCost cluster size: small (5 resources) or full (40)")
 	costResources = flag.Int("cost.resources", 0, "BenchmarkRuleCost: resources per apiserver, instead of the size's")
 	costHistory   = model.Duration(30 * 24 * time.Hour)
-	costProfiles  = flag.String("cost.profiles", slomodel.ProfileOptimized+","+slomodel.ProfileMixin, "BenchmarkRuleCost: comma-separated profiles to measure (optimized, kubernetes-mixin, pr1283)")
+	costProfiles  = flag.String("cost.profiles", slomodel.ProfileOptimized+","+slomodel.ProfileMixin, "BenchmarkRuleCost: comma-separated rule sets to measure (optimized, kubernetes-mixin, pr1283, sloth, pyrra)")
 )
 
 func init() {
@@ -467,5 +556,13 @@ func TestHistoryRecords(t *testing.T) {
 				t.Errorf("raw series read back %v, want %v", raw, tc.raw)
 			}
 		})
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 73108933: "73,108,933", -1234: "-1,234"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
 	}
 }

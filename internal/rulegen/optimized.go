@@ -138,14 +138,13 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 				tby = []string{cl, o.Latency.PartitionLabel}
 				ms = ms.And(pql.OneOf(o.Latency.PartitionLabel, t.Partition))
 			}
+			// A missing bucket series leaves this term out, and the bad
+			// events below count no request of it as slow (the SLI-health
+			// alert reports it, for a spec with a service): their sum over
+			// the terms, or 0 where there is none, is what a term of 0
+			// would give, without reading the histogram's count twice.
 			total := rateOf(o.Count, ms, tby)
-			slow := pql.Bin(parser.SUB, total, rateOf(o.Bucket, ms.And(pql.Le(t.Seconds)), tby))
-			if o.Profile.AbsentAsZero {
-				// A missing bucket series counts no request as slow (the
-				// SLI-health alert reports it, for a spec with a service).
-				slow = pql.Bin(parser.LOR, pql.Paren(slow), pql.Bin(parser.MUL, pql.Num(0), total))
-			}
-			terms = append(terms, slow)
+			terms = append(terms, pql.Bin(parser.SUB, total, rateOf(o.Bucket, ms.And(pql.Le(t.Seconds)), tby)))
 		}
 		union := terms[0]
 		for _, t := range terms[1:] {
