@@ -1,14 +1,11 @@
 package pyrra
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,96 +13,22 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/burnrate/burnrate/internal/testkit/importcheck"
+	"github.com/burnrate/burnrate/internal/testkit/peers"
 	"github.com/burnrate/burnrate/internal/testkit/synth"
 )
 
-// pyrraGen is a program that writes the rules Pyrra v0.10.1 generates for
-// a ServiceLevelObjective file as pyrra generate does (filesystem.go:
-// the objective's IncreaseRules and Burnrates), with Pyrra's own
-// packages: its v1alpha1 type's Internal and its slo package. It runs in
-// a module of its own, with Pyrra's dependency versions: Pyrra's slo
-// package does not build against the Prometheus burnrate uses, and Pyrra's
-// main package embeds a UI build its module does not ship.
-const pyrraGen = `package main
-
-import (
-	"fmt"
-	"os"
-
-	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
-	"github.com/pyrra-dev/pyrra/kubernetes/api/v1alpha1"
-	"github.com/pyrra-dev/pyrra/slo"
-	"sigs.k8s.io/yaml"
-)
-
-func main() {
-	if err := run(os.Args[1], os.Args[2]); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-}
-
-func run(in, out string) error {
-	data, err := os.ReadFile(in)
-	if err != nil {
-		return err
-	}
-	var config v1alpha1.ServiceLevelObjective
-	if err := yaml.UnmarshalStrict(data, &config); err != nil {
-		return err
-	}
-	objective, err := config.Internal()
-	if err != nil {
-		return err
-	}
-	increases, err := objective.IncreaseRules(slo.GenerationOptions{})
-	if err != nil {
-		return err
-	}
-	burnrates, err := objective.Burnrates(slo.GenerationOptions{})
-	if err != nil {
-		return err
-	}
-	b, err := yaml.Marshal(monitoringv1.PrometheusRuleSpec{Groups: []monitoringv1.RuleGroup{increases, burnrates}})
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(out, b, 0o644)
-}
-`
-
-var networkFailure = regexp.MustCompile(`dial tcp|no such host|connection refused|i/o timeout|TLS handshake|network is unreachable|proxy.golang.org`)
-
-// runPyrra writes Pyrra's rules for the resource in file; it skips when
+// runPyrra writes the rules Pyrra v0.10.1 generates for the resource in
+// file, with Pyrra's own packages (internal/testkit/peers); it skips when
 // the module proxy cannot be reached, unless CI=true.
 func runPyrra(t *testing.T, file string) string {
 	t.Helper()
-	dir := t.TempDir()
-	in, err := filepath.Abs(file)
+	start := time.Now()
+	out, err := peers.Pyrra(t.TempDir(), file)
+	if errors.Is(err, peers.ErrUnreachable) && os.Getenv("CI") != "true" {
+		t.Skipf("SKIP: cannot fetch Pyrra v0.10.1 from the Go module proxy (set CI=true to fail instead): %v", err)
+	}
 	if err != nil {
 		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "pyrra.rules.yaml")
-	for name, data := range map[string]string{
-		"go.mod":  "module pyrragen\n\ngo 1.25.0\n\nrequire github.com/pyrra-dev/pyrra v0.10.1\n",
-		"main.go": pyrraGen,
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	start := time.Now()
-	for _, args := range [][]string{{"mod", "tidy"}, {"run", ".", in, out}} {
-		cmd := exec.Command("go", args...)
-		cmd.Dir = dir
-		var buf bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &buf, &buf
-		if err := cmd.Run(); err != nil {
-			if networkFailure.Match(buf.Bytes()) && os.Getenv("CI") != "true" {
-				t.Skipf("SKIP: cannot fetch Pyrra v0.10.1 from the Go module proxy (set CI=true to fail instead): %s", strings.TrimSpace(buf.String()))
-			}
-			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, buf.String())
-		}
 	}
 	t.Logf("Pyrra v0.10.1's rules for %s: %s (go mod tidy, build and run)", filepath.Base(file), time.Since(start).Round(100*time.Millisecond))
 	return out
