@@ -1,8 +1,9 @@
 // Package generator renders what `burnrate generate` writes, in memory:
 // for each SLO spec, its Prometheus rule groups encoded in one of several
-// file formats, the promtool unit tests of those rules, and the alert's
-// runbook page. The entry point is Generate; the command is Generate plus
-// the code that writes the Result's Files to disk.
+// file formats, the promtool unit tests of those rules, the alert's
+// runbook page and the spec's Grafana dashboards. The entry point is
+// Generate; the command is Generate plus the code that writes the Result's
+// Files to disk.
 //
 //	spec, err := slo.Load("checkout.yaml")
 //	if err != nil { ... } // file:line errors
