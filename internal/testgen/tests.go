@@ -235,8 +235,14 @@ func num64(v float64) string { return series.Number(v) }
 // additions stay exact), in the order they are first used.
 type seriesBuilder struct {
 	phases int
+	tl     series.Timeline
 	order  []string
 	byKey  map[string]*series.Series
+	// set marks the phases each series has a value in; conflicts are the
+	// series two SLOs sharing them wrote with different values, so that
+	// one of them would not read the load it was given.
+	set       map[string][]bool
+	conflicts []string
 }
 
 // add sets the counter's increase per minute in phase p.
@@ -244,13 +250,19 @@ func (b *seriesBuilder) add(metric string, ls map[string]string, p int, perMinut
 	key := metric + labels.FromMap(ls).String()
 	if b.byKey == nil {
 		b.byKey = map[string]*series.Series{}
+		b.set = map[string][]bool{}
 	}
 	s, ok := b.byKey[key]
 	if !ok {
 		s = &series.Series{Name: metric, Type: series.Counter, Labels: maps.Clone(ls), Values: make([]float64, b.phases)}
 		b.byKey[key] = s
+		b.set[key] = make([]bool, b.phases)
 		b.order = append(b.order, key)
 	}
+	if b.set[key][p] && s.Values[p] != perMinute {
+		b.conflicts = append(b.conflicts, fmt.Sprintf("%s in phase %d: %s and %s", key, p, num64(s.Values[p]), num64(perMinute)))
+	}
+	b.set[key][p] = true
 	s.Values[p] = perMinute
 }
 
@@ -282,8 +294,23 @@ func (t *tester) input(sc scenario) []promtest.InputSeries {
 
 // inputSeries is input, and the series it writes.
 func (t *tester) inputSeries(sc scenario) ([]promtest.InputSeries, []*series.Series) {
-	b := seriesBuilder{phases: len(sc.phases)}
-	var tl series.Timeline
+	b := t.build(sc)
+	out := make([]promtest.InputSeries, 0, len(b.order))
+	var raw []*series.Series
+	for _, key := range b.order {
+		out = append(out, promtest.InputSeries{Series: key, Values: b.tl.Promtool(*b.byKey[key])})
+		raw = append(raw, b.byKey[key])
+	}
+	return out, raw
+}
+
+// conflicts are the series SLOs that share them write differently in sc:
+// there, not every SLO reads the load the scenario gives it.
+func (t *tester) conflicts(sc scenario) []string { return t.build(sc).conflicts }
+
+// build collects the series of scenario sc.
+func (t *tester) build(sc scenario) *seriesBuilder {
+	b := &seriesBuilder{phases: len(sc.phases)}
 	active := map[int]bool{}
 	for _, p := range sc.phases {
 		for i := range p.loads {
@@ -291,7 +318,7 @@ func (t *tester) inputSeries(sc scenario) ([]promtest.InputSeries, []*series.Ser
 		}
 	}
 	for pi, p := range sc.phases {
-		tl = append(tl, p.minutes)
+		b.tl = append(b.tl, p.minutes)
 		for i := range t.SLOs {
 			if !active[i] {
 				continue
@@ -370,13 +397,7 @@ func (t *tester) inputSeries(sc scenario) ([]promtest.InputSeries, []*series.Ser
 			}
 		}
 	}
-	out := make([]promtest.InputSeries, 0, len(b.order))
-	var raw []*series.Series
-	for _, key := range b.order {
-		out = append(out, promtest.InputSeries{Series: key, Values: tl.Promtool(*b.byKey[key])})
-		raw = append(raw, b.byKey[key])
-	}
-	return out, raw
+	return b
 }
 
 func (t *tester) hasStreaming(sc scenario, i int) bool {

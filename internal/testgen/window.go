@@ -283,18 +283,35 @@ func (p *pairTests) crossedWindows(fires []float64) {
 	burst := p.burst()
 	stop := p.end
 	after := stop + p.short + 2*p.ei
-	steadyOf := func(i int, r float64) load { return p.burning(i, p.requests(i), r) }
+	n := p.sharedRequests(0, 1)
+	steadyOf := func(i int, r float64) load { return p.burning(i, n, r) }
+	sc := scenario{phases: []phase{
+		{minutes(stop), map[int]load{0: steadyOf(0, fire0), 1: steadyOf(1, 0)}},
+		{minutes(after - burst - stop), map[int]load{0: steadyOf(0, 0), 1: steadyOf(1, 0)}},
+		{minutes(burst), map[int]load{0: steadyOf(0, 0), 1: steadyOf(1, rb)}},
+	}}
+	if len(p.conflicts(sc)) > 0 {
+		return // the two SLIs read one series: neither can burn alone
+	}
 	p.groups = append(p.groups, promtest.Group{
 		Name: fmt.Sprintf("%s %s: %s above on the long window only and %s on the short window only stay silent",
 			p.SLOs[0].Name, p.pair, p.SLOs[0].Name, p.SLOs[1].Name),
-		Interval: model.Duration(time.Minute),
-		InputSeries: p.input(scenario{phases: []phase{
-			{minutes(stop), map[int]load{0: steadyOf(0, fire0), 1: steadyOf(1, 0)}},
-			{minutes(after - burst - stop), map[int]load{0: steadyOf(0, 0), 1: steadyOf(1, 0)}},
-			{minutes(burst), map[int]load{0: steadyOf(0, 0), 1: steadyOf(1, rb)}},
-		}}),
+		Interval:        model.Duration(time.Minute),
+		InputSeries:     p.input(sc),
 		PromQLExprTests: []promtest.ExprTest{p.above(p.w.Long, 0, after, true), p.above(p.w.Short, 1, after, true), p.quiet(after)},
 	})
+}
+
+// sharedRequests is the requests a minute of scenarios where the SLOs in
+// idx burn together: the most any of them needs, one count for all, so
+// that SLOs reading one histogram (two latency thresholds on it) write its
+// count and +Inf bucket alike.
+func (p *pairTests) sharedRequests(idx ...int) float64 {
+	n := 0.0
+	for _, i := range idx {
+		n = max(n, p.requests(i))
+	}
+	return n
 }
 
 // everySLIBelow adds every SLI burning at 0.6x: the mixin adds the SLIs'
@@ -303,16 +320,24 @@ func (p *pairTests) everySLIBelow(fires []float64) {
 	if len(p.SLOs) < 2 || slices.Contains(fires, 0) {
 		return
 	}
+	all := make([]int, len(p.SLOs))
+	for i := range all {
+		all[i] = i
+	}
+	n := p.sharedRequests(all...)
 	loads := map[int]load{}
 	for i := range p.SLOs {
-		loads[i] = p.burning(i, p.requests(i), 0.6*p.ThresholdOf(p.w, i))
+		loads[i] = p.burning(i, n, 0.6*p.ThresholdOf(p.w, i))
+	}
+	sc := scenario{phases: []phase{{minutes(p.end), loads}}}
+	if len(p.conflicts(sc)) > 0 {
+		return // SLIs sharing a series cannot each burn at their own 0.6x
 	}
 	verb := "no single SLI fires"
 	if !p.perSLI() {
 		verb = "the summed burn rates fire"
 	}
-	p.steadyGroup(fmt.Sprintf("every SLI at 0.6x the threshold of %s: %s", p.pair, verb),
-		scenario{phases: []phase{{minutes(p.end), loads}}}, true, p.end)
+	p.steadyGroup(fmt.Sprintf("every SLI at 0.6x the threshold of %s: %s", p.pair, verb), sc, true, p.end)
 }
 
 // noErrorSeries adds slow requests and no 5xx series yet: the mixin's burn
