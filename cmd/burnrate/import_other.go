@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/burnrate/burnrate/internal/importspec"
 	"github.com/burnrate/burnrate/internal/openslo"
 	"github.com/burnrate/burnrate/internal/pyrra"
 )
@@ -84,14 +85,9 @@ func runImportOther(format string, args []string, stdout, stderr io.Writer) int 
 	var warnings []string
 	switch format {
 	case "openslo":
-		var in []openslo.Input
-		for _, f := range files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				fmt.Fprintf(stderr, "burnrate import: %v\n", err)
-				return exitUsage
-			}
-			in = append(in, openslo.Input{File: f, Data: data})
+		in, ok := readInputs(files, stderr)
+		if !ok {
+			return exitUsage
 		}
 		res, err := openslo.Convert(in, openslo.Options{ClusterLabel: *cluster, AlertName: *alertName})
 		if err != nil {
@@ -103,14 +99,9 @@ func runImportOther(format string, args []string, stdout, stderr io.Writer) int 
 		}
 		warnings = res.Warnings
 	default:
-		var in []pyrra.Input
-		for _, f := range files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				fmt.Fprintf(stderr, "burnrate import: %v\n", err)
-				return exitUsage
-			}
-			in = append(in, pyrra.Input{File: f, Data: data})
+		in, ok := readInputs(files, stderr)
+		if !ok {
+			return exitUsage
 		}
 		if *alertName != "" {
 			fmt.Fprintf(stderr, "burnrate import pyrra: the alert's name is the resource's alerting.name (default ErrorBudgetBurn, as Pyrra's)\n")
@@ -152,4 +143,19 @@ func runImportOther(format string, args []string, stdout, stderr io.Writer) int 
 		stdout.Write(specs[0].data)
 	}
 	return exitOK
+}
+
+// readInputs reads the files an import converts; a file that cannot be
+// read is reported on stderr.
+func readInputs(files []string, stderr io.Writer) ([]importspec.Input, bool) {
+	var in []importspec.Input
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			fmt.Fprintf(stderr, "burnrate import: %v\n", err)
+			return nil, false
+		}
+		in = append(in, importspec.Input{File: f, Data: data})
+	}
+	return in, true
 }

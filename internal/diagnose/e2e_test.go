@@ -68,19 +68,41 @@ func sharedE2E(tb testing.TB) *e2eprom.Server {
 // diagnoseScenario runs Diagnose for one scenario at its end.
 func diagnoseScenario(tb testing.TB, env *e2eprom.Server, cluster string, window time.Duration) *Report {
 	tb.Helper()
-	c, err := NewClient(Config{URL: env.URL, QueryTimeout: 10 * time.Second})
+	return diagnoseSpec(tb, env.URL, slo.Default(), cluster, window, e2eEnd)
+}
+
+// diagnoseSpec runs diagnose on spec s's plan for cluster over window, at
+// time at, against the Prometheus at url.
+func diagnoseSpec(tb testing.TB, url string, s *slo.Spec, cluster string, window time.Duration, at time.Time) *Report {
+	tb.Helper()
+	c, err := NewClient(Config{URL: url, QueryTimeout: 10 * time.Second})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p, err := NewPlan(slo.Default(), window, cluster)
+	p, err := NewPlan(s, window, cluster)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r, err := Diagnose(context.Background(), c, p, Options{Time: e2eEnd})
+	r, err := Diagnose(context.Background(), c, p, Options{Time: at})
 	if err != nil {
 		tb.Fatalf("diagnose %s: %v", cluster, err)
 	}
 	return r
+}
+
+// reportText is report r as text, logged when t fails or runs verbose.
+func reportText(t *testing.T, r *Report) *bytes.Buffer {
+	t.Helper()
+	var text bytes.Buffer
+	if err := r.WriteText(&text, "cluster"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() || testing.Verbose() {
+			t.Logf("report:\n%s", text.String())
+		}
+	})
+	return &text
 }
 
 func TestE2EDiagnoseNamesTheCulprit(t *testing.T) {

@@ -75,15 +75,7 @@ func TestReplayWithoutBurnrateRules(t *testing.T) {
 				t.Run(rec.Version+"/"+rec.Name, func(t *testing.T) {
 					want := diagnoseScenario(t, ours, rec.Name, 5*time.Minute)
 					r := diagnoseScenario(t, env, rec.Name, 5*time.Minute)
-					var text bytes.Buffer
-					if err := r.WriteText(&text, "cluster"); err != nil {
-						t.Fatal(err)
-					}
-					defer func() {
-						if t.Failed() || testing.Verbose() {
-							t.Logf("report:\n%s", text.String())
-						}
-					}()
+					text := reportText(t, r)
 					if want.Source != runbook.SourceRecords.String() {
 						t.Errorf("with burnrate's rules: %q, want %q", want.Source, runbook.SourceRecords)
 					}

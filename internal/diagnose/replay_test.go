@@ -138,15 +138,7 @@ func TestReplayRecordings(t *testing.T) {
 				t.Errorf("the recording's notes do not name %q: was it made with other lab parameters?", want.mentioned)
 			}
 			r := diagnoseScenario(t, env, rec.Name, 5*time.Minute)
-			var text bytes.Buffer
-			if err := r.WriteText(&text, "cluster"); err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				if t.Failed() || testing.Verbose() {
-					t.Logf("report:\n%s", text.String())
-				}
-			}()
+			reportText(t, r) // logged when the test fails
 			if n := r.Failed(); n > 0 {
 				t.Errorf("%d steps failed", n)
 			}

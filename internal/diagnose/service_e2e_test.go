@@ -109,27 +109,8 @@ func TestE2EServiceDiagnose(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.cluster, func(t *testing.T) {
-			c, err := NewClient(Config{URL: env.URL, QueryTimeout: 10 * time.Second})
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := NewPlan(s, time.Hour, tc.cluster)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err := Diagnose(context.Background(), c, p, Options{Time: env.End})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var text bytes.Buffer
-			if err := r.WriteText(&text, "cluster"); err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				if t.Failed() || testing.Verbose() {
-					t.Logf("report:\n%s", text.String())
-				}
-			}()
+			r := diagnoseSpec(t, env.URL, s, tc.cluster, time.Hour, env.End)
+			text := reportText(t, r)
 			for _, st := range r.Steps {
 				if st.Status == StatusFailed || st.Status == StatusSkipped {
 					t.Errorf("step %s: %s %s", st.Step, st.Status, st.Reason)
@@ -240,15 +221,7 @@ alert:
 			if err != nil {
 				t.Fatal(err)
 			}
-			var text bytes.Buffer
-			if err := r.WriteText(&text, "cluster"); err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				if t.Failed() || testing.Verbose() {
-					t.Logf("report:\n%s", text.String())
-				}
-			}()
+			text := reportText(t, r)
 			if len(r.HealthErrors) > 0 {
 				t.Fatalf("health checks failed: %+v", r.HealthErrors)
 			}

@@ -75,6 +75,58 @@ func (p *Problems) Err() error {
 // Warnings are the warnings, in the order found.
 func (p *Problems) Warnings() []string { return slices.Clone(p.warns) }
 
+// Input is one file an import reads.
+type Input struct {
+	File string
+	Data []byte
+}
+
+// Converted is one burnrate spec an import wrote, under its name.
+type Converted struct {
+	Name string
+	Data []byte
+}
+
+// Result is the specs an import converted, in the order read, and what
+// they leave out that changes no alert, one line each.
+type Result struct {
+	Specs    []Converted
+	Warnings []string
+}
+
+// Key is the value of mapping n's key name, nil when absent.
+func Key(n *yaml.Node, name string) *yaml.Node {
+	if k := KeyNode(n, name); k != nil {
+		return n.Content[slices.Index(n.Content, k)+1]
+	}
+	return nil
+}
+
+// KeyNode is the key node of mapping n's key name (the line a field is
+// on), nil when absent.
+func KeyNode(n *yaml.Node, name string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == name {
+			return n.Content[i]
+		}
+	}
+	return nil
+}
+
+// Str is the scalar value at path under n, "" when absent.
+func Str(n *yaml.Node, path ...string) string {
+	for _, p := range path {
+		n = Key(n, p)
+	}
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return n.Value
+}
+
 // Spec is the burnrate spec an import writes: the fields of slo.Spec an
 // import sets, in the order a reader expects, empty ones left out.
 type Spec struct {

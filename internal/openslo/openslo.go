@@ -33,24 +33,11 @@ type Options struct {
 	AlertName string
 }
 
-// Input is one file to read.
-type Input struct {
-	File string
-	Data []byte
-}
-
-// Spec is one converted burnrate spec (one per OpenSLO service).
-type Spec struct {
-	Name string
-	Data []byte
-}
-
-// Result is the converted specs, in the order their services first
-// appear, and what they leave out that changes no alert, one line each.
-type Result struct {
-	Specs    []Spec
-	Warnings []string
-}
+// The files read and the specs written are internal/importspec's.
+type (
+	Input  = importspec.Input
+	Result = importspec.Result
+)
 
 // Convert reads the OpenSLO objects of every input (references may cross
 // files) and converts each service's SLOs to one burnrate spec, each
@@ -113,7 +100,7 @@ func Convert(inputs []Input, opts Options) (*Result, error) {
 			continue
 		}
 		if data != nil {
-			res.Specs = append(res.Specs, Spec{Name: importspec.Name(svc), Data: data})
+			res.Specs = append(res.Specs, importspec.Converted{Name: importspec.Name(svc), Data: data})
 		}
 	}
 	if c.p.Failed() {

@@ -43,42 +43,12 @@ func (o *object) at(n *yaml.Node) importspec.Pos {
 	return importspec.At(o.file, n)
 }
 
-// key is the value of mapping n's key, nil when absent.
-func key(n *yaml.Node, name string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == name {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
-
-// keyNode is the key node of mapping n's key (the line a field is on).
-func keyNode(n *yaml.Node, name string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == name {
-			return n.Content[i]
-		}
-	}
-	return nil
-}
-
-// str is the scalar value at path under n, "" when absent.
-func str(n *yaml.Node, path ...string) string {
-	for _, p := range path {
-		n = key(n, p)
-	}
-	if n == nil || n.Kind != yaml.ScalarNode {
-		return ""
-	}
-	return n.Value
-}
+// The YAML readers of internal/importspec, by short names.
+var (
+	key     = importspec.Key
+	keyNode = importspec.KeyNode
+	str     = importspec.Str
+)
 
 // at is the node at path under n, or its closest existing parent's key.
 func at(n *yaml.Node, path ...string) *yaml.Node {

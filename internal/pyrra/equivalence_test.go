@@ -5,12 +5,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/burnrate/burnrate/internal/testkit/importcheck"
 	"github.com/burnrate/burnrate/internal/testkit/peers"
@@ -83,45 +81,6 @@ func (s traffic) Each(fn func(labels.Labels, int64, float64) error) error {
 	return nil
 }
 
-// firing lists, per severity, the steps at which the burn-rate alert
-// (ErrorBudgetBurn, any window pair) fires.
-func firing(t *testing.T, tr *synth.Trace) map[string][]bool {
-	t.Helper()
-	out := map[string][]bool{}
-	for i, st := range tr.Steps {
-		for _, a := range st.Alerts {
-			if a.State != "firing" {
-				continue
-			}
-			ls, err := parser.NewParser(parser.Options{}).ParseMetric(a.Labels)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ls.Get("alertname") != "ErrorBudgetBurn" {
-				continue
-			}
-			sev := ls.Get("severity")
-			if out[sev] == nil {
-				out[sev] = make([]bool, len(tr.Steps))
-			}
-			out[sev][i] = true
-		}
-	}
-	return out
-}
-
-func transitions(f []bool) []int {
-	var out []int
-	prev := false
-	for i, v := range f {
-		if v != prev {
-			out = append(out, i)
-		}
-		prev = v
-	}
-	return out
-}
-
 // TestEquivalentToPyrra converts each Pyrra SLO, renders it with
 // burnrate, generates Pyrra v0.10.1's rules for the same resource with
 // Pyrra's own packages, and evaluates both over the same 36 hours of
@@ -157,41 +116,24 @@ func TestEquivalentToPyrra(t *testing.T) {
 				t.Logf("%s: %d evaluations in %s", filepath.Base(f), len(tr.Steps), time.Since(start).Round(time.Millisecond))
 				return tr
 			}
-			want, got := firing(t, eval(theirs)), firing(t, eval(ours))
+			want, got := firingBySeverity(t, eval(theirs)), firingBySeverity(t, eval(ours))
 			for _, sev := range c.severities {
 				if want[sev] == nil {
 					t.Errorf("Pyrra never fires severity %s: the scenario does not exercise it", sev)
 				}
 			}
-			for sev := range got {
-				if want[sev] == nil {
-					t.Errorf("burnrate fires severity %s, which Pyrra never fires", sev)
-				}
-			}
-			sevs := slices.Sorted(func(yield func(string) bool) {
-				for k := range want {
-					if !yield(k) {
-						return
-					}
-				}
-			})
-			worst := 0
-			for _, sev := range sevs {
-				w, g := transitions(want[sev]), transitions(got[sev])
-				t.Logf("%s %s: Pyrra changes at steps %v, burnrate at %v", c.name, sev, w, g)
-				if len(w) != len(g) {
-					t.Errorf("%s: Pyrra's alert changes state %d times (%v), burnrate's %d times (%v)", sev, len(w), w, len(g), g)
-					continue
-				}
-				for i := range w {
-					d := max(w[i]-g[i], g[i]-w[i])
-					worst = max(worst, d)
-					if d > bound {
-						t.Errorf("%s: change %d at step %d in Pyrra, %d in burnrate: more than %d step(s) of %s apart", sev, i, w[i], g[i], bound, interval)
-					}
-				}
-			}
-			t.Logf("largest difference: %d step(s) of %s", worst, interval)
+			synth.SameFiring(t, "Pyrra", want, got, bound, interval)
 		})
 	}
+}
+
+// firingBySeverity lists, per severity, the steps at which the burn-rate
+// alert (ErrorBudgetBurn, any window pair) fires.
+func firingBySeverity(t *testing.T, tr *synth.Trace) map[string][]bool {
+	t.Helper()
+	out, err := synth.Firing(tr, "ErrorBudgetBurn", func(ls labels.Labels) string { return ls.Get("severity") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

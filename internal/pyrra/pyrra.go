@@ -39,24 +39,11 @@ type Options struct {
 	ClusterLabel string
 }
 
-// Input is one file to read.
-type Input struct {
-	File string
-	Data []byte
-}
-
-// Spec is one converted burnrate spec.
-type Spec struct {
-	Name string
-	Data []byte
-}
-
-// Result is the converted specs, one per resource in the order read, and
-// what they leave out, one line each.
-type Result struct {
-	Specs    []Spec
-	Warnings []string
-}
+// The files read and the specs written are internal/importspec's.
+type (
+	Input  = importspec.Input
+	Result = importspec.Result
+)
 
 // Window is one of Pyrra's window pairs.
 type Window struct {
@@ -113,7 +100,7 @@ func Convert(inputs []Input, opts Options) (*Result, error) {
 				continue
 			}
 			seen[name] = importspec.At(in.File, doc.Content[0])
-			res.Specs = append(res.Specs, Spec{Name: name, Data: data})
+			res.Specs = append(res.Specs, importspec.Converted{Name: name, Data: data})
 		}
 	}
 	if len(res.Specs) == 0 && !p.Failed() {
@@ -140,39 +127,12 @@ func (c *converter) refuse(n *yaml.Node, format string, args ...any) {
 	c.p.Fail(c.at(n), format, args...)
 }
 
-func key(n *yaml.Node, name string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == name {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func keyNode(n *yaml.Node, name string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == name {
-			return n.Content[i]
-		}
-	}
-	return nil
-}
-
-func str(n *yaml.Node, path ...string) string {
-	for _, p := range path {
-		n = key(n, p)
-	}
-	if n == nil || n.Kind != yaml.ScalarNode {
-		return ""
-	}
-	return n.Value
-}
+// The YAML readers of internal/importspec, by short names.
+var (
+	key     = importspec.Key
+	keyNode = importspec.KeyNode
+	str     = importspec.Str
+)
 
 // known refuses the keys of mapping n that Pyrra's type does not have (the
 // API server would refuse them too).

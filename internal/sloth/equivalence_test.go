@@ -7,13 +7,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/burnrate/burnrate/internal/encode"
 	"github.com/burnrate/burnrate/internal/rulegen"
@@ -160,43 +158,13 @@ func lastLine(s string) string {
 // alertKey is one SLO's alert of one severity.
 type alertKey struct{ slo, severity string }
 
-// firing lists, per SLO and severity, the steps at which the alert fires
-// (any of its window pairs), from a trace's alerts: Sloth labels its
-// alerts sloth_slo, burnrate slo.
+// firing lists, per alert (SLO and severity), the steps at which it
+// fires; sloLabel names the SLO label: Sloth's sloth_slo, burnrate's slo.
 func firing(t *testing.T, tr *synth.Trace, sloLabel string) map[alertKey][]bool {
 	t.Helper()
-	out := map[alertKey][]bool{}
-	for i, st := range tr.Steps {
-		for _, a := range st.Alerts {
-			if a.State != "firing" {
-				continue
-			}
-			ls, err := parser.NewParser(parser.Options{}).ParseMetric(a.Labels)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ls.Get("alertname") != "MyServiceHighErrorRate" {
-				continue
-			}
-			k := alertKey{ls.Get(sloLabel), ls.Get("severity")}
-			if out[k] == nil {
-				out[k] = make([]bool, len(tr.Steps))
-			}
-			out[k][i] = true
-		}
-	}
-	return out
-}
-
-// transitions are the steps at which a firing series changes state.
-func transitions(f []bool) []int {
-	var out []int
-	prev := false
-	for i, v := range f {
-		if v != prev {
-			out = append(out, i)
-		}
-		prev = v
+	out, err := synth.Firing(tr, "MyServiceHighErrorRate", func(ls labels.Labels) alertKey { return alertKey{ls.Get(sloLabel), ls.Get("severity")} })
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
@@ -300,16 +268,6 @@ func compareAlerts(t *testing.T, theirs, ours string, src synth.SeriesSource, in
 	slothTrace, ourTrace := eval(theirs), eval(ours)
 	want, got := firing(t, slothTrace, "sloth_slo"), firing(t, ourTrace, "slo")
 
-	var keys []alertKey
-	for k := range want {
-		keys = append(keys, k)
-	}
-	for k := range got {
-		if want[k] == nil {
-			t.Errorf("burnrate fires %v, which Sloth never fires", k)
-		}
-	}
-	slices.SortFunc(keys, func(a, b alertKey) int { return strings.Compare(a.slo+a.severity, b.slo+b.severity) })
 	for _, k := range need {
 		if want[k] == nil {
 			t.Errorf("Sloth never fires %v: the scenario does not exercise it", k)
@@ -320,21 +278,5 @@ func compareAlerts(t *testing.T, theirs, ours string, src synth.SeriesSource, in
 			t.Errorf("Sloth fires %v, which the scenario should not", k)
 		}
 	}
-	worst := 0
-	for _, k := range keys {
-		w, g := transitions(want[k]), transitions(got[k])
-		t.Logf("%s %s: Sloth changes at steps %v, burnrate at %v", k.slo, k.severity, w, g)
-		if len(w) != len(g) {
-			t.Errorf("%v: Sloth's alert changes state %d times (%v), burnrate's %d times (%v)", k, len(w), w, len(g), g)
-			continue
-		}
-		for i := range w {
-			d := max(w[i]-g[i], g[i]-w[i])
-			worst = max(worst, d)
-			if d > bound {
-				t.Errorf("%v: change %d at step %d in Sloth, %d in burnrate: more than %d step(s) of %s apart", k, i, w[i], g[i], bound, interval)
-			}
-		}
-	}
-	t.Logf("largest difference: %d step(s) of %s", worst, interval)
+	synth.SameFiring(t, "Sloth", want, got, bound, interval)
 }
