@@ -308,7 +308,8 @@ const (
 	// the request counter.
 	KindErrors Kind = "errors"
 	// KindLatency: requests slower than the threshold over all requests of
-	// the histogram (its _count), from a classic histogram's buckets.
+	// the histogram (its _count, or histogram_count of a native one), from
+	// its buckets.
 	KindLatency Kind = "latency"
 	// KindErrorsAndLatency: errors plus slow requests (per partition value)
 	// over all requests of the counter: the kube-apiserver SLIs' shape.

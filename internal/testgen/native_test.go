@@ -1,11 +1,16 @@
 package testgen
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/prometheus/common/model"
+
+	"github.com/burnrate/burnrate/internal/promtest"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
@@ -157,6 +162,52 @@ func TestNativeLayout(t *testing.T) {
 					t.Errorf("bound %v: bucket (%v, %v] is not above it and below the next", b, lower, upper)
 				}
 			}
+		})
+	}
+}
+
+// TestNativeIdle: a native histogram that counts no request in the base
+// window gives histogram_fraction NaN (promql/quantile.go,
+// HistogramFraction); the slow-request record is then 0, not NaN, so that
+// the sums over long windows that hold it stay numbers. The service had
+// traffic before: the burn rate over 1h still reads it.
+func TestNativeIdle(t *testing.T) {
+	for _, form := range []string{"native", "nhcb"} {
+		t.Run(form, func(t *testing.T) {
+			s, err := slo.Parse("spec.yaml", []byte(strings.Replace(nativeSpec, "FORM", form, 1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := slomodel.New(s, slomodel.ProfileOptimized)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			generateInto(t, dir, m)
+			h := "{{schema:0 count:%s sum:%s buckets:[%s]}}"
+			if form == "nhcb" {
+				h = "{{schema:-53 count:%s sum:%s custom_values:[0.3] buckets:[%s]}}"
+			}
+			// 10 requests a minute for 10 minutes, 1 of them slow, then none.
+			busy := fmt.Sprintf(h, "10", "3", "9 1") + "+" + fmt.Sprintf(h, "10", "3", "9 1") + "x9"
+			idle := fmt.Sprintf(h, "110", "33", "99 11") + "x20"
+			if form == "native" {
+				// Schema 0: 0.25 < 0.3 <= 0.5, 9 fast requests in
+				// (0.125, 0.25], 1 slow one in (0.5, 1].
+				busy = "{{schema:0 count:10 sum:3 offset:-2 buckets:[9 0 1]}}+{{schema:0 count:10 sum:3 offset:-2 buckets:[9 0 1]}}x9"
+				idle = "{{schema:0 count:110 sum:33 offset:-2 buckets:[99 0 11]}}x20"
+			}
+			slow := "cluster_service_slo:slo_sli_slow:rate5m" + `{slo="fast"}`
+			f := &promtest.File{RuleFiles: []string{m.Name + ".rules.yaml"}, EvaluationInterval: model.Duration(time.Minute), Tests: []promtest.Group{{
+				Name: "idle after traffic", Interval: model.Duration(time.Minute),
+				InputSeries: []promtest.InputSeries{{Series: `http_request_duration_seconds{cluster="c1",handler="f",job="shop"}`, Values: busy + " " + idle}},
+				PromQLExprTests: []promtest.ExprTest{
+					{Expr: "round(" + slow + " * 60, 0.001)", EvalTime: model.Duration(5 * time.Minute), ExpSamples: []promtest.ExpSample{{Labels: `{cluster="c1", service="shop", slo="fast"}`, Value: 1}}},
+					{Expr: slow, EvalTime: model.Duration(25 * time.Minute), ExpSamples: []promtest.ExpSample{{Labels: `{__name__="cluster_service_slo:slo_sli_slow:rate5m", cluster="c1", service="shop", slo="fast"}`, Value: 0}}},
+					{Expr: `round(slo:burnrate1h{slo="fast"}, 0.0001)`, EvalTime: model.Duration(25 * time.Minute), ExpSamples: []promtest.ExpSample{{Labels: `{cluster="c1", service="shop", slo="fast"}`, Value: 0.1}}},
+				},
+			}}}
+			failuresAreErrors(t, runTest(t, filepath.Join(dir, "idle.test.yaml"), f, ""))
 		})
 	}
 }
