@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/burnrate/burnrate/internal/pql"
 	"github.com/burnrate/burnrate/internal/promtest"
 	"github.com/burnrate/burnrate/internal/series"
 	"github.com/burnrate/burnrate/slo"
@@ -32,8 +33,10 @@ import (
 // above its lower bound. An SLO that reads the label set but whose
 // threshold it has no bucket at so finds no slow request in it, as its
 // classic rules find none where its bucket is missing, except requests
-// above a lower threshold of another SLO on the same series, which are
-// slow at every threshold below it too.
+// above a higher threshold of another SLO on the same series, which are
+// slow at every threshold below it too: a window-pair group where that
+// makes an SLO burn that the group does not expect is left out
+// (tester.spills, pairTests.spillsOver).
 //
 // Every threshold is then exact: no bucket that holds observations
 // straddles a threshold, so histogram_fraction (promql/quantile.go,
@@ -55,7 +58,10 @@ import (
 // cumulative count at each bound as the least at that bound or above, which
 // keeps every threshold's own count unless a lower threshold counts more
 // slow requests than a higher one, which no traffic can do: that is
-// reported as a conflict (seriesBuilder.conflicts).
+// reported as a conflict (tester.conflicts), which the window-pair tests
+// check; the records test, where every SLO burns at its own share, does
+// not, so SLOs that share a native series are best listed from the lower
+// threshold up (shareOf gives the first eight SLOs falling shares).
 
 // nativeLayout is the bucket layout of a native form's test histograms.
 type nativeLayout struct {
@@ -162,6 +168,9 @@ type nativeHist struct {
 	name   string
 	labels map[string]string
 	counts []map[int32]float64
+	// slowAbove holds the label set's bucket bounds that some request is
+	// above, in some phase.
+	slowAbove []float64
 }
 
 // native turns the classic series of b (in their order) into native
@@ -245,6 +254,11 @@ func (l *nativeLayout) native(metric string, b *seriesBuilder) (out []*nativeHis
 			}
 			if n := total - prev; n != 0 {
 				counts[at] += n
+			}
+			for j, bound := range finite {
+				if total > cum[j] && !slices.Contains(h.slowAbove, bound) {
+					h.slowAbove = append(h.slowAbove, bound)
+				}
 			}
 			h.counts = append(h.counts, counts)
 		}
@@ -350,6 +364,42 @@ func (t *tester) nativeInput(b *seriesBuilder) []promtest.InputSeries {
 		}
 		done[k] = true
 		out = append(out, promtest.InputSeries{Series: t.Histogram + k, Values: t.native.promtool(b.tl, byKey[k])})
+	}
+	return out
+}
+
+// spills lists the SLOs that read, in scenario sc, slow requests the
+// scenario wrote for another SLO: a label set that SLO k's selector matches
+// has no bucket at k's threshold, but requests above a higher bound of
+// another SLO's, and those are slower than k's threshold too. A classic
+// histogram keeps them apart (k finds no bucket of its own there and
+// counts nothing); a native one cannot, so k burns with the other SLO
+// where the scenario says it does not, and the scenario is left out, as
+// one whose SLOs write a shared series differently.
+func (t *tester) spills(b *seriesBuilder) []string {
+	hists, _ := t.native.native(t.Histogram, b)
+	var out []string
+	for _, h := range hists {
+		for k, o := range t.SLOs {
+			if !o.Kind.HasLatency() {
+				continue
+			}
+			for _, th := range o.Latency {
+				ms := t.SLIs[k].Latency
+				if len(th.Partition) > 0 {
+					ms = ms.And(pql.OneOf(t.Latency.PartitionLabel, th.Partition))
+				}
+				if !matches(ms, h.labels) || slices.Contains(h.slowAbove, th.Seconds) {
+					continue
+				}
+				for _, b := range h.slowAbove {
+					if b > th.Seconds {
+						out = append(out, fmt.Sprintf("%s%s: requests above %ss are slow for %s at %ss too", h.name, labels.FromMap(h.labels), num64(b), o.Name, num64(th.Seconds)))
+						break
+					}
+				}
+			}
+		}
 	}
 	return out
 }

@@ -323,7 +323,7 @@ func (t *tester) conflicts(sc scenario) []string {
 	b := t.build(sc)
 	if t.native != nil {
 		_, native := t.native.native(t.Histogram, b)
-		return append(b.conflicts, native...)
+		return slices.Concat(b.conflicts, native, t.spills(b))
 	}
 	return b.conflicts
 }
