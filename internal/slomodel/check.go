@@ -82,6 +82,10 @@ func mixinProblems(s *slo.Spec) []slo.FieldError {
 				Msg: fmt.Sprintf("the %s profile renders errors-and-latency SLOs only, as the mixin does; use the %s profile for kind %s", ProfileMixin, ProfileOptimized, o.Kind)})
 		}
 	}
+	if s.Alert.MinRequests != 0 {
+		fes = append(fes, slo.FieldError{Path: slo.Path{"alert", "minRequests"},
+			Msg: fmt.Sprintf("the %s profile renders the mixin's alerts as they are, and the mixin has no low-traffic guard; remove minRequests, or use the %s profile", ProfileMixin, ProfileOptimized)})
+	}
 	fes = append(fes, mixinBudgetProblems(s)...)
 	if !model.LegacyValidation.IsValidLabelName(s.Latency.PartitionLabel) {
 		fes = append(fes, slo.FieldError{Path: slo.Path{"latency", "partitionLabel"},

@@ -41,6 +41,12 @@ func TestCheck(t *testing.T) {
 			want:  "slos[1].kind: the kubernetes-mixin profile renders errors-and-latency SLOs only, as the mixin does; use the optimized profile for kind errors",
 		},
 		{
+			name: "mixin with a low-traffic guard", profile: slomodel.ProfileMixin,
+			edits: []string{"    - {long: 3d, short: 6h, factor: 1, severity: warning, for: 3h}\n", "    - {long: 3d, short: 6h, factor: 1, severity: warning, for: 3h}\n  minRequests: 100\n"},
+			at:    "minRequests:",
+			want:  "alert.minRequests: the kubernetes-mixin profile renders the mixin's alerts as they are, and the mixin has no low-traffic guard; remove minRequests, or use the optimized profile",
+		},
+		{
 			name: "mixin with a period of part days", profile: slomodel.ProfileMixin,
 			edits: []string{"period: 30d", "period: 30d12h"},
 			at:    "period:",
