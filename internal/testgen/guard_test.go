@@ -1,0 +1,183 @@
+package testgen
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/burnrate/burnrate/internal/encode"
+	"github.com/burnrate/burnrate/internal/rulegen"
+	"github.com/burnrate/burnrate/internal/slomodel"
+	"github.com/burnrate/burnrate/slo"
+)
+
+// guardErrorsSpec is a service with an errors SLO and a latency SLO and the
+// low-traffic guard on.
+const guardErrorsSpec = `name: cart
+service: cart
+selector: 'job="cart"'
+clusterLabel: cluster
+period: 30d
+requests: {metric: http_requests_total, errors: 'code=~"5.."'}
+latency: {metric: http_request_duration_seconds}
+slos:
+  - {name: availability, kind: errors, objective: 0.999}
+  - {name: latency, kind: latency, objective: 0.99, latency: [{seconds: 0.5}]}
+alert:
+  name: CartErrorBudgetBurn
+  summary: s
+  description: d
+  minRequests: MIN
+  windows:
+    - {long: 1h, short: 5m, factor: 14.4, severity: critical, for: 2m}
+    - {long: 6h, short: 30m, factor: 6, severity: critical, for: 15m}
+`
+
+// guardRawSpec is a service with a raw SLO whose queries keep the cluster
+// label, and the guard on.
+const guardRawSpec = `name: basket
+service: basket
+clusterLabel: cluster
+period: 30d
+slos:
+  - name: availability
+    kind: raw
+    objective: 0.999
+    raw:
+      errors: 'sum by (cluster) (rate(http_requests_total{job="basket",code=~"5.."}[{{.window}}]))'
+      total: 'sum by (cluster) (rate(http_requests_total{job="basket"}[{{.window}}]))'
+alert:
+  name: BasketErrorBudgetBurn
+  summary: s
+  description: d
+  minRequests: MIN
+  windows:
+    - {long: 1h, short: 5m, factor: 14.4, severity: critical, for: 2m}
+    - {long: 1d, short: 2h, factor: 3, severity: warning, for: 1h}
+`
+
+// TestLowTrafficGuard: with alert.minRequests, every alert joins its SLO's
+// burn rates with the requests in its short window; the low-traffic tests
+// (every request failing: silent below the minimum, firing above it) and
+// every other generated test pass on the guarded rules; and on the same
+// rules without the guard every "stays silent" group fails, so those
+// groups test the guard. The minimum of 20000 is above what the standard
+// tests' 10000 requests a minute give the first base-window rate (2000),
+// so their traffic is raised (slomodel.TestRequestsOf) and must still
+// fire.
+func TestLowTrafficGuard(t *testing.T) {
+	tests := []struct {
+		name, spec, min string
+		// raised: the standard alert tests need more traffic than their
+		// thresholds alone ask for. With -short only these run every
+		// generated file; the others run the low-traffic file.
+		raised bool
+	}{
+		{"errors and latency", guardErrorsSpec, "100", false},
+		{"errors and latency, a minimum that raises the tests' traffic", guardErrorsSpec, "20000", true},
+		{"raw", guardRawSpec, "100", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := slo.Parse("spec.yaml", []byte(strings.Replace(tc.spec, "MIN", tc.min, 1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := slomodel.New(s, slomodel.ProfileOptimized)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range m.SLOs {
+				got, plain := m.TestRequestsOf(i), slomodel.TestRequestsAt(m.LowestThreshold(i))
+				if (got > plain) != tc.raised || got < m.GuardFloor() {
+					t.Errorf("SLO %s: the alert tests write %g requests a minute (%g for its thresholds, %g for the guard); raised: %v", m.SLOs[i].Name, got, plain, m.GuardFloor(), tc.raised)
+				}
+			}
+			groups, err := rulegen.RuleGroups(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			alerts := 0
+			for _, g := range groups {
+				for _, r := range g.Rules {
+					if r.Alert != s.Alert.Name {
+						continue
+					}
+					alerts++
+					if !strings.Contains(r.Expr, ">=") || !strings.Contains(r.Expr, tc.min) {
+						t.Errorf("alert %s/%s has no guard:\n%s", r.Labels["long"], r.Labels["short"], r.Expr)
+					}
+				}
+			}
+			if want := len(s.Alert.Windows) * len(s.SLOs); alerts != want {
+				t.Errorf("%d burn-rate alerts, want %d", alerts, want)
+			}
+
+			dir := t.TempDir()
+			paths := generateInto(t, dir, m)
+			guard := filepath.Join(dir, s.Name+".low-traffic.test.yaml")
+			silent, fires := 0, 0
+			for _, p := range paths {
+				if testing.Short() && !tc.raised && p != guard {
+					continue
+				}
+				report := runFiles(t, p)
+				failuresAreErrors(t, report)
+				if p != guard {
+					continue
+				}
+				for _, fr := range report.Files {
+					for _, g := range fr.Groups {
+						switch {
+						case strings.HasSuffix(g.Name, "stays silent"):
+							silent++
+						case strings.HasSuffix(g.Name, "fires"):
+							fires++
+						}
+					}
+				}
+			}
+			if want := len(s.Alert.Windows) * len(s.SLOs); silent != want || fires != want {
+				t.Errorf("%s: %d silent and %d firing groups, want %d of each (one per pair and SLO)", guard, silent, fires, want)
+			}
+			if !testing.Short() {
+				if out, err := promtoolTest(t, paths...); err != nil {
+					t.Errorf("promtool test rules: %v\n%s", err, out)
+				}
+				lint := exec.Command("go", "tool", "promtool", "check", "rules", "--lint=all", "--lint-fatal", filepath.Join(dir, s.Name+".rules.yaml"))
+				if out, err := lint.CombinedOutput(); err != nil {
+					t.Errorf("promtool check rules: %v\n%s", err, out)
+				}
+			}
+
+			// The same tests on the rules without the guard: every silent
+			// group fails, every firing group still passes.
+			off := *s
+			off.Alert.MinRequests = 0
+			mo, err := slomodel.New(&off, slomodel.ProfileOptimized)
+			if err != nil {
+				t.Fatal(err)
+			}
+			unguarded, err := rulegen.RuleGroups(mo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := encode.RuleFile(unguarded, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, s.Name+".rules.yaml"), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, fr := range runFiles(t, guard).Files {
+				for _, g := range fr.Groups {
+					if strings.HasSuffix(g.Name, "stays silent") != g.Failed() {
+						t.Errorf("without the guard, %q: failed %v", g.Name, g.Failed())
+					}
+				}
+			}
+		})
+	}
+}
