@@ -78,6 +78,7 @@ func TestLowTrafficGuard(t *testing.T) {
 		{"errors and latency", guardErrorsSpec, "100", false},
 		{"errors and latency, a minimum that raises the tests' traffic", guardErrorsSpec, "20000", true},
 		{"raw", guardRawSpec, "100", false},
+		{"kube-apiserver, the SLIs' burn rates summed", apiserverGuardSpec(), "100", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -111,7 +112,11 @@ func TestLowTrafficGuard(t *testing.T) {
 					}
 				}
 			}
-			if want := len(s.Alert.Windows) * len(s.SLOs); alerts != want {
+			perSLI := len(s.SLOs)
+			if !m.Profile.AlertPerSLI && !m.Identity {
+				perSLI = 1
+			}
+			if want := len(s.Alert.Windows) * perSLI; alerts != want {
 				t.Errorf("%d burn-rate alerts, want %d", alerts, want)
 			}
 
@@ -180,4 +185,24 @@ func TestLowTrafficGuard(t *testing.T) {
 			}
 		})
 	}
+}
+
+// apiserverGuardSpec is the embedded kube-apiserver spec with the guard
+// (minimum MIN), its first two window pairs, and one alert on the sum of
+// the SLIs' burn rates (fixes.alertPerSLI off): the guard then counts the
+// requests of every SLI.
+func apiserverGuardSpec() string {
+	text := string(slo.DefaultYAML())
+	for _, e := range [][2]string{
+		{"  windows:\n", "  minRequests: MIN\n  windows:\n"},
+		{"    - {long: 1d, short: 2h, factor: 3, severity: warning, for: 1h}\n", ""},
+		{"    - {long: 3d, short: 6h, factor: 1, severity: warning, for: 3h}\n", ""},
+		{"alertPerSLI: true", "alertPerSLI: false"},
+	} {
+		if !strings.Contains(text, e[0]) {
+			panic("the embedded spec has no " + e[0])
+		}
+		text = strings.Replace(text, e[0], e[1], 1)
+	}
+	return text
 }
