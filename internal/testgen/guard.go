@@ -58,8 +58,33 @@ func (t *tester) guardTests() *promtest.File {
 					PromQLExprTests: []promtest.ExprTest{p.firing(i, at)},
 				})
 		}
+		groups = append(groups, t.guardCrossed(p, at)...)
 	}
 	return t.file(time.Minute, groups)
+}
+
+// guardCrossed is, with one alert per SLI, the first SLO failing at every
+// request below the minimum beside the second serving well above it
+// without errors: the first stays silent, since each SLI's guard counts
+// its own requests, not the service's.
+func (t *tester) guardCrossed(p *pairTests, at time.Duration) []promtest.Group {
+	if !p.perSLI() || len(t.SLOs) < 2 || t.ThresholdOf(p.w, 0) >= 1 {
+		return nil
+	}
+	n, shortMin := t.Alert.MinRequests, p.short.Minutes()
+	below := math.Exp2(math.Floor(math.Log2(n / 1.25 / shortMin)))
+	busy := math.Exp2(math.Ceil(math.Log2(4 * n / shortMin)))
+	sc := scenario{phases: []phase{{minutes(at), map[int]load{0: t.allFailing(0, below), 1: t.burning(1, busy, 0)}}}}
+	if len(t.conflicts(sc)) > 0 {
+		return nil // the two SLOs read one series
+	}
+	return []promtest.Group{{
+		Name: fmt.Sprintf("%s %s: every request failing below alert.minRequests %s, beside %s at %s requests in the short window, stays silent",
+			t.SLOs[0].Name, p.pair, num64(n), t.SLOs[1].Name, num64(busy*shortMin)),
+		Interval:        model.Duration(time.Minute),
+		InputSeries:     t.input(sc),
+		PromQLExprTests: []promtest.ExprTest{p.above(p.w.Long, 0, at, true), p.above(p.w.Short, 0, at, true), p.quiet(at)},
+	}}
 }
 
 // allFailing is SLO i serving perMinute requests a minute, every one of

@@ -4,8 +4,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/prometheus/model/rulefmt"
 
 	"github.com/burnrate/burnrate/internal/encode"
 	"github.com/burnrate/burnrate/internal/rulegen"
@@ -125,7 +129,10 @@ func TestLowTrafficGuard(t *testing.T) {
 			guard := filepath.Join(dir, s.Name+".low-traffic.test.yaml")
 			silent, fires := 0, 0
 			for _, p := range paths {
-				if testing.Short() && !tc.raised && p != guard {
+				// -short: the alert tests of the raised traffic only (the
+				// records and SLI-health tests do not read the guard).
+				notAlerts := strings.HasSuffix(p, ".records.test.yaml") || strings.HasSuffix(p, ".sli-health.test.yaml")
+				if testing.Short() && p != guard && (!tc.raised || notAlerts) {
 					continue
 				}
 				report := runFiles(t, p)
@@ -136,6 +143,7 @@ func TestLowTrafficGuard(t *testing.T) {
 				for _, fr := range report.Files {
 					for _, g := range fr.Groups {
 						switch {
+						case strings.Contains(g.Name, " beside "):
 						case strings.HasSuffix(g.Name, "stays silent"):
 							silent++
 						case strings.HasSuffix(g.Name, "fires"):
@@ -157,6 +165,29 @@ func TestLowTrafficGuard(t *testing.T) {
 				}
 			}
 
+			// The rules with each guard joined on the cluster alone and
+			// counting every SLO's requests: the SLO failing beside a
+			// busy one fires, and its group fails.
+			crossed := false
+			for _, fr := range runFiles(t, guard).Files {
+				for _, g := range fr.Groups {
+					crossed = crossed || strings.Contains(g.Name, " beside ")
+				}
+			}
+			if crossed != (m.Identity && len(s.SLOs) > 1) {
+				t.Errorf("a group with one SLO failing beside a busy one: %v, want %v", crossed, !crossed)
+			}
+			if crossed {
+				writeRules(t, dir, s.Name, joinedOnCluster(t, groups, m))
+				for _, fr := range runFiles(t, guard).Files {
+					for _, g := range fr.Groups {
+						if strings.Contains(g.Name, " beside ") && !g.Failed() {
+							t.Errorf("with the guard joined on the cluster alone, %q passed", g.Name)
+						}
+					}
+				}
+			}
+
 			// The same tests on the rules without the guard: every silent
 			// group fails, every firing group still passes.
 			off := *s
@@ -169,13 +200,7 @@ func TestLowTrafficGuard(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			data, err := encode.RuleFile(unguarded, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, s.Name+".rules.yaml"), data, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			writeRules(t, dir, s.Name, unguarded)
 			for _, fr := range runFiles(t, guard).Files {
 				for _, g := range fr.Groups {
 					if strings.HasSuffix(g.Name, "stays silent") != g.Failed() {
@@ -205,4 +230,42 @@ func apiserverGuardSpec() string {
 		text = strings.Replace(text, e[0], e[1], 1)
 	}
 	return text
+}
+
+// writeRules writes groups as dir/<name>.rules.yaml.
+func writeRules(t *testing.T, dir, name string, groups []rulefmt.RuleGroup) {
+	t.Helper()
+	data, err := encode.RuleFile(groups, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".rules.yaml"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// joinedOnCluster is groups with each alert's guard, its last top-level
+// "and on (…)", joined on the cluster label alone and reading every SLO's
+// events: the mistake of a guard that counts the service's requests.
+func joinedOnCluster(t *testing.T, groups []rulefmt.RuleGroup, m *slomodel.Model) []rulefmt.RuleGroup {
+	t.Helper()
+	sliMatcher := regexp.MustCompile(`,?\b` + m.SLILabel + `="[^"]*"`)
+	out := make([]rulefmt.RuleGroup, len(groups))
+	for gi, g := range groups {
+		out[gi] = g
+		out[gi].Rules = slices.Clone(g.Rules)
+		for ri, r := range g.Rules {
+			if r.Alert != m.Alert.Name {
+				continue
+			}
+			on := "\nand on (" + strings.Join(m.AlertOn(), ", ") + ")\n"
+			k := strings.LastIndex(r.Expr, on)
+			if k < 0 {
+				t.Fatalf("alert %s/%s has no top-level %q:\n%s", r.Labels["long"], r.Labels["short"], on, r.Expr)
+			}
+			guard := sliMatcher.ReplaceAllString(r.Expr[k+len(on):], "")
+			out[gi].Rules[ri].Expr = r.Expr[:k] + "\nand on (" + m.ClusterLabel + ")\n" + guard
+		}
+	}
+	return out
 }
