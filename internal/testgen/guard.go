@@ -16,7 +16,10 @@ import (
 // holds more. One file at a 1m evaluation interval, the burn-rate group's
 // own: the guard counts the short window's requests from the base-window
 // rates recorded in it, one a minute (rulegen's guarded), and promtool
-// evaluates every group at the file's interval.
+// evaluates every group at the file's interval, whatever the group's own
+// (Prometheus v0.316.0 cmd/promtool/unittest.go, testGroup.test: each
+// group's Eval at every step of evaluation_interval), so at a coarser
+// interval the guard would count fewer rates than Prometheus records.
 //
 // Each group's traffic is steady from the start, in requests a minute that
 // are powers of two (promtool's repeated additions of them are exact), so
