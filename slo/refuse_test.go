@@ -63,6 +63,21 @@ func TestRefusals(t *testing.T) {
 			want:  []want{{"labels: [release]", "output.labels: expected a mapping of names to strings, such as {release: monitoring}, got a list"}},
 		},
 		{
+			name:  "negative minRequests",
+			edits: []string{"    - {long: 3d, short: 6h, factor: 1, severity: warning, for: 3h}\n", "    - {long: 3d, short: 6h, factor: 1, severity: warning, for: 3h}\n  minRequests: -5\n"},
+			want:  []want{{"minRequests:", "alert.minRequests: -5: want a whole number of requests from 0 (no guard, the same as leaving it out) to 1000000000000, the least a pair's short window must hold before the pair may fire, e.g. minRequests: 100"}},
+		},
+		{
+			name:  "minRequests that is no whole number",
+			edits: []string{"    - {long: 3d, short: 6h, factor: 1, severity: warning, for: 3h}\n", "    - {long: 3d, short: 6h, factor: 1, severity: warning, for: 3h}\n  minRequests: 2.5\n"},
+			want:  []want{{"minRequests:", "alert.minRequests: 2.5: want a whole number of requests from 0 (no guard, the same as leaving it out) to 1000000000000, the least a pair's short window must hold before the pair may fire, e.g. minRequests: 100"}},
+		},
+		{
+			name:  "minRequests that is no number",
+			edits: []string{"    - {long: 3d, short: 6h, factor: 1, severity: warning, for: 3h}\n", "    - {long: 3d, short: 6h, factor: 1, severity: warning, for: 3h}\n  minRequests: many\n"},
+			want:  []want{{"minRequests:", `alert.minRequests: expected a number such as 100, got "many"`}},
+		},
+		{
 			name:  "SLI label reserved by Prometheus",
 			edits: []string{"sliLabel: verb", "sliLabel: __name__"},
 			want:  []want{{"sliLabel:", `sliLabel: "__name__": label names beginning with __ are reserved for Prometheus's own use; choose another name`}},

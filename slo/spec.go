@@ -380,6 +380,15 @@ type Alert struct {
 	RunbookURLPattern string `yaml:"runbookURLPattern"`
 	// Windows lists the window pairs. Mixin: SLOs.apiserver.windows.
 	Windows []Window `yaml:"windows"`
+	// MinRequests is the low-traffic guard: a pair fires only while its
+	// short window holds at least this many of the SLO's events (requests),
+	// so that a handful of requests, one of them failed, cannot burn at
+	// hundreds of times the budget rate and page. Optional, default 0
+	// (off): with it on, an SLO that serves fewer requests than this in a
+	// short window cannot page at all, however much of it fails. Not in the
+	// kubernetes-mixin profile, which renders the mixin's rules as they are.
+	// A whole number: events are counted in requests.
+	MinRequests float64 `yaml:"minRequests"`
 }
 
 // Window is one pair of the multiwindow, multi-burn-rate policy: the alert

@@ -273,6 +273,8 @@ func (v *validator) alert(s *Spec) bool {
 		v.add(Path{"alert", "windows"}, fmt.Sprintf("%d window pairs, more than the limit of %d; a few pairs (the SRE workbook uses 3 or 4) catch both fast and slow burns", len(a.Windows), MaxWindows))
 		return false
 	}
+	v.check(a.MinRequests >= 0 && a.MinRequests <= maxMinRequests && a.MinRequests == math.Trunc(a.MinRequests), Path{"alert", "minRequests"},
+		fmt.Sprintf("%s: want a whole number of requests from 0 (no guard, the same as leaving it out) to %s, the least a pair's short window must hold before the pair may fire, e.g. minRequests: 100", shortest(a.MinRequests), shortest(maxMinRequests)))
 	pairs := map[[2]Duration]int{}
 	for i, w := range a.Windows {
 		p := Path{"alert", "windows", i}
@@ -285,6 +287,10 @@ func (v *validator) alert(s *Spec) bool {
 	}
 	return true
 }
+
+// maxMinRequests bounds alert.minRequests: far beyond any guard against
+// low traffic, and a count float64 holds exactly (below 2^53).
+const maxMinRequests = 1e12
 
 // window checks window pair w at path p: its durations, factor, severity
 // and for.

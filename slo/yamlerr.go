@@ -32,7 +32,7 @@ var wants = map[string]string{
 	"slo.Duration":        "a Prometheus duration such as 5m, 1h or 30d",
 	"slo.Requests":        "a mapping with the fields metric and errors",
 	"slo.Latency":         "a mapping with the fields metric, selector, partitionLabel and form",
-	"slo.Alert":           "a mapping with the fields name, summary, description, runbookURLPattern and windows",
+	"slo.Alert":           "a mapping with the fields name, summary, description, runbookURLPattern, windows and minRequests",
 	"slo.Fixes":           "a mapping of fix names to true or false",
 	"slo.Runbook":         "a mapping with the fields component and urlPattern",
 	"slo.Dashboards":      "a mapping with the field grafanaURL",
@@ -49,7 +49,7 @@ var wants = map[string]string{
 }
 
 // numberExamples are examples for number fields, by field name.
-var numberExamples = map[string]string{"objective": "0.999", "factor": "14.4", "seconds": "1"}
+var numberExamples = map[string]string{"objective": "0.999", "factor": "14.4", "seconds": "1", "minRequests": "100"}
 
 // yamlError turns a yaml.v3 error in data into one *Error per problem, each
 // with its line, the field when root locates it, and a sentence that says

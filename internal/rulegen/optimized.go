@@ -197,7 +197,7 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 				// SLO with the same name and labels as duplicates.
 				r := o.AlertRule(w)
 				maps.Copy(r.Labels, o.SLILabels(s.Name))
-				l.alert(r, pql.AndOn(burn(w.Long), burn(w.Short), on))
+				l.alert(r, o.guarded(pql.AndOn(burn(w.Long), burn(w.Short), on), w, o.mine(i), on, false))
 			}
 		}
 		return l.rules, l.err
@@ -211,9 +211,49 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 			}
 			return pql.Bin(parser.GTR, e, threshold)
 		}
-		l.alert(o.AlertRule(w), pql.AndOn(burn(w.Long), burn(w.Short), on))
+		l.alert(o.AlertRule(w), o.guarded(pql.AndOn(burn(w.Long), burn(w.Short), on), w, nil, on, !o.Profile.AlertPerSLI))
 	}
 	return l.rules, l.err
+}
+
+// guarded is alert expression e of pair w with the low-traffic guard
+// (alert.minRequests) when it is on: `e and on(on) <events in w's short
+// window> >= minRequests`, the events of the series of the events record
+// that sel selects, summed by on when sum (the alert on the sum of the
+// SLIs' burn rates). Without the guard, e as it is.
+//
+// The events in the short window come from the records the burn rate
+// divides by, read at the burn-rate group's interval (1m): over the base
+// window, the base rate times its seconds; over a longer window, the sum of
+// the base rates recorded in it (windowSum: one a minute, each the
+// per-second rate of the base window before it) times the interval's 60
+// seconds, which for steady traffic is the requests of the window. Missed
+// evaluations make it smaller, never larger, so a gap in the records holds
+// the alert back rather than letting low traffic page.
+//
+// PromQL (Prometheus v0.316.0, promql/engine.go): a comparison without
+// bool keeps the vector's samples for which it holds, with their values
+// (VectorscalarBinop, vectorElemBinop), and `and on(on)` keeps the samples
+// of its left side that have a right-side sample with the same on labels
+// (VectorAnd), so the alert keeps its labels and its value, the long
+// window's burn rate, and each SLI is joined with its own traffic only.
+func (o optimized) guarded(e parser.Expr, w slo.Window, sel pql.Sel, on []string, sum bool) parser.Expr {
+	n := o.Alert.MinRequests
+	if n <= 0 {
+		return e
+	}
+	short := time.Duration(w.Short)
+	var perSecond parser.Expr = pql.Vec(o.EventsRecord, sel)
+	seconds := short.Seconds()
+	if short != o.BaseWindow {
+		perSecond = o.windowSumOf(o.EventsRecord, short, sel)
+		seconds = time.Duration(optimizedBurnInterval).Seconds()
+	}
+	if sum {
+		perSecond = pql.SumBy(on, perSecond)
+	}
+	events := pql.Bin(parser.MUL, perSecond, pql.Num(seconds))
+	return pql.AndOn(e, pql.Bin(parser.GTE, events, pql.Num(n)), on)
 }
 
 func (o optimized) availability() ([]rulefmt.Rule, error) {

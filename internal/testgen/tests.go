@@ -57,6 +57,9 @@ func Tests(m *slomodel.Model, ruleFile string) ([]NamedTestFile, error) {
 		}
 		out = append(out, NamedTestFile{Name: s.Name + ".sli-health.test.yaml", File: f})
 	}
+	if s.Alert.MinRequests > 0 {
+		out = append(out, NamedTestFile{Name: s.Name + ".low-traffic.test.yaml", File: t.guardTests()})
+	}
 	for _, w := range s.Alert.Windows {
 		f, err := t.windowTests(w)
 		if err != nil {
@@ -495,9 +498,10 @@ func evalInterval(w slo.Window) time.Duration {
 }
 
 // requests is SLO i's requests a minute in the alert tests: enough for
-// whole requests at every ratio they write (slomodel.TestRequestsAt).
+// whole requests at every ratio they write, and for the low-traffic guard
+// (slomodel.TestRequestsOf).
 func (t *tester) requests(i int) float64 {
-	return slomodel.TestRequestsAt(t.LowestThreshold(i))
+	return t.TestRequestsOf(i)
 }
 
 // parts is the number of partitions SLO i's load is split in: one per
