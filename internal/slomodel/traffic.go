@@ -77,6 +77,25 @@ func (m *Model) GuardFloor() float64 {
 	return 2 * m.Alert.MinRequests * time.Duration(m.Spec.BaseWindow).Minutes()
 }
 
+// GuardProblem says why the alert tests of SLO i cannot hold the traffic
+// the low-traffic guard asks of them (TestRequestsOf) in float64, where its
+// thresholds alone could be tested, and the highest alert.minRequests
+// they could hold; "" and 0 when there is no such problem.
+func (m *Model) GuardProblem(i int) (problem string, highest float64) {
+	low, minutes, histogram := m.LowestThreshold(i), m.longestTest(), m.SLOs[i].Kind.HasLatency()
+	r := TestRequestsAt(low)
+	if m.GuardFloor() == 0 || trafficProblem(low, r, minutes, histogram) != "" {
+		return "", 0
+	}
+	if problem = trafficProblem(low, m.testRequests(low), minutes, histogram); problem == "" {
+		return "", 0
+	}
+	for trafficProblem(low, r*10, minutes, histogram) == "" {
+		r *= 10
+	}
+	return problem, math.Floor(r / (2 * time.Duration(m.Spec.BaseWindow).Minutes()))
+}
+
 // TestMinutes bounds how long the alert tests of window pair w run, in
 // minutes: a steady burn fires at long + for + one evaluation (at most a
 // fifth of the short window, or a minute), and the tests of a stopping
@@ -143,7 +162,7 @@ func (m *Model) longestTest() float64 {
 func trafficProblem(low, r, minutes float64, histogram bool) string {
 	why := fmt.Sprintf("%d bad ones at half the threshold", TestMinBad)
 	if r > TestRequestsAt(low) {
-		why = "for the short windows to pass alert.minRequests; lower it"
+		why = "so that every short window passes alert.minRequests"
 	}
 	switch {
 	case histogram && low < HistogramFloor:
