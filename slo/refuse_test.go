@@ -276,6 +276,16 @@ func TestRefusals(t *testing.T) {
 			want:  []want{{"kind: availability", `slos[1].kind: "availability" is not an SLO kind; want one of errors, latency, errors-and-latency, raw`}},
 		},
 		{
+			name:  "unknown histogram form",
+			edits: []string{"  partitionLabel: scope\n", "  partitionLabel: scope\n  form: exponential\n"},
+			want:  []want{{"form: exponential", `latency.form: "exponential" is not a histogram form; write one of classic, native, nhcb (classic: _bucket and _count series; native: exponential native histograms; nhcb: native histograms with custom buckets)`}},
+		},
+		{
+			name:  "histogram form that is not a string",
+			edits: []string{"  partitionLabel: scope\n", "  partitionLabel: scope\n  form: [native]\n"},
+			want:  []want{{"form: [native]", `latency.form: expected one of classic, native, nhcb, got a list`}},
+		},
+		{
 			name: "raw queries without the window placeholder, not parsing, or not a vector",
 			text: rawSpec(`sum(rate(http_requests_total{code=~"5.."}[5m]))`, `sum(rate(http_requests_total[{{.window}}])`) +
 				"  - name: b\n    kind: raw\n    raw: {errors: 'rate(x[{{ .window }}])', total: 'x[{{.window}}]'}\n",

@@ -104,6 +104,9 @@ func (v *validator) metrics(s *Spec) {
 		v.metricName(Path{"latency", "metric"}, s.Latency.Metric, "http_request_duration_seconds (the histogram's name without _bucket)")
 		v.selector(Path{"latency", "selector"}, s.Latency.Selector, false)
 	}
+	if f := s.Latency.Form; f != "" && !slices.Contains(HistogramForms, f) {
+		v.add(Path{"latency", "form"}, fmt.Sprintf("%q is not a histogram form; write one of %s (classic: _bucket and _count series; native: exponential native histograms; nhcb: native histograms with custom buckets)", f, formList()))
+	}
 }
 
 // The kube-apiserver's request counter and the latency histograms it has
@@ -405,6 +408,14 @@ func (s *Spec) lowestObjective() float64 {
 		}
 	}
 	return low
+}
+
+func formList() string {
+	var out []string
+	for _, f := range HistogramForms {
+		out = append(out, string(f))
+	}
+	return strings.Join(out, ", ")
 }
 
 func kindList() string {

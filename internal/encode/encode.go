@@ -20,9 +20,7 @@ import (
 // lines a comment.
 func YAML(header string, v any) ([]byte, error) {
 	var b bytes.Buffer
-	for l := range strings.SplitSeq(strings.TrimRight(header, "\n"), "\n") {
-		b.WriteString("# " + l + "\n")
-	}
+	Comment(&b, header)
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
 	if err := enc.Encode(v); err != nil {
@@ -32,6 +30,13 @@ func YAML(header string, v any) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// Comment writes header to b as comment lines, as YAML writes it.
+func Comment(b *bytes.Buffer, header string) {
+	for l := range strings.SplitSeq(strings.TrimRight(header, "\n"), "\n") {
+		b.WriteString("# " + l + "\n")
+	}
 }
 
 // RuleFile writes rule groups as a Prometheus rule file under header and

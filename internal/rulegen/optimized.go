@@ -97,6 +97,7 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 	if fromRates {
 		o.requestRates(&l)
 	}
+	hist := histogramTerms{o.Model, o.BaseWindow}
 	requests := func(i int, more ...*labels.Matcher) parser.Expr {
 		if fromRates {
 			return pql.SumBy(by, pql.Vec(o.RequestRateRecord, o.mine(i).And(more...)))
@@ -112,7 +113,7 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 		case s.Kind.HasErrors():
 			l.record(o.EventsRecord, requests(i), o.SLILabels(s.Name))
 		default:
-			l.record(o.EventsRecord, rateOf(o.Count, o.SLIs[i].Latency, by), o.SLILabels(s.Name))
+			l.record(o.EventsRecord, hist.requests(o.SLIs[i].Latency, by), o.SLILabels(s.Name))
 		}
 	}
 	for i, s := range o.SLOs {
@@ -143,8 +144,9 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 			// alert reports it, for a spec with a service): their sum over
 			// the terms, or 0 where there is none, is what a term of 0
 			// would give, without reading the histogram's count twice.
-			total := rateOf(o.Count, ms, tby)
-			terms = append(terms, pql.Bin(parser.SUB, total, rateOf(o.Bucket, ms.And(pql.Le(t.Seconds)), tby)))
+			// (A native histogram has no bucket series; see
+			// histogramTerms for its slow requests.)
+			terms = append(terms, hist.slow(ms, t, tby))
 		}
 		union := terms[0]
 		for _, t := range terms[1:] {
@@ -324,8 +326,13 @@ func (o optimized) requestRates(l *ruleList) {
 func (o optimized) histograms() ([]rulefmt.Rule, error) {
 	var l ruleList
 	for i, s := range o.SLOs {
-		rate := pql.Call("rate", pql.Range(pql.Vec(o.Bucket, o.SLIs[i].Latency), quantileWindow))
-		q := pql.Call("histogram_quantile", pql.Num(mixinQuantile), pql.SumBy([]string{o.ClusterLabel, "le", mixinResourceLabel}, rate))
+		var q parser.Expr
+		if o.Native {
+			q = histogramTerms{o.Model, quantileWindow}.quantile(mixinQuantile, o.SLIs[i].Latency, []string{o.ClusterLabel, mixinResourceLabel})
+		} else {
+			rate := pql.Call("rate", pql.Range(pql.Vec(o.Bucket, o.SLIs[i].Latency), quantileWindow))
+			q = pql.Call("histogram_quantile", pql.Num(mixinQuantile), pql.SumBy([]string{o.ClusterLabel, "le", mixinResourceLabel}, rate))
+		}
 		lbls := o.SLILabels(s.Name)
 		lbls["quantile"] = strconv.FormatFloat(mixinQuantile, 'f', -1, 64)
 		l.record(o.QuantileRecord, pql.Bin(parser.GTR, q, pql.Num(0)), lbls)

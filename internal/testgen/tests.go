@@ -90,6 +90,9 @@ type tester struct {
 	// tests also write to the request counter: it is what shows that
 	// requests flow when the histogram is gone (see healthTests).
 	counted map[int]bool
+	// native lays out the buckets of a native histogram's test series
+	// (latency.form native or nhcb); nil for a classic one.
+	native *nativeLayout
 }
 
 // counter is the request counter SLO i's tests write, the label that marks
@@ -155,6 +158,11 @@ func newTester(m *slomodel.Model, groups []rulefmt.RuleGroup, ruleFile string) (
 		}
 		if !ok {
 			return nil, fmt.Errorf("requests.errors %q: the tests need one matcher and a value it matches and one it does not", s.Requests.Errors)
+		}
+	}
+	if m.Native {
+		if t.native, err = newNativeLayout(s); err != nil {
+			return nil, err
 		}
 	}
 	lat, _ := slo.Matchers(s.Latency.Selector)
@@ -304,12 +312,24 @@ func (t *tester) inputSeries(sc scenario) ([]promtest.InputSeries, []*series.Ser
 		out = append(out, promtest.InputSeries{Series: key, Values: b.tl.Promtool(*b.byKey[key])})
 		raw = append(raw, b.byKey[key])
 	}
+	if t.native != nil {
+		// The same counts as native histograms (native.go); raw stays
+		// classic, as the SLI-health predictions read it.
+		out = t.nativeInput(b)
+	}
 	return out, raw
 }
 
 // conflicts are the series SLOs that share them write differently in sc:
 // there, not every SLO reads the load the scenario gives it.
-func (t *tester) conflicts(sc scenario) []string { return t.build(sc).conflicts }
+func (t *tester) conflicts(sc scenario) []string {
+	b := t.build(sc)
+	if t.native != nil {
+		_, native := t.native.native(t.Histogram, b)
+		return append(b.conflicts, native...)
+	}
+	return b.conflicts
+}
 
 // build collects the series of scenario sc.
 func (t *tester) build(sc scenario) *seriesBuilder {
@@ -774,11 +794,17 @@ func (t *tester) recordTests() *promtest.File {
 			}
 			loads[i] = l
 		}
-		style := `le="1"`
+		style := `buckets written le="1"`
 		if le10 {
-			style = `le="1.0"`
+			style = `buckets written le="1.0"`
 		}
-		g := group(fmt.Sprintf("slow requests per partition at each threshold, buckets written %s", style),
+		if t.native != nil {
+			if le10 {
+				break // no le label to write two ways
+			}
+			style = "a native histogram (" + string(t.Latency.Form) + ")"
+		}
+		g := group(fmt.Sprintf("slow requests per partition at each threshold, %s", style),
 			scenario{le10: le10, phases: []phase{{minutes(at), loads}}}, nil)
 		g.PromQLExprTests = append(g.PromQLExprTests, t.availabilityTests(loads, at)...)
 		groups = append(groups, g)
