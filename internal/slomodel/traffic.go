@@ -47,14 +47,14 @@ func TestRequestsAt(low float64) float64 {
 	return r
 }
 
-// TestRequestsOf is SLO i's requests a minute in the alert tests:
-// TestRequestsAt its lowest threshold, raised by powers of ten, when the
-// low-traffic guard is on, until the guard passes from the first
-// evaluation with data with room to spare. Then a pair's short window is
-// counted from the base-window rates, and the first of them, one minute
-// after the traffic starts, counts one minute of a base window: requests
-// a minute over the base window in minutes. Twice that must be at least
-// alert.minRequests.
+// TestRequestsOf is SLO i's requests a minute in the alert tests, r:
+// TestRequestsAt its lowest threshold, and with the low-traffic guard on
+// at least GuardFloor. The guard counts a pair's short window from the
+// base-window rates, and at the first evaluation after the traffic starts
+// (one minute of it, averaged over a base window of B minutes) that count
+// is r/B or more; r is raised by powers of ten until r/B is at least twice
+// alert.minRequests, so that the alert tests pass the guard from their
+// first evaluation with data.
 func (m *Model) TestRequestsOf(i int) float64 {
 	return m.testRequests(m.LowestThreshold(i))
 }
