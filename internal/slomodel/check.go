@@ -203,9 +203,16 @@ func mixinBudgetProblems(s *slo.Spec) []slo.FieldError {
 // share of requests float64 counters or rates cannot resolve.
 func trafficProblems(m *Model) []slo.FieldError {
 	var fes []slo.FieldError
+	guard, highest := "", 0.0 // the lowest highest minRequests of any SLO
 	for i, o := range m.SLOs {
 		if m.SLIs[i].Budget == 0 {
 			continue // mixinBudgetProblems
+		}
+		if problem, h := m.GuardProblem(i); problem != "" {
+			if guard == "" || h < highest {
+				guard, highest = fmt.Sprintf("SLO %s %s", o.Name, problem), h
+			}
+			continue
 		}
 		problem := m.TestTrafficProblem(i)
 		if problem == "" {
@@ -222,6 +229,11 @@ func trafficProblems(m *Model) []slo.FieldError {
 		fes = append(fes, slo.FieldError{Path: p,
 			Msg: fmt.Sprintf("%v: SLO %s's lowest alert threshold (factor × error budget) is %s, too small a share of requests to test: %s; %s",
 				m.ObjectiveOf(i), o.Name, strconv.FormatFloat(m.LowestThreshold(i), 'g', -1, 64), problem, fix)})
+	}
+	if guard != "" {
+		fes = append(fes, slo.FieldError{Path: slo.Path{"alert", "minRequests"},
+			Msg: fmt.Sprintf("%s: more than the generated alert tests can pass: they write at least 2 × minRequests × the base window in minutes requests a minute, so that the first base rate already passes the guard, and for %s; use a minRequests of at most %s",
+				strconv.FormatFloat(m.Alert.MinRequests, 'f', -1, 64), guard, strconv.FormatFloat(highest, 'f', -1, 64))})
 	}
 	return fes
 }

@@ -47,14 +47,14 @@ func TestRequestsAt(low float64) float64 {
 	return r
 }
 
-// TestRequestsOf is SLO i's requests a minute in the alert tests:
-// TestRequestsAt its lowest threshold, raised by powers of ten, when the
-// low-traffic guard is on, until the guard passes from the first
-// evaluation with data with room to spare. Then a pair's short window is
-// counted from the base-window rates, and the first of them, one minute
-// after the traffic starts, counts one minute of a base window: requests
-// a minute over the base window in minutes. Twice that must be at least
-// alert.minRequests.
+// TestRequestsOf is SLO i's requests a minute in the alert tests, r:
+// TestRequestsAt its lowest threshold, and with the low-traffic guard on
+// at least GuardFloor. The guard counts a pair's short window from the
+// base-window rates, and at the first evaluation after the traffic starts
+// (one minute of it, averaged over a base window of B minutes) that count
+// is r/B or more; r is raised by powers of ten until r/B is at least twice
+// alert.minRequests, so that the alert tests pass the guard from their
+// first evaluation with data.
 func (m *Model) TestRequestsOf(i int) float64 {
 	return m.testRequests(m.LowestThreshold(i))
 }
@@ -75,6 +75,25 @@ func (m *Model) GuardFloor() float64 {
 		return 0
 	}
 	return 2 * m.Alert.MinRequests * time.Duration(m.Spec.BaseWindow).Minutes()
+}
+
+// GuardProblem says why the alert tests of SLO i cannot hold the traffic
+// the low-traffic guard asks of them (TestRequestsOf) in float64, where its
+// thresholds alone could be tested, and the highest alert.minRequests
+// they could hold; "" and 0 when there is no such problem.
+func (m *Model) GuardProblem(i int) (problem string, highest float64) {
+	low, minutes, histogram := m.LowestThreshold(i), m.longestTest(), m.SLOs[i].Kind.HasLatency()
+	r := TestRequestsAt(low)
+	if m.GuardFloor() == 0 || trafficProblem(low, r, minutes, histogram) != "" {
+		return "", 0
+	}
+	if problem = trafficProblem(low, m.testRequests(low), minutes, histogram); problem == "" {
+		return "", 0
+	}
+	for trafficProblem(low, r*10, minutes, histogram) == "" {
+		r *= 10
+	}
+	return problem, math.Floor(r / (2 * time.Duration(m.Spec.BaseWindow).Minutes()))
 }
 
 // TestMinutes bounds how long the alert tests of window pair w run, in
@@ -143,7 +162,7 @@ func (m *Model) longestTest() float64 {
 func trafficProblem(low, r, minutes float64, histogram bool) string {
 	why := fmt.Sprintf("%d bad ones at half the threshold", TestMinBad)
 	if r > TestRequestsAt(low) {
-		why = "for the short windows to pass alert.minRequests; lower it"
+		why = "so that every short window passes alert.minRequests"
 	}
 	switch {
 	case histogram && low < HistogramFloor:

@@ -77,6 +77,12 @@ func TestCheck(t *testing.T) {
 			want:  "objective: 0.9999999999999: SLO read's lowest alert threshold (factor × error budget) is 1e-13, too small a share of requests to test: slow requests are rate(count) − rate(bucket), and float64 rates cannot tell a share below 3.6e-13 of the request rate from rounding; use an objective of at most 0.999999999 for it, or higher factors\nspec.yaml:8: objective: 0.9999999999999: SLO write's lowest alert threshold (factor × error budget) is 1e-13, too small a share of requests to test: slow requests are rate(count) − rate(bucket), and float64 rates cannot tell a share below 3.6e-13 of the request rate from rounding; use an objective of at most 0.999999999 for it, or higher factors",
 		},
 		{
+			name: "low-traffic guard the alert tests cannot pass", profile: slomodel.ProfileOptimized,
+			edits: []string{"    - {long: 3d, short: 6h, factor: 1, severity: warning, for: 3h}\n", "    - {long: 3d, short: 6h, factor: 1, severity: warning, for: 3h}\n  minRequests: 100000000000\n"},
+			at:    "minRequests:",
+			want:  "alert.minRequests: 100000000000: more than the generated alert tests can pass: they write at least 2 × minRequests × the base window in minutes requests a minute, so that the first base rate already passes the guard, and for SLO read the generated tests need 1e+12 requests a minute (so that every short window passes alert.minRequests) for up to 9182 minutes, which takes the histogram's counters past 2^53, where float64 stops counting single requests and count − bucket is no longer exact; use a minRequests of at most 10000000000",
+		},
+		{
 			name: "base window the tests cannot sample", profile: slomodel.ProfileOptimized,
 			edits: []string{"baseWindow: 5m", "baseWindow: 1m"},
 			at:    "baseWindow:",
