@@ -63,6 +63,21 @@ func TestRefusals(t *testing.T) {
 			want:  []want{{"labels: [release]", "output.labels: expected a mapping of names to strings, such as {release: monitoring}, got a list"}},
 		},
 		{
+			name:  "negative minRequests",
+			edits: []string{"    - {long: 3d, short: 6h, factor: 1, severity: warning, for: 3h}\n", "    - {long: 3d, short: 6h, factor: 1, severity: warning, for: 3h}\n  minRequests: -5\n"},
+			want:  []want{{"minRequests:", "alert.minRequests: -5: want a whole number of requests from 0 (no guard, the same as leaving it out) to 1000000000000, the least a pair's short window must hold before the pair may fire, e.g. minRequests: 100"}},
+		},
+		{
+			name:  "minRequests that is no whole number",
+			edits: []string{"    - {long: 3d, short: 6h, factor: 1, severity: warning, for: 3h}\n", "    - {long: 3d, short: 6h, factor: 1, severity: warning, for: 3h}\n  minRequests: 2.5\n"},
+			want:  []want{{"minRequests:", "alert.minRequests: 2.5: want a whole number of requests from 0 (no guard, the same as leaving it out) to 1000000000000, the least a pair's short window must hold before the pair may fire, e.g. minRequests: 100"}},
+		},
+		{
+			name:  "minRequests that is no number",
+			edits: []string{"    - {long: 3d, short: 6h, factor: 1, severity: warning, for: 3h}\n", "    - {long: 3d, short: 6h, factor: 1, severity: warning, for: 3h}\n  minRequests: many\n"},
+			want:  []want{{"minRequests:", `alert.minRequests: expected a number such as 100, got "many"`}},
+		},
+		{
 			name:  "SLI label reserved by Prometheus",
 			edits: []string{"sliLabel: verb", "sliLabel: __name__"},
 			want:  []want{{"sliLabel:", `sliLabel: "__name__": label names beginning with __ are reserved for Prometheus's own use; choose another name`}},
@@ -259,6 +274,16 @@ func TestRefusals(t *testing.T) {
 			name:  "unknown SLO kind",
 			edits: []string{"  - name: write\n", "  - name: write\n    kind: availability\n"},
 			want:  []want{{"kind: availability", `slos[1].kind: "availability" is not an SLO kind; want one of errors, latency, errors-and-latency, raw`}},
+		},
+		{
+			name:  "unknown histogram form",
+			edits: []string{"  partitionLabel: scope\n", "  partitionLabel: scope\n  form: exponential\n"},
+			want:  []want{{"form: exponential", `latency.form: "exponential" is not a histogram form; write one of classic, native, nhcb (classic: _bucket and _count series; native: exponential native histograms; nhcb: native histograms with custom buckets)`}},
+		},
+		{
+			name:  "histogram form that is not a string",
+			edits: []string{"  partitionLabel: scope\n", "  partitionLabel: scope\n  form: [native]\n"},
+			want:  []want{{"form: [native]", `latency.form: expected one of classic, native, nhcb, got a list`}},
 		},
 		{
 			name: "raw queries without the window placeholder, not parsing, or not a vector",

@@ -201,7 +201,7 @@ type Requests struct {
 	Errors string `yaml:"errors"`
 }
 
-// Latency describes the classic histogram that decides whether a request was
+// Latency describes the histogram that decides whether a request was
 // slow. Optional when every SLO is of kind errors.
 type Latency struct {
 	// Metric is the histogram's base name (without _bucket or _count).
@@ -213,7 +213,37 @@ type Latency struct {
 	// PartitionLabel is the histogram label whose values get their own
 	// threshold (scope for the apiserver). Optional when no SLI partitions.
 	PartitionLabel string `yaml:"partitionLabel"`
+	// Form is how Prometheus stores the histogram (see HistogramForm).
+	// Optional, default classic.
+	Form HistogramForm `yaml:"form"`
 }
+
+// HistogramForm is how Prometheus stores the latency histogram, which
+// decides the series the rules read.
+type HistogramForm string
+
+// The histogram forms.
+const (
+	// FormClassic: one _bucket series per bound (le label) and a _count
+	// series; what a Prometheus that scrapes no native histograms stores.
+	FormClassic HistogramForm = "classic"
+	// FormNative: one series under the histogram's own name holding a
+	// native histogram of exponential buckets, as Prometheus stores a
+	// histogram it scrapes with native histograms on and the client
+	// exposes as native; there are no _bucket or _count series.
+	FormNative HistogramForm = "native"
+	// FormNHCB: one native-histogram series with custom buckets (the
+	// classic bounds), as Prometheus stores a classic histogram it
+	// converts on scrape (convert_classic_histograms_to_nhcb).
+	FormNHCB HistogramForm = "nhcb"
+)
+
+// HistogramForms lists the histogram forms, the default first.
+var HistogramForms = []HistogramForm{FormClassic, FormNative, FormNHCB}
+
+// IsNative says whether the histogram is a native one (exponential or
+// custom buckets): one series per label set, no _bucket or _count.
+func (f HistogramForm) IsNative() bool { return f == FormNative || f == FormNHCB }
 
 // SLO is one SLI with its kind, request selector, latency thresholds and
 // objective.
@@ -278,7 +308,8 @@ const (
 	// the request counter.
 	KindErrors Kind = "errors"
 	// KindLatency: requests slower than the threshold over all requests of
-	// the histogram (its _count), from a classic histogram's buckets.
+	// the histogram (its _count, or histogram_count of a native one), from
+	// its buckets.
 	KindLatency Kind = "latency"
 	// KindErrorsAndLatency: errors plus slow requests (per partition value)
 	// over all requests of the counter: the kube-apiserver SLIs' shape.
@@ -349,6 +380,15 @@ type Alert struct {
 	RunbookURLPattern string `yaml:"runbookURLPattern"`
 	// Windows lists the window pairs. Mixin: SLOs.apiserver.windows.
 	Windows []Window `yaml:"windows"`
+	// MinRequests is the low-traffic guard: a pair fires only while its
+	// short window holds at least this many of the SLO's events (requests),
+	// so that a handful of requests, one of them failed, cannot burn at
+	// hundreds of times the budget rate and page. Optional, default 0
+	// (off): with it on, an SLO that serves fewer requests than this in a
+	// short window cannot page at all, however much of it fails. Not in the
+	// kubernetes-mixin profile, which renders the mixin's rules as they are.
+	// A whole number: events are counted in requests.
+	MinRequests float64 `yaml:"minRequests"`
 }
 
 // Window is one pair of the multiwindow, multi-burn-rate policy: the alert

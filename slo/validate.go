@@ -104,6 +104,9 @@ func (v *validator) metrics(s *Spec) {
 		v.metricName(Path{"latency", "metric"}, s.Latency.Metric, "http_request_duration_seconds (the histogram's name without _bucket)")
 		v.selector(Path{"latency", "selector"}, s.Latency.Selector, false)
 	}
+	if f := s.Latency.Form; f != "" && !slices.Contains(HistogramForms, f) {
+		v.add(Path{"latency", "form"}, fmt.Sprintf("%q is not a histogram form; write one of %s (classic: _bucket and _count series; native: exponential native histograms; nhcb: native histograms with custom buckets)", f, formList()))
+	}
 }
 
 // The kube-apiserver's request counter and the latency histograms it has
@@ -270,6 +273,8 @@ func (v *validator) alert(s *Spec) bool {
 		v.add(Path{"alert", "windows"}, fmt.Sprintf("%d window pairs, more than the limit of %d; a few pairs (the SRE workbook uses 3 or 4) catch both fast and slow burns", len(a.Windows), MaxWindows))
 		return false
 	}
+	v.check(a.MinRequests >= 0 && a.MinRequests <= maxMinRequests && a.MinRequests == math.Trunc(a.MinRequests), Path{"alert", "minRequests"},
+		fmt.Sprintf("%s: want a whole number of requests from 0 (no guard, the same as leaving it out) to %s, the least a pair's short window must hold before the pair may fire, e.g. minRequests: 100", shortest(a.MinRequests), shortest(maxMinRequests)))
 	pairs := map[[2]Duration]int{}
 	for i, w := range a.Windows {
 		p := Path{"alert", "windows", i}
@@ -282,6 +287,10 @@ func (v *validator) alert(s *Spec) bool {
 	}
 	return true
 }
+
+// maxMinRequests bounds alert.minRequests: far beyond any guard against
+// low traffic, and a count float64 holds exactly (below 2^53).
+const maxMinRequests = 1e12
 
 // window checks window pair w at path p: its durations, factor, severity
 // and for.
@@ -399,6 +408,14 @@ func (s *Spec) lowestObjective() float64 {
 		}
 	}
 	return low
+}
+
+func formList() string {
+	var out []string
+	for _, f := range HistogramForms {
+		out = append(out, string(f))
+	}
+	return strings.Join(out, ", ")
 }
 
 func kindList() string {

@@ -31,8 +31,8 @@ var wants = map[string]string{
 	"slo.Spec":            "a mapping of fields such as name, selector, slos",
 	"slo.Duration":        "a Prometheus duration such as 5m, 1h or 30d",
 	"slo.Requests":        "a mapping with the fields metric and errors",
-	"slo.Latency":         "a mapping with the fields metric, selector and partitionLabel",
-	"slo.Alert":           "a mapping with the fields name, summary, description, runbookURLPattern and windows",
+	"slo.Latency":         "a mapping with the fields metric, selector, partitionLabel and form",
+	"slo.Alert":           "a mapping with the fields name, summary, description, runbookURLPattern, windows and minRequests",
 	"slo.Fixes":           "a mapping of fix names to true or false",
 	"slo.Runbook":         "a mapping with the fields component and urlPattern",
 	"slo.Dashboards":      "a mapping with the field grafanaURL",
@@ -40,6 +40,7 @@ var wants = map[string]string{
 	"map[string]string":   "a mapping of names to strings, such as {release: monitoring}",
 	"slo.SLO":             "a mapping with the fields name, selector and latency",
 	"slo.Threshold":       "a mapping with the fields partition and seconds",
+	"slo.HistogramForm":   "one of classic, native, nhcb",
 	"slo.Window":          "a mapping with the fields long, short, factor, severity and for",
 	"[]slo.SLO":           "a list of SLOs, each with the fields name, selector and latency",
 	"[]slo.Window":        "a list of window pairs such as {long: 1h, short: 5m, factor: 14.4, severity: critical, for: 2m}",
@@ -48,7 +49,7 @@ var wants = map[string]string{
 }
 
 // numberExamples are examples for number fields, by field name.
-var numberExamples = map[string]string{"objective": "0.999", "factor": "14.4", "seconds": "1"}
+var numberExamples = map[string]string{"objective": "0.999", "factor": "14.4", "seconds": "1", "minRequests": "100"}
 
 // yamlError turns a yaml.v3 error in data into one *Error per problem, each
 // with its line, the field when root locates it, and a sentence that says

@@ -97,6 +97,7 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 	if fromRates {
 		o.requestRates(&l)
 	}
+	hist := histogramTerms{o.Model, o.BaseWindow}
 	requests := func(i int, more ...*labels.Matcher) parser.Expr {
 		if fromRates {
 			return pql.SumBy(by, pql.Vec(o.RequestRateRecord, o.mine(i).And(more...)))
@@ -112,7 +113,7 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 		case s.Kind.HasErrors():
 			l.record(o.EventsRecord, requests(i), o.SLILabels(s.Name))
 		default:
-			l.record(o.EventsRecord, rateOf(o.Count, o.SLIs[i].Latency, by), o.SLILabels(s.Name))
+			l.record(o.EventsRecord, hist.requests(o.SLIs[i].Latency, by), o.SLILabels(s.Name))
 		}
 	}
 	for i, s := range o.SLOs {
@@ -143,8 +144,9 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 			// alert reports it, for a spec with a service): their sum over
 			// the terms, or 0 where there is none, is what a term of 0
 			// would give, without reading the histogram's count twice.
-			total := rateOf(o.Count, ms, tby)
-			terms = append(terms, pql.Bin(parser.SUB, total, rateOf(o.Bucket, ms.And(pql.Le(t.Seconds)), tby)))
+			// (A native histogram has no bucket series; see
+			// histogramTerms for its slow requests.)
+			terms = append(terms, hist.slow(ms, t, tby))
 		}
 		union := terms[0]
 		for _, t := range terms[1:] {
@@ -195,7 +197,7 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 				// SLO with the same name and labels as duplicates.
 				r := o.AlertRule(w)
 				maps.Copy(r.Labels, o.SLILabels(s.Name))
-				l.alert(r, pql.AndOn(burn(w.Long), burn(w.Short), on))
+				l.alert(r, o.guarded(pql.AndOn(burn(w.Long), burn(w.Short), on), w, o.mine(i), on, false))
 			}
 		}
 		return l.rules, l.err
@@ -209,9 +211,49 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 			}
 			return pql.Bin(parser.GTR, e, threshold)
 		}
-		l.alert(o.AlertRule(w), pql.AndOn(burn(w.Long), burn(w.Short), on))
+		l.alert(o.AlertRule(w), o.guarded(pql.AndOn(burn(w.Long), burn(w.Short), on), w, nil, on, !o.Profile.AlertPerSLI))
 	}
 	return l.rules, l.err
+}
+
+// guarded is alert expression e of pair w with the low-traffic guard
+// (alert.minRequests) when it is on: `e and on(on) <events in w's short
+// window> >= minRequests`, the events of the series of the events record
+// that sel selects, summed by on when sum (the alert on the sum of the
+// SLIs' burn rates). Without the guard, e as it is.
+//
+// The events in the short window come from the records the burn rate
+// divides by, read at the burn-rate group's interval (1m): over the base
+// window, the base rate times its seconds; over a longer window, the sum of
+// the base rates recorded in it (windowSum: one a minute, each the
+// per-second rate of the base window before it) times the interval's 60
+// seconds, which for steady traffic is the requests of the window. Missed
+// evaluations make it smaller, never larger, so a gap in the records holds
+// the alert back rather than letting low traffic page.
+//
+// PromQL (Prometheus v0.316.0, promql/engine.go): a comparison without
+// bool keeps the vector's samples for which it holds, with their values
+// (VectorscalarBinop, vectorElemBinop), and `and on(on)` keeps the samples
+// of its left side that have a right-side sample with the same on labels
+// (VectorAnd), so the alert keeps its labels and its value, the long
+// window's burn rate, and each SLI is joined with its own traffic only.
+func (o optimized) guarded(e parser.Expr, w slo.Window, sel pql.Sel, on []string, sum bool) parser.Expr {
+	n := o.Alert.MinRequests
+	if n <= 0 {
+		return e
+	}
+	short := time.Duration(w.Short)
+	var perSecond parser.Expr = pql.Vec(o.EventsRecord, sel)
+	seconds := short.Seconds()
+	if short != o.BaseWindow {
+		perSecond = o.windowSumOf(o.EventsRecord, short, sel)
+		seconds = time.Duration(optimizedBurnInterval).Seconds()
+	}
+	if sum {
+		perSecond = pql.SumBy(on, perSecond)
+	}
+	events := pql.Bin(parser.MUL, perSecond, pql.Num(seconds))
+	return pql.AndOn(e, pql.Bin(parser.GTE, events, pql.Num(n)), on)
 }
 
 func (o optimized) availability() ([]rulefmt.Rule, error) {
@@ -284,8 +326,13 @@ func (o optimized) requestRates(l *ruleList) {
 func (o optimized) histograms() ([]rulefmt.Rule, error) {
 	var l ruleList
 	for i, s := range o.SLOs {
-		rate := pql.Call("rate", pql.Range(pql.Vec(o.Bucket, o.SLIs[i].Latency), quantileWindow))
-		q := pql.Call("histogram_quantile", pql.Num(mixinQuantile), pql.SumBy([]string{o.ClusterLabel, "le", mixinResourceLabel}, rate))
+		var q parser.Expr
+		if o.Native {
+			q = histogramTerms{o.Model, quantileWindow}.quantile(mixinQuantile, o.SLIs[i].Latency, []string{o.ClusterLabel, mixinResourceLabel})
+		} else {
+			rate := pql.Call("rate", pql.Range(pql.Vec(o.Bucket, o.SLIs[i].Latency), quantileWindow))
+			q = pql.Call("histogram_quantile", pql.Num(mixinQuantile), pql.SumBy([]string{o.ClusterLabel, "le", mixinResourceLabel}, rate))
+		}
 		lbls := o.SLILabels(s.Name)
 		lbls["quantile"] = strconv.FormatFloat(mixinQuantile, 'f', -1, 64)
 		l.record(o.QuantileRecord, pql.Bin(parser.GTR, q, pql.Num(0)), lbls)

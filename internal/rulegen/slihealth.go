@@ -43,9 +43,12 @@ type HealthCheck struct {
 //     Without either nothing tells a histogram that is gone from a
 //     service that serves nothing (a labelled histogram has no series
 //     until its first observation).
-//   - latency, errors-and-latency: per threshold (and partition value),
-//     the bucket at the threshold is there while the histogram counts
-//     events (bucket-missing).
+//   - latency, errors-and-latency, classic histogram: per threshold (and
+//     partition value), the bucket at the threshold is there while the
+//     histogram counts events (bucket-missing).
+//
+// For a native histogram (latency.form native or nhcb) the histogram's
+// count and presence are read from its one series (histogramTerms).
 func HealthChecks(m *slomodel.Model, i int) []HealthCheck {
 	cl := m.ClusterLabel
 	by := []string{cl}
@@ -79,10 +82,11 @@ func HealthChecks(m *slomodel.Model, i int) []HealthCheck {
 	if !s.Kind.HasLatency() {
 		return out
 	}
+	hist := histogramTerms{m, m.BaseWindow}
 	if s.Kind.HasErrors() {
 		add(slomodel.ProblemNoHistogram, none,
-			unless(flowing(rateOf(m.Counter, sli.Requests, by)), present(m.Count, sli.Latency, by), by))
-		diff := pql.Call("abs", pql.Bin(parser.SUB, rateOf(m.Count, sli.Latency, by), rateOf(m.Counter, sli.Requests, by)))
+			unless(flowing(rateOf(m.Counter, sli.Requests, by)), hist.present(sli.Latency, by), by))
+		diff := pql.Call("abs", pql.Bin(parser.SUB, hist.requests(sli.Latency, by), rateOf(m.Counter, sli.Requests, by)))
 		add(slomodel.ProblemCountDiverges, none,
 			pql.Bin(parser.GTR, diff, pql.Bin(parser.MUL, pql.Num(slomodel.HealthTolerance), rateOf(m.Counter, sli.Requests, by))))
 	} else {
@@ -91,7 +95,7 @@ func HealthChecks(m *slomodel.Model, i int) []HealthCheck {
 			flows = append(flows, flowing(rateOf(m.Counter, sli.Requests, by)))
 		}
 		if len(sli.Own) > 0 {
-			flows = append(flows, flowing(rateOf(m.Count, m.Service.And(m.NonStreaming...), by)))
+			flows = append(flows, flowing(hist.requests(m.Service.And(m.NonStreaming...), by)))
 		}
 		if len(flows) > 0 {
 			flow := flows[0]
@@ -101,8 +105,14 @@ func HealthChecks(m *slomodel.Model, i int) []HealthCheck {
 			if len(flows) > 1 {
 				flow = pql.Paren(flow) // or binds looser than unless
 			}
-			add(slomodel.ProblemNoHistogram, none, unless(flow, present(m.Count, sli.Latency, by), by))
+			add(slomodel.ProblemNoHistogram, none, unless(flow, hist.present(sli.Latency, by), by))
 		}
+	}
+	if m.Native {
+		// A native histogram has no series per bound that could go
+		// missing: histogram_fraction reads every bucket of the one
+		// series, which no-histogram watches (histogramTerms).
+		return out
 	}
 	for _, t := range s.Latency {
 		tby, ms := by, sli.Latency

@@ -159,14 +159,19 @@ func decompose(w time.Duration, stages []time.Duration) []piece {
 // stages shorter than or equal to w (see decompose); a term with no sample
 // that long ago counts 0 where the newest term has one.
 func (o optimized) stagedSum(rec string, w time.Duration, stages []time.Duration) parser.Expr {
+	return o.stagedSumOf(rec, w, stages, o.Own)
+}
+
+// stagedSumOf is stagedSum of the series of rec that sel selects.
+func (o optimized) stagedSumOf(rec string, w time.Duration, stages []time.Duration, sel pql.Sel) parser.Expr {
 	ps := decompose(w, stages)
 	term := func(p piece) parser.Expr {
 		if p.stage != 0 {
-			v := pql.Vec(o.SumRecord(rec, p.stage), o.Own)
+			v := pql.Vec(o.SumRecord(rec, p.stage), sel)
 			v.OriginalOffset = p.offset
 			return v
 		}
-		v := pql.Vec(rec, o.Own)
+		v := pql.Vec(rec, sel)
 		v.OriginalOffset = p.offset
 		return pql.Call("sum_over_time", pql.Range(v, p.span))
 	}
@@ -197,9 +202,14 @@ func (o optimized) stageRecords(l *ruleList, stages []time.Duration) {
 // windowSum is the sum of base record rec over window w: its stage record
 // when w is a stage, else built from the stages no longer than w.
 func (o optimized) windowSum(rec string, w time.Duration) parser.Expr {
+	return o.windowSumOf(rec, w, o.Own)
+}
+
+// windowSumOf is windowSum of the series of rec that sel selects.
+func (o optimized) windowSumOf(rec string, w time.Duration, sel pql.Sel) parser.Expr {
 	all := o.stagePlan().all()
 	if slices.Contains(all, w) {
-		return pql.Vec(o.SumRecord(rec, w), o.Own)
+		return pql.Vec(o.SumRecord(rec, w), sel)
 	}
-	return o.stagedSum(rec, w, shorter(all, w))
+	return o.stagedSumOf(rec, w, shorter(all, w), sel)
 }

@@ -82,6 +82,14 @@ func mixinProblems(s *slo.Spec) []slo.FieldError {
 				Msg: fmt.Sprintf("the %s profile renders errors-and-latency SLOs only, as the mixin does; use the %s profile for kind %s", ProfileMixin, ProfileOptimized, o.Kind)})
 		}
 	}
+	if s.Latency.Form.IsNative() {
+		fes = append(fes, slo.FieldError{Path: slo.Path{"latency", "form"},
+			Msg: fmt.Sprintf("%s: the %s profile renders the mixin's rules, which read the classic histogram's _bucket and _count series only; use the %s profile for a native histogram, or keep classic buckets (always_scrape_classic_histograms: true) and write form: classic", s.Latency.Form, ProfileMixin, ProfileOptimized)})
+	}
+	if s.Alert.MinRequests != 0 {
+		fes = append(fes, slo.FieldError{Path: slo.Path{"alert", "minRequests"},
+			Msg: fmt.Sprintf("the %s profile renders the mixin's alerts as they are, and the mixin has no low-traffic guard; remove minRequests, or use the %s profile", ProfileMixin, ProfileOptimized)})
+	}
 	fes = append(fes, mixinBudgetProblems(s)...)
 	if !model.LegacyValidation.IsValidLabelName(s.Latency.PartitionLabel) {
 		fes = append(fes, slo.FieldError{Path: slo.Path{"latency", "partitionLabel"},

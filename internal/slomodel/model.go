@@ -40,8 +40,13 @@ type Model struct {
 
 	Counter string // the request counter, e.g. apiserver_request_total
 	Base    string // the counter without _total: the records' stem
-	Bucket  string // the histogram's _bucket series
-	Count   string // the histogram's _count series
+	Bucket  string // the histogram's _bucket series (form classic)
+	Count   string // the histogram's _count series (form classic)
+	// Native is set when the histogram is a native one (latency.form
+	// native or nhcb): Histogram names its one series per label set, and
+	// there are no Bucket or Count series.
+	Native    bool
+	Histogram string
 
 	// Budget is the error budget, 1 - objective, computed in decimal.
 	Budget float64
@@ -238,6 +243,8 @@ func build(s *slo.Spec, profile string) (*Model, error) {
 	m.Base = strings.TrimSuffix(s.Requests.Metric, "_total")
 	m.Bucket = s.Latency.Metric + "_bucket"
 	m.Count = s.Latency.Metric + "_count"
+	m.Native = s.Latency.Form.IsNative()
+	m.Histogram = s.Latency.Metric
 	m.Budget = ErrorBudget(s.Objective)
 	if m.Profile.RoundedThresholds {
 		m.Budget = RoundTo(1-s.Objective, 5)
@@ -547,6 +554,25 @@ const (
 	ProblemErrorsExceedTotal = "errors-exceed-total"
 )
 
+// CountName names the series the histogram's request count comes from in
+// texts: the _count series, or for a native histogram
+// histogram_count(<metric>).
+func (m *Model) CountName() string {
+	if m.Native {
+		return "histogram_count(" + m.Histogram + ")"
+	}
+	return m.Count
+}
+
+// histogramName names the histogram's series in texts: the _count series
+// (the one the classic rules count requests from), or the native one.
+func (m *Model) histogramName() string {
+	if m.Native {
+		return m.Histogram
+	}
+	return m.Count
+}
+
 // HealthAlertName is the SLI-health alert's name: the burn-rate alert's
 // name with SLIBroken appended.
 func (m *Model) HealthAlertName() string { return m.Alert.Name + "SLIBroken" }
@@ -569,10 +595,10 @@ func (m *Model) HealthAlert(i int, problem string, th slo.Threshold) (labels, an
 		description = fmt.Sprintf("%s{%s} has traffic, but no series matches the SLO's selector {%s}; a label was renamed or dropped, or the selector is wrong.", m.Counter, m.Spec.Selector, o.Selector)
 	case ProblemNoHistogram:
 		summary = id + ": the latency histogram has no series for it."
-		description = fmt.Sprintf("Requests flow, but %s has no series for the SLO's selector {%s}; slow requests cannot be counted.", m.Count, o.Selector)
+		description = fmt.Sprintf("Requests flow, but %s has no series for the SLO's selector {%s}; slow requests cannot be counted.", m.histogramName(), o.Selector)
 	case ProblemCountDiverges:
 		summary = id + ": the histogram and the request counter count different requests."
-		description = fmt.Sprintf("The rate of %s differs from the rate of %s by more than %s%% of it; the burn rate divides one population by another (kubernetes-mixin#1000).", m.Count, m.Counter, strconv.FormatFloat(HealthTolerance*100, 'g', -1, 64))
+		description = fmt.Sprintf("The rate of %s differs from the rate of %s by more than %s%% of it; the burn rate divides one population by another (kubernetes-mixin#1000).", m.CountName(), m.Counter, strconv.FormatFloat(HealthTolerance*100, 'g', -1, 64))
 	case ProblemNoTotal:
 		summary = id + ": its total query has no series while its errors query has events."
 		description = fmt.Sprintf("raw.errors (%s) has events but raw.total (%s) gives no series; the burn rate is empty.", rawErrors, rawTotal)

@@ -47,6 +47,36 @@ func TestRequestsAt(low float64) float64 {
 	return r
 }
 
+// TestRequestsOf is SLO i's requests a minute in the alert tests:
+// TestRequestsAt its lowest threshold, raised by powers of ten, when the
+// low-traffic guard is on, until the guard passes from the first
+// evaluation with data with room to spare. Then a pair's short window is
+// counted from the base-window rates, and the first of them, one minute
+// after the traffic starts, counts one minute of a base window: requests
+// a minute over the base window in minutes. Twice that must be at least
+// alert.minRequests.
+func (m *Model) TestRequestsOf(i int) float64 {
+	return m.testRequests(m.LowestThreshold(i))
+}
+
+func (m *Model) testRequests(low float64) float64 {
+	r := TestRequestsAt(low)
+	for r < m.GuardFloor() && !math.IsInf(r, 1) {
+		r *= 10
+	}
+	return r
+}
+
+// GuardFloor is the fewest requests a minute at which the low-traffic
+// guard lets every alert test fire from its first evaluation with data (0
+// without the guard): see TestRequestsOf.
+func (m *Model) GuardFloor() float64 {
+	if m.Alert.MinRequests <= 0 {
+		return 0
+	}
+	return 2 * m.Alert.MinRequests * time.Duration(m.Spec.BaseWindow).Minutes()
+}
+
 // TestMinutes bounds how long the alert tests of window pair w run, in
 // minutes: a steady burn fires at long + for + one evaluation (at most a
 // fifth of the short window, or a minute), and the tests of a stopping
@@ -84,7 +114,8 @@ const HistogramFloor = 1600 * 0x1p-52
 // count − bucket, exact only below 2^53) and finitely for any other; or
 // it is below HistogramFloor for an SLO that reads a histogram.
 func (m *Model) TestTrafficProblem(i int) string {
-	return trafficProblem(m.LowestThreshold(i), m.longestTest(), m.SLOs[i].Kind.HasLatency())
+	low := m.LowestThreshold(i)
+	return trafficProblem(low, m.testRequests(low), m.longestTest(), m.SLOs[i].Kind.HasLatency())
 }
 
 // MaxTestableObjective is the highest objective of the form 0.99…9 (up to
@@ -94,7 +125,7 @@ func (m *Model) MaxTestableObjective(i int) float64 {
 	factor := m.LowestThreshold(i) / m.SLIs[i].Budget // the lowest factor as the alert writes it
 	for k := 15; k >= 1; k-- {
 		budget := math.Pow(10, -float64(k))
-		if trafficProblem(factor*budget, m.longestTest(), m.SLOs[i].Kind.HasLatency()) == "" {
+		if trafficProblem(factor*budget, m.testRequests(factor*budget), m.longestTest(), m.SLOs[i].Kind.HasLatency()) == "" {
 			return 1 - budget
 		}
 	}
@@ -109,17 +140,20 @@ func (m *Model) longestTest() float64 {
 	return longest
 }
 
-func trafficProblem(low, minutes float64, histogram bool) string {
-	r := TestRequestsAt(low)
+func trafficProblem(low, r, minutes float64, histogram bool) string {
+	why := fmt.Sprintf("%d bad ones at half the threshold", TestMinBad)
+	if r > TestRequestsAt(low) {
+		why = "for the short windows to pass alert.minRequests; lower it"
+	}
 	switch {
 	case histogram && low < HistogramFloor:
 		return fmt.Sprintf("slow requests are rate(count) − rate(bucket), and float64 rates cannot tell a share below %.2g of the request rate from rounding", HistogramFloor)
 	case histogram && r*minutes > exactCounter:
-		return fmt.Sprintf("the generated tests need %s requests a minute (%d bad ones at half the threshold) for up to %s minutes, which takes the histogram's counters past 2^53, where float64 stops counting single requests and count − bucket is no longer exact",
-			strconv.FormatFloat(r, 'g', -1, 64), TestMinBad, strconv.FormatFloat(minutes, 'g', -1, 64))
+		return fmt.Sprintf("the generated tests need %s requests a minute (%s) for up to %s minutes, which takes the histogram's counters past 2^53, where float64 stops counting single requests and count − bucket is no longer exact",
+			strconv.FormatFloat(r, 'g', -1, 64), why, strconv.FormatFloat(minutes, 'g', -1, 64))
 	case r*minutes > finiteCounter:
-		return fmt.Sprintf("the generated tests would need %s requests a minute (%d bad ones at half the threshold), more than float64 counters hold",
-			strconv.FormatFloat(r, 'g', -1, 64), TestMinBad)
+		return fmt.Sprintf("the generated tests would need %s requests a minute (%s), more than float64 counters hold",
+			strconv.FormatFloat(r, 'g', -1, 64), why)
 	}
 	return ""
 }

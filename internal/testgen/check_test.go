@@ -41,6 +41,18 @@ func TestCheck(t *testing.T) {
 			want:  "slos[1].kind: the kubernetes-mixin profile renders errors-and-latency SLOs only, as the mixin does; use the optimized profile for kind errors",
 		},
 		{
+			name: "mixin with a native histogram", profile: slomodel.ProfileMixin,
+			edits: []string{"  partitionLabel: scope\n", "  partitionLabel: scope\n  form: nhcb\n"},
+			at:    "form: nhcb",
+			want:  "latency.form: nhcb: the kubernetes-mixin profile renders the mixin's rules, which read the classic histogram's _bucket and _count series only; use the optimized profile for a native histogram, or keep classic buckets (always_scrape_classic_histograms: true) and write form: classic",
+		},
+		{
+			name: "mixin with a low-traffic guard", profile: slomodel.ProfileMixin,
+			edits: []string{"    - {long: 3d, short: 6h, factor: 1, severity: warning, for: 3h}\n", "    - {long: 3d, short: 6h, factor: 1, severity: warning, for: 3h}\n  minRequests: 100\n"},
+			at:    "minRequests:",
+			want:  "alert.minRequests: the kubernetes-mixin profile renders the mixin's alerts as they are, and the mixin has no low-traffic guard; remove minRequests, or use the optimized profile",
+		},
+		{
 			name: "mixin with a period of part days", profile: slomodel.ProfileMixin,
 			edits: []string{"period: 30d", "period: 30d12h"},
 			at:    "period:",

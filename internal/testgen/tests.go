@@ -56,6 +56,9 @@ func Tests(m *slomodel.Model, ruleFile string) ([]NamedTestFile, error) {
 		}
 		out = append(out, NamedTestFile{Name: s.Name + ".sli-health.test.yaml", File: f})
 	}
+	if s.Alert.MinRequests > 0 {
+		out = append(out, NamedTestFile{Name: s.Name + ".low-traffic.test.yaml", File: t.guardTests()})
+	}
 	for _, w := range s.Alert.Windows {
 		f, err := t.windowTests(w)
 		if err != nil {
@@ -87,6 +90,9 @@ type tester struct {
 	// tests also write to the request counter: it is what shows that
 	// requests flow when the histogram is gone (see healthTests).
 	counted map[int]bool
+	// native lays out the buckets of a native histogram's test series
+	// (latency.form native or nhcb); nil for a classic one.
+	native *nativeLayout
 }
 
 // counter is the request counter SLO i's tests write, the label that marks
@@ -153,6 +159,11 @@ func newTester(m *slomodel.Model, groups []string, ruleFile string) (*tester, er
 		}
 		if !ok {
 			return nil, fmt.Errorf("requests.errors %q: the tests need one matcher and a value it matches and one it does not", s.Requests.Errors)
+		}
+	}
+	if m.Native {
+		if t.native, err = newNativeLayout(s); err != nil {
+			return nil, err
 		}
 	}
 	lat, _ := slo.Matchers(s.Latency.Selector)
@@ -302,12 +313,24 @@ func (t *tester) inputSeries(sc scenario) ([]promtest.InputSeries, []*series.Ser
 		out = append(out, promtest.InputSeries{Series: key, Values: b.tl.Promtool(*b.byKey[key])})
 		raw = append(raw, b.byKey[key])
 	}
+	if t.native != nil {
+		// The same counts as native histograms (native.go); raw stays
+		// classic, as the SLI-health predictions read it.
+		out = t.nativeInput(b)
+	}
 	return out, raw
 }
 
 // conflicts are the series SLOs that share them write differently in sc:
 // there, not every SLO reads the load the scenario gives it.
-func (t *tester) conflicts(sc scenario) []string { return t.build(sc).conflicts }
+func (t *tester) conflicts(sc scenario) []string {
+	b := t.build(sc)
+	if t.native != nil {
+		_, native := t.native.native(t.Histogram, b)
+		return append(b.conflicts, native...)
+	}
+	return b.conflicts
+}
 
 // build collects the series of scenario sc.
 func (t *tester) build(sc scenario) *seriesBuilder {
@@ -475,9 +498,10 @@ func evalInterval(w slo.Window) time.Duration {
 }
 
 // requests is SLO i's requests a minute in the alert tests: enough for
-// whole requests at every ratio they write (slomodel.TestRequestsAt).
+// whole requests at every ratio they write, and for the low-traffic guard
+// (slomodel.TestRequestsOf).
 func (t *tester) requests(i int) float64 {
-	return slomodel.TestRequestsAt(t.LowestThreshold(i))
+	return t.TestRequestsOf(i)
 }
 
 // parts is the number of partitions SLO i's load is split in: one per
@@ -767,11 +791,17 @@ func (t *tester) recordTests() *promtest.File {
 			}
 			loads[i] = l
 		}
-		style := `le="1"`
+		style := `buckets written le="1"`
 		if le10 {
-			style = `le="1.0"`
+			style = `buckets written le="1.0"`
 		}
-		g := group(fmt.Sprintf("slow requests per partition at each threshold, buckets written %s", style),
+		if t.native != nil {
+			if le10 {
+				break // no le label to write two ways
+			}
+			style = "a native histogram (" + string(t.Latency.Form) + ")"
+		}
+		g := group(fmt.Sprintf("slow requests per partition at each threshold, %s", style),
 			scenario{le10: le10, phases: []phase{{minutes(at), loads}}}, nil)
 		g.PromQLExprTests = append(g.PromQLExprTests, t.availabilityTests(loads, at)...)
 		groups = append(groups, g)
