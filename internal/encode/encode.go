@@ -7,6 +7,7 @@ package encode
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/prometheus/common/model"
@@ -43,7 +44,7 @@ func Comment(b *bytes.Buffer, header string) {
 // checks the result with rulefmt, the parser Prometheus itself loads rule
 // files with.
 func RuleFile(groups []rulefmt.RuleGroup, header string) ([]byte, error) {
-	out, err := YAML(header, rulefmt.RuleGroups{Groups: groups})
+	out, err := ruleFileYAML(groups, header)
 	if err != nil {
 		return nil, fmt.Errorf("encode rule file: %w", err)
 	}
@@ -51,6 +52,52 @@ func RuleFile(groups []rulefmt.RuleGroup, header string) ([]byte, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// ruleFileYAML is YAML(header, rulefmt.RuleGroups{Groups: groups}), written
+// by a Writer: the fields of rulefmt's types in order, those omitempty
+// leaves out left out.
+func ruleFileYAML(groups []rulefmt.RuleGroup, header string) ([]byte, error) {
+	w := NewWriter(header)
+	w.Items(0, "groups", len(groups), func(i, col int) {
+		g := &groups[i]
+		w.Str(col, "name", g.Name)
+		if g.Interval != 0 {
+			w.Str(col, "interval", g.Interval.String())
+		}
+		if g.QueryOffset != nil {
+			w.Str(col, "query_offset", g.QueryOffset.String())
+		}
+		if g.Limit != 0 {
+			w.Plain(col, "limit", strconv.Itoa(g.Limit))
+		}
+		w.Items(col, "rules", len(g.Rules), func(i, col int) {
+			r := &g.Rules[i]
+			if r.Record != "" {
+				w.Str(col, "record", r.Record)
+			}
+			if r.Alert != "" {
+				w.Str(col, "alert", r.Alert)
+			}
+			w.Str(col, "expr", r.Expr)
+			if r.For != 0 {
+				w.Str(col, "for", r.For.String())
+			}
+			if r.KeepFiringFor != 0 {
+				w.Str(col, "keep_firing_for", r.KeepFiringFor.String())
+			}
+			if len(r.Labels) > 0 {
+				w.StringMap(col, "labels", r.Labels)
+			}
+			if len(r.Annotations) > 0 {
+				w.StringMap(col, "annotations", r.Annotations)
+			}
+		})
+		if len(g.Labels) > 0 {
+			w.StringMap(col, "labels", g.Labels)
+		}
+	})
+	return w.Done(rulefmt.RuleGroups{Groups: groups})
 }
 
 // parseRules loads a rule file with rulefmt, unknown fields refused.

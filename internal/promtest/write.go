@@ -1,362 +1,67 @@
 package promtest
 
 import (
-	"bytes"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"github.com/burnrate/burnrate/internal/encode"
 )
 
-// The writer below produces the bytes yaml.v3 (indent 2) produces for a
-// File, without yaml.v3's reflection and event emitter, which cost most
-// of the CPU time of generating a large spec (BenchmarkScale). It writes
-// the layout itself and the common scalars and map keys itself; any
-// scalar or map it cannot prove yaml.v3 writes plain (or single-quoted)
-// it has yaml.v3 render, once per distinct value, and places the result.
-// TestWriterMatchesYAMLv3 and FuzzWriterMatchesYAMLv3 compare the two
-// byte for byte.
-
-type writer struct {
-	b      bytes.Buffer
-	dash   bool              // the next key starts a sequence item
-	quoted map[string]string // yaml.v3's rendering of scalars, by value
-	// asWhole says the file has a scalar that only yaml.v3 encoding the
-	// whole file places right.
-	asWhole bool
-	err     error
-}
-
-// key starts the line of key k at column col.
-func (w *writer) key(col int, k string) {
-	if w.dash {
-		w.spaces(col - 2)
-		w.b.WriteString("- ")
-		w.dash = false
-	} else {
-		w.spaces(col)
-	}
-	w.b.WriteString(k)
-	w.b.WriteByte(':')
-}
-
-func (w *writer) spaces(n int) {
-	for range n {
-		w.b.WriteByte(' ')
-	}
-}
-
-// str writes a string field at column col.
-func (w *writer) str(col int, k, v string) {
-	w.key(col, k)
-	w.b.WriteByte(' ')
-	w.scalar(col, v)
-	w.b.WriteByte('\n')
-}
-
-// strings writes a sequence of strings at column col.
-func (w *writer) strings(col int, k string, vs []string) {
-	w.key(col, k)
-	if len(vs) == 0 {
-		w.b.WriteString(" []\n")
-		return
-	}
-	w.b.WriteByte('\n')
-	for _, v := range vs {
-		w.spaces(col + 2)
-		w.b.WriteString("- ")
-		w.scalar(col+2, v)
-		w.b.WriteByte('\n')
-	}
-}
-
-// items writes the sequence k of n items at column col, item i by fn at
-// column col+4.
-func (w *writer) items(col int, k string, n int, fn func(i, col int)) {
-	w.key(col, k)
-	if n == 0 {
-		w.b.WriteString(" []\n")
-		return
-	}
-	w.b.WriteByte('\n')
-	for i := range n {
-		w.dash = true
-		fn(i, col+4)
-	}
-}
-
-// stringMap writes a mapping of strings at column col, keys in yaml.v3's
-// order.
-func (w *writer) stringMap(col int, k string, m map[string]string) {
-	w.key(col, k)
-	if len(m) == 0 {
-		w.b.WriteString(" {}\n")
-		return
-	}
-	keys := make([]string, 0, len(m))
-	for key := range m {
-		if !plainKey(key) {
-			for k, v := range m {
-				if strings.ContainsAny(k+v, otherBreaks) {
-					w.asWhole = true
-				}
-			}
-			w.b.WriteByte('\n')
-			w.rendered(col+2, m)
-			return
-		}
-		keys = append(keys, key)
-	}
-	// For keys of lower-case letters and underscores, yaml.v3's order
-	// (sorter.go, keyList.Less: letters by code point, anything else
-	// before a letter) is byte order.
-	slices.Sort(keys)
-	w.b.WriteByte('\n')
-	for _, key := range keys {
-		w.str(col+2, key, m[key])
-	}
-}
-
-// plainKey says whether yaml.v3 writes map key k plain and sorts it in
-// byte order: lower-case letters and underscores, and not a word YAML
-// reads as a boolean or null.
-func plainKey(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i := range len(k) {
-		if c := k[i]; (c < 'a' || c > 'z') && c != '_' {
-			return false
-		}
-	}
-	switch k {
-	case "null", "true", "false", "y", "yes", "n", "no", "on", "off":
-		return false
-	}
-	return true
-}
-
-// scalar writes string v as the value of a key or a sequence item at
-// column col.
-func (w *writer) scalar(col int, v string) {
-	switch {
-	case plain(v):
-		w.b.WriteString(v)
-	case singleQuoted(v):
-		w.b.WriteByte('\'')
-		w.b.WriteString(strings.ReplaceAll(v, "'", "''"))
-		w.b.WriteByte('\'')
-	case strings.ContainsAny(v, otherBreaks):
-		// yaml.v3 indents after these too: its rendering of v
-		// depends on where v stands (see Marshal).
-		w.asWhole = true
-	default:
-		r, ok := w.quoted[v]
-		if !ok {
-			r = w.render(map[string]string{"k": v})
-			r = strings.TrimSuffix(strings.TrimPrefix(r, "k: "), "\n")
-			w.quoted[v] = r
-		}
-		w.indented(col, r)
-	}
-}
-
-// otherBreaks are the line breaks YAML knows besides \n.
-const otherBreaks = "\r\u0085\u2028\u2029"
-
-// rendered writes yaml.v3's rendering of m at column col.
-func (w *writer) rendered(col int, m map[string]string) {
-	w.spaces(col)
-	w.indented(col, w.render(m))
-}
-
-// indented writes r, a rendering at column 0, at column col: its lines
-// but the first shifted right by col (empty lines stay empty, as yaml.v3
-// writes them in a literal block).
-func (w *writer) indented(col int, r string) {
-	first := true
-	for line := range strings.SplitAfterSeq(r, "\n") {
-		if !first && line != "" && line != "\n" {
-			w.spaces(col)
-		}
-		first = false
-		w.b.WriteString(line)
-	}
-}
-
-// render has yaml.v3 encode v with a two-space indent.
-func (w *writer) render(v any) string {
-	var b strings.Builder
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(v); err != nil && w.err == nil {
-		w.err = err
-	}
-	if err := enc.Close(); err != nil && w.err == nil {
-		w.err = err
-	}
-	return b.String()
-}
-
-// plain says whether yaml.v3 writes v plain as a block value: what its
-// encoder (encode.go, stringv) would not quote because v reads back as
-// another type, and its emitter (emitterc.go, yaml_emitter_analyze_scalar)
-// allows as a plain block scalar. It accepts a subset of those strings:
-// printable ASCII starting with a letter or digit, without ": ", " #", a
-// trailing colon or trailing space, and reading back as a string.
-func plain(v string) bool {
-	if v == "" || !isAlnum(v[0]) || !printableASCII(v) {
-		return false
-	}
-	if strings.Contains(v, ": ") || strings.Contains(v, " #") || strings.HasSuffix(v, ":") || strings.HasSuffix(v, " ") {
-		return false
-	}
-	return readsAsString(v)
-}
-
-// singleQuoted says whether yaml.v3 writes v single-quoted as a block
-// value: printable ASCII on one line that its emitter may not write plain
-// because of how it starts (an indicator such as { or [, a space) or
-// what it contains (": ", " #"), and that reads back as a string
-// unquoted, so its encoder asked for no double quotes.
-func singleQuoted(v string) bool {
-	if v == "" || !printableASCII(v) || strings.HasPrefix(v, " ") || strings.HasSuffix(v, " ") {
-		return false
-	}
-	switch v[0] {
-	case '{', '[', '\'', '"', '#', '&', '*', '!', '|', '>', '%', '@', '`', ',', ']', '}':
-		// A flow or block indicator: nothing about types follows from
-		// these first characters (resolve.go's table has none of them).
-		return true
-	}
-	if isAlnum(v[0]) && (strings.Contains(v, ": ") || strings.Contains(v, " #")) {
-		return readsAsString(v)
-	}
-	return false
-}
-
-func isAlnum(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
-
-func printableASCII(v string) bool {
-	for i := range len(v) {
-		if v[i] < 0x20 || v[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
-// readsAsString says that v, starting with a letter or digit, is a string
-// when read unquoted by yaml.v3 (resolve.go) and no YAML 1.1 boolean or
-// sexagesimal number (encode.go, isOldBool and isBase60Float). It is sure
-// of: words with a character no boolean or null word has, and strings
-// starting with a digit that have an x past the second character and no
-// underscore (an integer has x only as its 0x prefix; floats, timestamps
-// and sexagesimals have none) or a character no number, timestamp or
-// sexagesimal has.
-func readsAsString(v string) bool {
-	c := v[0]
-	if c < '0' || c > '9' {
-		// The words YAML reads as booleans or null are letters only.
-		for i := range len(v) {
-			if c := v[i]; (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') {
-				return true
-			}
-		}
-		return false
-	}
-	if i := strings.IndexByte(v, 'x'); i >= 2 && !strings.Contains(v, "_") {
-		return true
-	}
-	for i := range len(v) {
-		if !strings.ContainsRune(numberChars, rune(v[i])) {
-			return true
-		}
-	}
-	return false
-}
-
-// numberChars are the characters of YAML's integers (decimal, 0x, 0o, 0b,
-// with underscores), floats, timestamps and sexagesimal numbers.
-const numberChars = "0123456789abcdefABCDEFxXoObB_.+-:tTzZ "
-
-// write writes f as yaml.v3 would, fields in File's order.
-func (f *File) write(w *writer) {
-	w.strings(0, "rule_files", f.RuleFiles)
+// write writes f as yaml.v3 would: its fields in order, those omitempty
+// leaves out left out.
+func (f *File) write(w *encode.Writer) {
+	w.Strings(0, "rule_files", f.RuleFiles)
 	if f.EvaluationInterval != 0 {
-		w.str(0, "evaluation_interval", f.EvaluationInterval.String())
+		w.Str(0, "evaluation_interval", f.EvaluationInterval.String())
 	}
-	w.strings(0, "group_eval_order", f.GroupEvalOrder)
-	w.items(0, "tests", len(f.Tests), func(i, col int) { f.Tests[i].write(w, col) })
+	w.Strings(0, "group_eval_order", f.GroupEvalOrder)
+	w.Items(0, "tests", len(f.Tests), func(i, col int) { f.Tests[i].write(w, col) })
 	if f.FuzzyCompare {
-		w.key(0, "fuzzy_compare")
-		w.b.WriteString(" true\n")
+		w.Plain(0, "fuzzy_compare", "true")
 	}
 }
 
-func (g *Group) write(w *writer, col int) {
+func (g *Group) write(w *encode.Writer, col int) {
 	if g.Name != "" {
-		w.str(col, "name", g.Name)
+		w.Str(col, "name", g.Name)
 	}
-	w.str(col, "interval", g.Interval.String())
-	w.items(col, "input_series", len(g.InputSeries), func(i, col int) {
-		w.str(col, "series", g.InputSeries[i].Series)
-		w.str(col, "values", g.InputSeries[i].Values)
+	w.Str(col, "interval", g.Interval.String())
+	w.Items(col, "input_series", len(g.InputSeries), func(i, col int) {
+		w.Str(col, "series", g.InputSeries[i].Series)
+		w.Str(col, "values", g.InputSeries[i].Values)
 	})
 	if len(g.AlertRuleTests) > 0 {
-		w.items(col, "alert_rule_test", len(g.AlertRuleTests), func(i, col int) {
+		w.Items(col, "alert_rule_test", len(g.AlertRuleTests), func(i, col int) {
 			at := &g.AlertRuleTests[i]
-			w.str(col, "eval_time", at.EvalTime.String())
-			w.str(col, "alertname", at.Alertname)
-			w.items(col, "exp_alerts", len(at.ExpAlerts), func(i, col int) {
-				w.stringMap(col, "exp_labels", at.ExpAlerts[i].ExpLabels)
-				w.stringMap(col, "exp_annotations", at.ExpAlerts[i].ExpAnnotations)
+			w.Str(col, "eval_time", at.EvalTime.String())
+			w.Str(col, "alertname", at.Alertname)
+			w.Items(col, "exp_alerts", len(at.ExpAlerts), func(i, col int) {
+				w.StringMap(col, "exp_labels", at.ExpAlerts[i].ExpLabels)
+				w.StringMap(col, "exp_annotations", at.ExpAlerts[i].ExpAnnotations)
 			})
 		})
 	}
 	if len(g.PromQLExprTests) > 0 {
-		w.items(col, "promql_expr_test", len(g.PromQLExprTests), func(i, col int) {
+		w.Items(col, "promql_expr_test", len(g.PromQLExprTests), func(i, col int) {
 			et := &g.PromQLExprTests[i]
-			w.str(col, "expr", et.Expr)
-			w.str(col, "eval_time", et.EvalTime.String())
-			w.items(col, "exp_samples", len(et.ExpSamples), func(i, col int) {
+			w.Str(col, "expr", et.Expr)
+			w.Str(col, "eval_time", et.EvalTime.String())
+			w.Items(col, "exp_samples", len(et.ExpSamples), func(i, col int) {
 				s := &et.ExpSamples[i]
-				w.str(col, "labels", s.Labels)
-				w.key(col, "value")
-				w.b.WriteByte(' ')
-				w.b.WriteString(yamlFloat(s.Value))
-				w.b.WriteByte('\n')
+				w.Str(col, "labels", s.Labels)
+				w.Plain(col, "value", encode.Float(s.Value))
 				if s.Histogram != "" {
-					w.str(col, "histogram", s.Histogram)
+					w.Str(col, "histogram", s.Histogram)
 				}
 			})
 		})
 	}
 	if len(g.ExternalLabels) > 0 {
-		w.stringMap(col, "external_labels", g.ExternalLabels)
+		w.StringMap(col, "external_labels", g.ExternalLabels)
 	}
 	if g.ExternalURL != "" {
-		w.str(col, "external_url", g.ExternalURL)
+		w.Str(col, "external_url", g.ExternalURL)
 	}
 	if !g.StartTimestamp.IsZero() {
-		w.str(col, "start_timestamp", g.StartTimestamp.UTC().Format(time.RFC3339Nano))
+		w.Str(col, "start_timestamp", g.StartTimestamp.UTC().Format(time.RFC3339Nano))
 	}
-}
-
-// yamlFloat is a float64 as yaml.v3 writes it (encode.go, floatv).
-func yamlFloat(v float64) string {
-	s := strconv.FormatFloat(v, 'g', -1, 64)
-	switch s {
-	case "+Inf":
-		return ".inf"
-	case "-Inf":
-		return "-.inf"
-	case "NaN":
-		return ".nan"
-	}
-	return s
 }

@@ -42,18 +42,18 @@ type mixin struct {
 	periodRange time.Duration // 30d
 }
 
-func mixinRules(model *slomodel.Model) ([]rulefmt.RuleGroup, error) {
+func mixinGroups(model *slomodel.Model) ([]groupBuilder, error) {
 	days, whole := model.PeriodDays()
 	if !whole || days < 1 {
 		return nil, fmt.Errorf("period %s: the %s profile counts the SLO period in whole days; use e.g. 30d", model.Period, slomodel.ProfileMixin)
 	}
 	m := mixin{Model: model, days: days, period: fmt.Sprintf("%dd", days), periodRange: time.Duration(days) * 24 * time.Hour}
-	return buildGroups([]groupBuilder{
+	return []groupBuilder{
 		{"kube-apiserver-availability.rules", mixinAvailabilityInterval, m.availability},
 		{"kube-apiserver-burnrate.rules", 0, m.burnrates},
 		{"kube-apiserver-histogram.rules", 0, m.histograms},
 		{"kube-apiserver-slos", 0, m.alerts},
-	})
+	}, nil
 }
 
 // mixinAvailabilityInterval is the interval of the mixin's availability group.

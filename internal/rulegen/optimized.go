@@ -42,11 +42,11 @@ const quantileWindow = 5 * time.Minute
 // optimized renders the optimized profile's rules from the model.
 type optimized struct{ *slomodel.Model }
 
-// optimizedRules builds the groups, named after the spec (<name>-burnrate.rules,
+// optimizedGroups are the groups, named after the spec (<name>-burnrate.rules,
 // …; the embedded spec's name, kube-apiserver, gives the mixin's group
 // names). A spec with a service gets the SLI-health alerts and no
 // apiserver dashboard records (per-resource request rates and quantiles).
-func optimizedRules(m *slomodel.Model) ([]rulefmt.RuleGroup, error) {
+func optimizedGroups(m *slomodel.Model) []groupBuilder {
 	o := optimized{m}
 	groups := []groupBuilder{
 		{m.Name + "-burnrate.rules", optimizedBurnInterval, o.burnrates},
@@ -57,7 +57,7 @@ func optimizedRules(m *slomodel.Model) ([]rulefmt.RuleGroup, error) {
 	} else {
 		groups = append(groups, groupBuilder{m.Name + "-histogram.rules", optimizedQuantileInterval, o.histograms})
 	}
-	return buildGroups(groups)
+	return groups
 }
 
 // mine selects SLI i's recorded series.

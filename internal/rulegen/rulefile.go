@@ -30,10 +30,33 @@ func Rules(s *slo.Spec, profile string) ([]rulefmt.RuleGroup, error) {
 
 // RuleGroups renders the model's rule groups.
 func RuleGroups(m *slomodel.Model) ([]rulefmt.RuleGroup, error) {
-	if m.Profile.Name == slomodel.ProfileMixin {
-		return mixinRules(m)
+	groups, err := groupBuilders(m)
+	if err != nil {
+		return nil, err
 	}
-	return optimizedRules(m)
+	return buildGroups(groups)
+}
+
+// GroupNames are the names of the model's rule groups, in order, without
+// the work of building their rules (what the tests' group_eval_order
+// needs).
+func GroupNames(m *slomodel.Model) ([]string, error) {
+	groups, err := groupBuilders(m)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(groups))
+	for i, g := range groups {
+		names[i] = g.name
+	}
+	return names, nil
+}
+
+func groupBuilders(m *slomodel.Model) ([]groupBuilder, error) {
+	if m.Profile.Name == slomodel.ProfileMixin {
+		return mixinGroups(m)
+	}
+	return optimizedGroups(m), nil
 }
 
 // groupBuilder names a rule group and builds its rules.

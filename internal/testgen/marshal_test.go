@@ -7,15 +7,18 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/prometheus/prometheus/model/rulefmt"
+
 	"github.com/burnrate/burnrate/internal/encode"
+	"github.com/burnrate/burnrate/internal/rulegen"
 	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
 
-// TestMarshalMatchesYAMLv3: promtest's own writer writes every test file
-// generated for the embedded spec, every example spec (each profile) and
-// a spec of 100 SLOs byte for byte as yaml.v3 does, which it replaces for
-// speed.
+// TestMarshalMatchesYAMLv3: encode.Writer writes every rule file and test
+// file generated for the embedded spec, every example spec (each profile)
+// and a spec of 100 SLOs byte for byte as yaml.v3 does, which it replaces
+// for speed.
 func TestMarshalMatchesYAMLv3(t *testing.T) {
 	specs := map[string]*slo.Spec{"embedded": slo.Default(), "100 SLOs": manySpec(t, 100)}
 	examples, err := filepath.Glob(filepath.Join("..", "..", "examples", "*.yaml"))
@@ -35,6 +38,21 @@ func TestMarshalMatchesYAMLv3(t *testing.T) {
 			m, err := slomodel.New(s, p)
 			if err != nil {
 				continue // a spec for one profile only
+			}
+			groups, err := rulegen.RuleGroups(m)
+			if err != nil {
+				t.Fatalf("%s, %s: %v", name, p, err)
+			}
+			got, err := encode.RuleFile(groups, header)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := encode.YAML(header, rulefmt.RuleGroups{Groups: groups})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s, %s: RuleFile differs from yaml.v3 at byte %d", name, p, firstDiff(got, want))
 			}
 			tests, err := Tests(m, s.Name+".rules.yaml")
 			if err != nil {

@@ -212,6 +212,9 @@ func BenchmarkScale(b *testing.B) {
 			b.Logf("| %d | %.1f | %.1f | %d | %d | %d | %d | %.1f |", n, ms(gen), ms(cpu[n]), countRules(g.rules), bytes/1024, series, samples, ms(evalTime))
 		})
 	}
+	if len(cpu) == 4 {
+		b.Logf("CPU time to generate 1, 10, 100 and 1,000 SLOs: %s, %s, %s and %s", cpu[1].Round(time.Millisecond), cpu[10].Round(time.Millisecond), cpu[100].Round(time.Millisecond), cpu[1000].Round(time.Millisecond))
+	}
 	if written[100] > 0 && written[1000] > 0 {
 		r := float64(written[1000]) / float64(written[100])
 		b.Logf("1,000 SLOs write %.2f times what 100 write (goal: at most 10); generating them took %s of CPU (goal: at most 5s)", r, cpu[1000].Round(time.Millisecond))

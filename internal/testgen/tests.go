@@ -14,7 +14,6 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/model/rulefmt"
 
 	"github.com/burnrate/burnrate/internal/promtest"
 	"github.com/burnrate/burnrate/internal/rulegen"
@@ -41,7 +40,7 @@ type NamedTestFile struct {
 // and one per alert window pair.
 func Tests(m *slomodel.Model, ruleFile string) ([]NamedTestFile, error) {
 	s := m.Spec
-	groups, err := rulegen.RuleGroups(m)
+	groups, err := rulegen.GroupNames(m)
 	if err != nil {
 		return nil, err
 	}
@@ -80,6 +79,7 @@ type tester struct {
 	groups   []string
 	api      map[string]string   // labels satisfying the service selector
 	slos     []map[string]string // per SLO, labels satisfying its selector
+	byName   map[string]int      // SLO index by name
 	// errLabel is the label of requests.errors, errValue a failed
 	// request's value of it and okValue a successful one's.
 	errLabel, okValue, errValue string
@@ -114,12 +114,9 @@ func (t *tester) cluster(i int) string {
 	return testCluster
 }
 
-func newTester(m *slomodel.Model, groups []rulefmt.RuleGroup, ruleFile string) (*tester, error) {
+func newTester(m *slomodel.Model, groups []string, ruleFile string) (*tester, error) {
 	s := m.Spec
-	t := &tester{Model: m, ruleFile: ruleFile}
-	for _, g := range groups {
-		t.groups = append(t.groups, g.Name)
-	}
+	t := &tester{Model: m, ruleFile: ruleFile, groups: groups}
 	// slomodel.New and slo.Parse have ruled out the errors below.
 	var err error
 	if t.api, err = slomodel.Satisfy(s.Selector); err != nil {
@@ -131,7 +128,11 @@ func newTester(m *slomodel.Model, groups []rulefmt.RuleGroup, ruleFile string) (
 	}
 	maps.Copy(t.api, latency)
 	t.raw = map[int]slomodel.RawInput{}
+	t.byName = map[string]int{}
 	for i, o := range s.SLOs {
+		if _, dup := t.byName[o.Name]; !dup {
+			t.byName[o.Name] = i
+		}
 		ls, err := slomodel.Satisfy(o.Selector)
 		if err != nil {
 			return nil, err
@@ -334,18 +335,17 @@ func (t *tester) conflicts(sc scenario) []string {
 // build collects the series of scenario sc.
 func (t *tester) build(sc scenario) *seriesBuilder {
 	b := &seriesBuilder{phases: len(sc.phases)}
+	// The SLOs with a load in some phase, in order: often one of many.
 	active := map[int]bool{}
 	for _, p := range sc.phases {
 		for i := range p.loads {
 			active[i] = true
 		}
 	}
+	slos := slices.Sorted(maps.Keys(active))
 	for pi, p := range sc.phases {
 		b.tl = append(b.tl, p.minutes)
-		for i := range t.SLOs {
-			if !active[i] {
-				continue
-			}
+		for _, i := range slos {
 			l := p.loads[i]
 			kind := t.SLOs[i].Kind
 			br, mine := sc.broken[i]
@@ -520,7 +520,7 @@ func (t *tester) burning(i int, requests, r float64) load {
 // idLabels is the label set of SLI name's recorded series in the tests.
 func (t *tester) idLabels(name string) string {
 	if t.Identity {
-		if i := slices.IndexFunc(t.SLOs, func(o slo.SLO) bool { return o.Name == name }); i >= 0 && t.cluster(i) == "" {
+		if i, ok := t.byName[name]; ok && t.cluster(i) == "" {
 			return fmt.Sprintf("{%s=%q, %s=%q}", t.ServiceLabel, t.Spec.Service, t.SLILabel, name)
 		}
 		return fmt.Sprintf("{%s=%q, %s=%q, %s=%q}", t.ClusterLabel, testCluster, t.ServiceLabel, t.Spec.Service, t.SLILabel, name)
@@ -592,11 +592,8 @@ func (t *tester) steadyAlerts(rates map[int]float64, at, ei time.Duration) ([]pr
 			return r > theta, nil
 		}
 		if t.Profile.AlertPerSLI || t.Identity {
-			for i := range t.SLOs {
-				r, ok := rates[i]
-				if !ok {
-					continue
-				}
+			for _, i := range slices.Sorted(maps.Keys(rates)) {
+				r := rates[i]
 				fires, err := check(r, t.ThresholdOf(q, i))
 				if err != nil {
 					return nil, err
