@@ -19,6 +19,16 @@ import (
 // Sel is a list of label matchers that selects series of some metric.
 type Sel []*labels.Matcher
 
+// Matches says whether a series with labels ls is selected by s.
+func (s Sel) Matches(ls map[string]string) bool {
+	for _, m := range s {
+		if !m.Matches(ls[m.Name]) {
+			return false
+		}
+	}
+	return true
+}
+
 // and returns a new selector with the matchers of s followed by more.
 func (s Sel) And(more ...*labels.Matcher) Sel {
 	out := make(Sel, 0, len(s)+len(more))

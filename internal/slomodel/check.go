@@ -2,6 +2,7 @@ package slomodel
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,6 +53,7 @@ func problems(s *slo.Spec, profile string, m *Model) []slo.FieldError {
 	// tests traffic that float64 can count.
 	if m != nil {
 		fes = append(fes, trafficProblems(m)...)
+		fes = append(fes, overlapProblems(s, m)...)
 		for i, o := range s.SLOs {
 			if o.Kind != slo.KindRaw {
 				continue
@@ -252,4 +254,43 @@ func baseWindowProblems(s *slo.Spec) []slo.FieldError {
 	}
 	return []slo.FieldError{{Path: slo.Path{"baseWindow"},
 		Msg: fmt.Sprintf("%s: the generated tests write one sample a minute, and rate() over a base window needs two samples in it, so it must be a whole number of minutes, 2m or more; use e.g. 5m", s.BaseWindow)}}
+}
+
+// overlapProblems refuses two SLOs that both count errors of the same
+// requests: the series the unit tests write for one of them (labels
+// satisfying the spec's selectors and its own, as the tests build them)
+// is matched by the other's selector too, so no test can make one burn
+// and the other stay quiet, and the alert tests would fail. A request
+// with those labels is really counted by both, so the refusal is true of
+// the spec, not only of the tests.
+func overlapProblems(s *slo.Spec, m *Model) []slo.FieldError {
+	counts := func(i int) bool { return s.SLOs[i].Kind != slo.KindRaw && s.SLOs[i].Kind.HasErrors() }
+	witness := func(i int) map[string]string {
+		ls := map[string]string{}
+		for _, sel := range []string{s.Selector, s.Latency.Selector, s.SLOs[i].Selector} {
+			part, _ := Satisfy(sel) // checked by problems
+			maps.Copy(ls, part)
+		}
+		return ls
+	}
+	var fes []slo.FieldError
+	for j := range s.SLOs {
+		for i := range j {
+			if !counts(i) || !counts(j) {
+				continue
+			}
+			wi, wj := witness(i), witness(j)
+			if !m.SLIs[j].Requests.Matches(wi) && !m.SLIs[i].Requests.Matches(wj) {
+				continue
+			}
+			shared := wi
+			if !m.SLIs[j].Requests.Matches(wi) {
+				shared = wj
+			}
+			fes = append(fes, slo.FieldError{Path: slo.Path{"slos", j, "selector"}, Msg: fmt.Sprintf(
+				"SLOs %q and %q both count the errors of the same requests (a request labelled %s is in both), so no alert test can make one burn while the other stays quiet; give them selectors that select different requests (e.g. handler=\"/checkout\" in one and handler!=\"/checkout\" in the other), or make one of them kind latency",
+				s.SLOs[i].Name, s.SLOs[j].Name, labels.FromMap(shared))})
+		}
+	}
+	return fes
 }

@@ -53,6 +53,12 @@ func TestCheck(t *testing.T) {
 			want:  "alert.minRequests: the kubernetes-mixin profile renders the mixin's alerts as they are, and the mixin has no low-traffic guard; remove minRequests, or use the optimized profile",
 		},
 		{
+			name: "two SLOs counting the errors of the same requests", profile: slomodel.ProfileOptimized,
+			edits: []string{"  - name: write\n", "  - name: gets\n    kind: errors\n    selector: 'verb=\"GET\"'\n  - name: write\n"},
+			at:    "    selector: 'verb=\"GET\"'",
+			want:  "slos[1].selector: SLOs \"read\" and \"gets\" both count the errors of the same requests (a request labelled {job=\"kube-apiserver\", verb=\"GET\"} is in both), so no alert test can make one burn while the other stays quiet; give them selectors that select different requests (e.g. handler=\"/checkout\" in one and handler!=\"/checkout\" in the other), or make one of them kind latency",
+		},
+		{
 			name: "mixin with a period of part days", profile: slomodel.ProfileMixin,
 			edits: []string{"period: 30d", "period: 30d12h"},
 			at:    "period:",

@@ -161,7 +161,7 @@ func (t *tester) uncountedLatency(loads map[int]load) map[int]bool {
 		}
 		counted := false
 		for _, s := range raw {
-			if s.Name == t.Counter && matches(t.SLIs[i].Requests, s.Labels) {
+			if s.Name == t.Counter && t.SLIs[i].Requests.Matches(s.Labels) {
 				counted = true
 			}
 		}
@@ -209,7 +209,7 @@ func (t *tester) strayLabels(i int) (map[string]string, bool) {
 			if v == "" {
 				delete(ls, m.Name)
 			}
-			if matches(t.Service.And(t.NonStreaming...), ls) {
+			if t.Service.And(t.NonStreaming...).Matches(ls) {
 				return ls, true
 			}
 		}
@@ -262,22 +262,13 @@ func (x *seriesIndex) sum(metric string, sel pql.Sel) agg {
 	}
 	var a agg
 	for _, s := range candidates {
-		if matches(sel, s.Labels) {
+		if sel.Matches(s.Labels) {
 			a.present = true
 			a.rate += s.Values[0]
 		}
 	}
 	x.memo[key.String()] = a
 	return a
-}
-
-func matches(sel pql.Sel, ls map[string]string) bool {
-	for _, m := range sel {
-		if !m.Matches(ls[m.Name]) {
-			return false
-		}
-	}
-	return true
 }
 
 // predictHealth lists the SLI-health alerts the input series call for, by

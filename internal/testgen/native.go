@@ -389,7 +389,7 @@ func (t *tester) spills(b *seriesBuilder) []string {
 				if len(th.Partition) > 0 {
 					ms = ms.And(pql.OneOf(t.Latency.PartitionLabel, th.Partition))
 				}
-				if !matches(ms, h.labels) || slices.Contains(h.slowAbove, th.Seconds) {
+				if !ms.Matches(h.labels) || slices.Contains(h.slowAbove, th.Seconds) {
 					continue
 				}
 				for _, b := range h.slowAbove {
