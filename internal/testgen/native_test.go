@@ -231,3 +231,32 @@ func TestNativeIdle(t *testing.T) {
 		})
 	}
 }
+
+// TestNativeRecordsOrder: the records tests give a native histogram's
+// lower threshold the larger share of slow requests whatever the order of
+// the SLOs, since no native histogram holds more requests above a higher
+// bound than above a lower one. Listed higher threshold first, the SLO at
+// 0.3s read the other's share (0.125, not 0.0625) and the test failed.
+func TestNativeRecordsOrder(t *testing.T) {
+	spec := strings.NewReplacer(
+		"http_request_duration_seconds}", "http_request_duration_seconds, form: native}",
+		"  - {name: fast, kind: latency, objective: 0.99, latency: [{seconds: 0.3}]}\n  - {name: slow, kind: latency, objective: 0.999, latency: [{seconds: 1}]}\n",
+		"  - {name: slow, kind: latency, objective: 0.999, latency: [{seconds: 1}]}\n  - {name: fast, kind: latency, objective: 0.99, latency: [{seconds: 0.3}]}\n",
+	).Replace(sharedSpec)
+	s, err := slo.Parse("spec.yaml", []byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.SLOs[1].Name != "slow" || !s.Latency.Form.IsNative() {
+		t.Fatal("the spec's edit missed")
+	}
+	m, err := slomodel.New(s, slomodel.ProfileOptimized)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range generateInto(t, t.TempDir(), m) {
+		if strings.HasSuffix(p, ".records.test.yaml") {
+			failuresAreErrors(t, runFiles(t, p))
+		}
+	}
+}

@@ -6,6 +6,7 @@
 package testgen
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"math"
@@ -767,8 +768,8 @@ func (t *tester) recordTests() *promtest.File {
 	// Errors only (slow requests for an SLO of kind latency), a different
 	// share per SLO.
 	loads := map[int]load{}
-	for i := range t.SLOs {
-		loads[i] = t.burning(i, requestsOf(i), shareOf(i))
+	for rank, i := range t.shareOrder() {
+		loads[i] = t.burning(i, requestsOf(rank), shareOf(rank))
 	}
 	name := "errors only: each SLI's burn rate is its share of 5xx responses; availability and request rates follow"
 	if t.Identity {
@@ -840,6 +841,34 @@ func (t *tester) recordTests() *promtest.File {
 		break
 	}
 	return t.file(time.Minute, groups)
+}
+
+// shareOrder is the order in which the records tests give the SLOs their
+// shares of bad events (shareOf, largest first): the SLOs' own, unless one
+// native histogram holds the slow requests of SLOs at several thresholds.
+// Then a request slow for a higher threshold is slow for every lower one,
+// and no native histogram can give the lower threshold the smaller share
+// (tester.spills), so the SLOs without latency come first and the others
+// by their lowest threshold, the lowest first.
+func (t *tester) shareOrder() []int {
+	order := make([]int, len(t.SLOs))
+	for i := range order {
+		order[i] = i
+	}
+	if t.native == nil {
+		return order
+	}
+	lowest := func(i int) float64 {
+		low := 0.0
+		for k, th := range t.SLOs[i].Latency {
+			if k == 0 || th.Seconds < low {
+				low = th.Seconds
+			}
+		}
+		return low
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(lowest(a), lowest(b)) })
+	return order
 }
 
 // shareOf is the share of bad events SLO i gets in the records test, of
