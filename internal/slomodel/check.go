@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/burnrate/burnrate/internal/pql"
 	"github.com/burnrate/burnrate/slo"
 )
 
@@ -256,15 +257,17 @@ func baseWindowProblems(s *slo.Spec) []slo.FieldError {
 		Msg: fmt.Sprintf("%s: the generated tests write one sample a minute, and rate() over a base window needs two samples in it, so it must be a whole number of minutes, 2m or more; use e.g. 5m", s.BaseWindow)}}
 }
 
-// overlapProblems refuses two SLOs that both count errors of the same
-// requests: the series the unit tests write for one of them (labels
-// satisfying the spec's selectors and its own, as the tests build them)
-// is matched by the other's selector too, so no test can make one burn
-// and the other stay quiet, and the alert tests would fail. A request
-// with those labels is really counted by both, so the refusal is true of
-// the spec, not only of the tests.
+// overlapProblems refuses two SLOs that read the same requests where the
+// unit tests cannot keep them apart: the series the tests write for one
+// of them (labels satisfying the spec's selectors and its own, as the
+// tests build them) is matched by the other's selector too, so no test
+// can make one burn and the other stay quiet. A request with those labels
+// is really read by both, so the refusal is true of the spec, not only of
+// the tests. Two SLOs counting errors are refused whenever they overlap;
+// two reading the histogram only when their selectors differ (with the
+// same selector they read one histogram at their own thresholds, which
+// the tests write as one).
 func overlapProblems(s *slo.Spec, m *Model) []slo.FieldError {
-	counts := func(i int) bool { return s.SLOs[i].Kind != slo.KindRaw && s.SLOs[i].Kind.HasErrors() }
 	witness := func(i int) map[string]string {
 		ls := map[string]string{}
 		for _, sel := range []string{s.Selector, s.Latency.Selector, s.SLOs[i].Selector} {
@@ -273,23 +276,40 @@ func overlapProblems(s *slo.Spec, m *Model) []slo.FieldError {
 		}
 		return ls
 	}
+	// overlap is the labels of a request both i and j read through
+	// selectors a and b, or nil.
+	overlap := func(i, j int, a, b pql.Sel) map[string]string {
+		switch wi, wj := witness(i), witness(j); {
+		case b.Matches(wi):
+			return wi
+		case a.Matches(wj):
+			return wj
+		}
+		return nil
+	}
 	var fes []slo.FieldError
 	for j := range s.SLOs {
 		for i := range j {
-			if !counts(i) || !counts(j) {
+			oi, oj := s.SLOs[i], s.SLOs[j]
+			if oi.Kind == slo.KindRaw || oj.Kind == slo.KindRaw {
 				continue
 			}
-			wi, wj := witness(i), witness(j)
-			if !m.SLIs[j].Requests.Matches(wi) && !m.SLIs[i].Requests.Matches(wj) {
-				continue
+			what, fix := "", ""
+			shared := map[string]string(nil)
+			switch {
+			case oi.Kind.HasErrors() && oj.Kind.HasErrors():
+				shared = overlap(i, j, m.SLIs[i].Requests, m.SLIs[j].Requests)
+				what, fix = "count the errors of", "or make one of them kind latency"
+			case oi.Kind.HasLatency() && oj.Kind.HasLatency() && oi.Selector != oj.Selector:
+				shared = overlap(i, j, m.SLIs[i].Latency, m.SLIs[j].Latency)
+				what, fix = "read the latency of", "or give both the same selector (one histogram, two thresholds)"
 			}
-			shared := wi
-			if !m.SLIs[j].Requests.Matches(wi) {
-				shared = wj
+			if shared == nil {
+				continue
 			}
 			fes = append(fes, slo.FieldError{Path: slo.Path{"slos", j, "selector"}, Msg: fmt.Sprintf(
-				"SLOs %q and %q both count the errors of the same requests (a request labelled %s is in both), so no alert test can make one burn while the other stays quiet; give them selectors that select different requests (e.g. handler=\"/checkout\" in one and handler!=\"/checkout\" in the other), or make one of them kind latency",
-				s.SLOs[i].Name, s.SLOs[j].Name, labels.FromMap(shared))})
+				"SLOs %q and %q both %s the same requests (a request labelled %s is in both), so no alert test can make one burn while the other stays quiet; give them selectors that select different requests (e.g. handler=\"/checkout\" in one and handler!=\"/checkout\" in the other), %s",
+				oi.Name, oj.Name, what, labels.FromMap(shared), fix)})
 		}
 	}
 	return fes

@@ -323,9 +323,18 @@ func TestLatencyKind(t *testing.T) {
 			slis: [][2]string{
 				{`sum(rate(h_count{job="a",handler="/x"}[{{.window}}])) - sum(rate(h_bucket{job="a",handler="/x",le="0.1"}[{{.window}}]))`, `sum(rate(h_count{job="a",handler="/x"}[{{.window}}]))`},
 				{`sum(rate(http_requests_total{job="a",code=~"5.."}[{{.window}}]))`, `sum(rate(http_requests_total{job="a"}[{{.window}}]))`},
+				{`sum(rate(h_count{job="a",handler!="/x"}[{{.window}}])) - sum(rate(h_bucket{job="a",handler!="/x",le="2.5"}[{{.window}}]))`, `sum(rate(h_count{job="a",handler!="/x"}[{{.window}}]))`},
+			},
+			selector: `job="a"`, want: []slo1{{"latency", `handler="/x"`, 0.1}, {"raw", "", 0}, {"latency", `handler!="/x"`, 2.5}}, warn: 2},
+		// The same with the second latency SLI over all of the job's
+		// requests, the first one's too: generate refuses it (the tests
+		// cannot make one burn alone), so the import does.
+		{name: "two latency SLIs on one histogram, one over the other's requests",
+			slis: [][2]string{
+				{`sum(rate(h_count{job="a",handler="/x"}[{{.window}}])) - sum(rate(h_bucket{job="a",handler="/x",le="0.1"}[{{.window}}]))`, `sum(rate(h_count{job="a",handler="/x"}[{{.window}}]))`},
 				{`sum(rate(h_count{job="a"}[{{.window}}])) - sum(rate(h_bucket{job="a",le="2.5"}[{{.window}}]))`, `sum(rate(h_count{job="a"}[{{.window}}]))`},
 			},
-			selector: `job="a"`, want: []slo1{{"latency", `handler="/x"`, 0.1}, {"raw", "", 0}, {"latency", "", 2.5}}, warn: 2},
+			refused: `both read the latency of the same requests (a request labelled {handler="/x", job="a"} is in both)`},
 		{name: "a counter ratio stays raw",
 			slis: [][2]string{{`sum(rate(http_requests_total{job="a",code=~"5.."}[{{.window}}]))`, `sum(rate(http_requests_total{job="a"}[{{.window}}]))`}},
 			want: []slo1{{"raw", "", 0}}},

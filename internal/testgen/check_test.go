@@ -59,6 +59,12 @@ func TestCheck(t *testing.T) {
 			want:  "slos[1].selector: SLOs \"read\" and \"gets\" both count the errors of the same requests (a request labelled {job=\"kube-apiserver\", verb=\"GET\"} is in both), so no alert test can make one burn while the other stays quiet; give them selectors that select different requests (e.g. handler=\"/checkout\" in one and handler!=\"/checkout\" in the other), or make one of them kind latency",
 		},
 		{
+			name: "two SLOs reading the latency of the same requests through different selectors", profile: slomodel.ProfileOptimized,
+			edits: []string{"  - name: write\n", "  - name: gets\n    kind: latency\n    selector: 'verb=\"GET\"'\n    latency:\n      - seconds: 0.5\n  - name: write\n"},
+			at:    "    selector: 'verb=\"GET\"'",
+			want:  "slos[1].selector: SLOs \"read\" and \"gets\" both read the latency of the same requests (a request labelled {job=\"kube-apiserver\", verb=\"GET\"} is in both), so no alert test can make one burn while the other stays quiet; give them selectors that select different requests (e.g. handler=\"/checkout\" in one and handler!=\"/checkout\" in the other), or give both the same selector (one histogram, two thresholds)",
+		},
+		{
 			name: "mixin with a period of part days", profile: slomodel.ProfileMixin,
 			edits: []string{"period: 30d", "period: 30d12h"},
 			at:    "period:",

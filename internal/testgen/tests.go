@@ -829,7 +829,22 @@ func (t *tester) recordTests() *promtest.File {
 		} else {
 			name += "the mixin records no burn rate at all"
 		}
-		groups = append(groups, group(name, scenario{noErrorSeries: true, phases: []phase{{minutes(at), map[int]load{c: steady(1000, 0, 0.1, t.parts(c))}}}}, absent))
+		// SLOs with c's selector read its histogram at their own
+		// thresholds: they are given the same requests, slow for them
+		// where a native histogram cannot tell them apart (below c's
+		// threshold), so that their records are predicted too.
+		loads := map[int]load{c: steady(1000, 0, 0.1, t.parts(c))}
+		for j, o := range t.SLOs {
+			if j == c || !o.Kind.HasLatency() || o.Kind == slo.KindRaw || o.Selector != t.SLOs[c].Selector {
+				continue
+			}
+			slow := 0.0
+			if t.native != nil && t.lowestSeconds(j) < t.lowestSeconds(c) {
+				slow = 0.1
+			}
+			loads[j] = steady(1000, 0, slow, t.parts(j))
+		}
+		groups = append(groups, group(name, scenario{noErrorSeries: true, phases: []phase{{minutes(at), loads}}}, absent))
 	}
 	// No error series for an errors-only SLO: its burn rate is 0, not empty.
 	for i, o := range t.SLOs {
@@ -858,17 +873,19 @@ func (t *tester) shareOrder() []int {
 	if t.native == nil {
 		return order
 	}
-	lowest := func(i int) float64 {
-		low := 0.0
-		for k, th := range t.SLOs[i].Latency {
-			if k == 0 || th.Seconds < low {
-				low = th.Seconds
-			}
-		}
-		return low
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(lowest(a), lowest(b)) })
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(t.lowestSeconds(a), t.lowestSeconds(b)) })
 	return order
+}
+
+// lowestSeconds is SLO i's lowest latency threshold, 0 for none.
+func (t *tester) lowestSeconds(i int) float64 {
+	low := 0.0
+	for k, th := range t.SLOs[i].Latency {
+		if k == 0 || th.Seconds < low {
+			low = th.Seconds
+		}
+	}
+	return low
 }
 
 // shareOf is the share of bad events SLO i gets in the records test, of
