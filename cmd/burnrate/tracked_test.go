@@ -11,7 +11,7 @@ import (
 )
 
 // maxTrackedFile bounds the size of one file in the repository, in bytes.
-const maxTrackedFile = 8 << 20
+const maxTrackedFile = 5 << 20
 
 // executableMagic are the first bytes of the executable formats Go builds:
 // ELF, Mach-O (32- and 64-bit, both byte orders, and universal) and PE.
@@ -24,7 +24,7 @@ var executableMagic = [][]byte{
 }
 
 // TestTrackedFilesAreLight fails when git tracks a built executable or a
-// file over 8 MiB: a binary belongs in bin/ (ignored), and large data in a
+// file over 5 MiB: a binary belongs in bin/ (ignored), and large data in a
 // module of its own, as lab/recordings is.
 func TestTrackedFilesAreLight(t *testing.T) {
 	root, err := filepath.Abs(filepath.Join("..", ".."))

@@ -31,8 +31,9 @@ type Recording struct {
 	// Healthy, the fault at Fault, the recovery at Recovery; the last
 	// sample is at or before End.
 	Healthy, Fault, Recovery, End time.Time
-	// path is the .om.gz file.
-	path string
+	// path is the .om.gz name, parts the files that hold it (partsOf).
+	path  string
+	parts []string
 }
 
 // RecordingsDir is the directory of the committed recordings, lab/recordings
@@ -76,30 +77,74 @@ func Recordings(dir string) ([]Recording, error) {
 			return nil, fmt.Errorf("%s: phases out of order: %v", md, ts)
 		}
 		om := strings.TrimSuffix(md, ".md") + ".om.gz"
-		if _, err := os.Stat(om); err != nil {
+		parts, err := partsOf(om)
+		if err != nil {
 			return nil, fmt.Errorf("recording %s: %w", name, err)
 		}
 		out = append(out, Recording{
 			Version: filepath.Base(filepath.Dir(md)), Name: name,
-			Healthy: ts[0], Fault: ts[1], Recovery: ts[2], End: ts[3], path: om,
+			Healthy: ts[0], Fault: ts[1], Recovery: ts[2], End: ts[3], path: om, parts: parts,
 		})
 	}
 	return out, nil
 }
 
-// Path is the recording's .om.gz file; its notes are beside it (.md).
+// Path is the recording's .om.gz name; its notes are beside it (.md).
 func (r Recording) Path() string { return r.path }
+
+// partsOf lists the files that hold recording om: om itself, or, for a
+// recording over the repository's 5 MiB limit on a tracked file, the
+// pieces om.1, om.2, … that `split -b 4M -d -a 1 --numeric-suffixes=1`
+// cut it into. Their bytes in order are om's, one gzip stream.
+func partsOf(om string) ([]string, error) {
+	if _, err := os.Stat(om); err == nil {
+		return []string{om}, nil
+	}
+	var parts []string
+	for i := 1; ; i++ {
+		p := fmt.Sprintf("%s.%d", om, i)
+		if _, err := os.Stat(p); err != nil {
+			break
+		}
+		parts = append(parts, p)
+	}
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("neither %s nor %s.1 exists", om, om)
+	}
+	return parts, nil
+}
+
+// open reads the recording's gzip stream from its parts in order.
+func (r Recording) open() (io.Reader, func(), error) {
+	var readers []io.Reader
+	var files []*os.File
+	closeAll := func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}
+	for _, p := range r.parts {
+		f, err := os.Open(p)
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		files = append(files, f)
+		readers = append(readers, f)
+	}
+	return io.MultiReader(readers...), closeAll, nil
+}
 
 // WriteOpenMetrics writes the recording's samples up to and including
 // until (in the recording's time), each moved by shift, as OpenMetrics
 // text for `promtool tsdb create-blocks-from openmetrics`. Series and
 // labels are unchanged.
 func (r Recording) WriteOpenMetrics(w io.Writer, until time.Time, shift time.Duration) error {
-	f, err := os.Open(r.path)
+	f, done, err := r.open()
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer done()
 	zr, err := gzip.NewReader(f)
 	if err != nil {
 		return fmt.Errorf("%s: %w", r.path, err)

@@ -1,0 +1,38 @@
+package recording
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRecordingsRead: every committed recording is found, and each one,
+// whole or cut into parts (partsOf), reads as one gzip stream of samples
+// to its end; a part left out breaks the stream.
+func TestRecordingsRead(t *testing.T) {
+	recs, err := Recordings(RecordingsDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) < 12 {
+		t.Fatalf("%d recordings, want the 12 of v1.34.2 at least", len(recs))
+	}
+	split := 0
+	for _, r := range recs {
+		if len(r.parts) > 1 {
+			split++
+			cut := r
+			cut.parts = r.parts[:len(r.parts)-1]
+			if err := cut.WriteOpenMetrics(io.Discard, r.End.Add(time.Hour), 0); err == nil {
+				t.Errorf("%s without its last part read without error", r.Name)
+			}
+		}
+		if err := r.WriteOpenMetrics(io.Discard, r.End.Add(time.Hour), 0); err != nil {
+			t.Errorf("%s (%s): %v", r.Name, strings.Join(r.parts, ", "), err)
+		}
+	}
+	if split == 0 {
+		t.Error("no recording is cut into parts: partsOf is not exercised")
+	}
+}
