@@ -78,14 +78,15 @@ func (t *tester) guardCrossed(p *pairTests, at time.Duration) []promtest.Group {
 	below := math.Exp2(math.Floor(math.Log2(n / 1.25 / shortMin)))
 	busy := math.Exp2(math.Ceil(math.Log2(4 * n / shortMin)))
 	sc := scenario{phases: []phase{{minutes(at), map[int]load{0: t.allFailing(0, below), 1: t.burning(1, busy, 0)}}}}
-	if len(t.conflicts(sc)) > 0 {
+	in, ok := t.consistentInput(sc)
+	if !ok {
 		return nil // the two SLOs read one series
 	}
 	return []promtest.Group{{
 		Name: fmt.Sprintf("%s %s: every request failing below alert.minRequests %s, beside %s at %s requests in the short window, stays silent",
 			t.SLOs[0].Name, p.pair, num64(n), t.SLOs[1].Name, num64(busy*shortMin)),
 		Interval:        model.Duration(time.Minute),
-		InputSeries:     t.input(sc),
+		InputSeries:     in,
 		PromQLExprTests: []promtest.ExprTest{p.above(p.w.Long, 0, at, true), p.above(p.w.Short, 0, at, true), p.quiet(at)},
 	}}
 }

@@ -36,7 +36,7 @@ import (
 // above a higher threshold of another SLO on the same series, which are
 // slow at every threshold below it too: a window-pair group where that
 // makes an SLO burn that the group does not expect is left out
-// (tester.spills, pairTests.spillsOver).
+// (tester.spills, tester.consistentInput).
 //
 // Every threshold is then exact: no bucket that holds observations
 // straddles a threshold, so histogram_fraction (promql/quantile.go,

@@ -307,7 +307,11 @@ func (t *tester) input(sc scenario) []promtest.InputSeries {
 
 // inputSeries is input, and the series it writes.
 func (t *tester) inputSeries(sc scenario) ([]promtest.InputSeries, []*series.Series) {
-	b := t.build(sc)
+	return t.render(t.build(sc))
+}
+
+// render is the input series of builder b, and the series it holds.
+func (t *tester) render(b *seriesBuilder) ([]promtest.InputSeries, []*series.Series) {
 	out := make([]promtest.InputSeries, 0, len(b.order))
 	var raw []*series.Series
 	for _, key := range b.order {
@@ -322,15 +326,23 @@ func (t *tester) inputSeries(sc scenario) ([]promtest.InputSeries, []*series.Ser
 	return out, raw
 }
 
-// conflicts are the series SLOs that share them write differently in sc:
-// there, not every SLO reads the load the scenario gives it.
-func (t *tester) conflicts(sc scenario) []string {
+// consistentInput is the input of scenario sc, built once, and whether
+// every SLO reads in it the load sc gives it: false when SLOs sharing a
+// series write it differently, or, for a native histogram, when one SLO's
+// slow requests are slow for another too (tester.spills). A group on such
+// input would predict wrongly and is left out.
+func (t *tester) consistentInput(sc scenario) ([]promtest.InputSeries, bool) {
 	b := t.build(sc)
-	if t.native != nil {
-		_, native := t.native.native(t.Histogram, b)
-		return slices.Concat(b.conflicts, native, t.spills(b))
+	if len(b.conflicts) > 0 {
+		return nil, false
 	}
-	return b.conflicts
+	if t.native != nil {
+		if _, native := t.native.native(t.Histogram, b); len(native) > 0 || len(t.spills(b)) > 0 {
+			return nil, false
+		}
+	}
+	in, _ := t.render(b)
+	return in, true
 }
 
 // build collects the series of scenario sc.

@@ -90,27 +90,21 @@ func (p *pairTests) above(win slo.Duration, i int, at time.Duration, want bool) 
 // ratio of bad to all requests as the input writes them, in whole
 // requests. Unless rated, the SLOs have no burn rate at all.
 func (p *pairTests) steadyGroup(name string, sc scenario, rated bool, at ...time.Duration) {
-	if p.spillsOver(sc) {
+	in, ok := p.consistentInput(sc)
+	if !ok {
 		return
 	}
 	rates := map[int]float64{}
 	if rated {
 		rates = p.rates(sc.phases[0].loads)
 	}
-	g := promtest.Group{Name: name, Interval: model.Duration(time.Minute), InputSeries: p.input(sc)}
+	g := promtest.Group{Name: name, Interval: model.Duration(time.Minute), InputSeries: in}
 	for _, a := range at {
 		test, err := p.alertsAt(a, rates)
 		p.errs = append(p.errs, err)
 		g.AlertRuleTests = append(g.AlertRuleTests, test)
 	}
 	p.groups = append(p.groups, g)
-}
-
-// spillsOver says whether scenario sc, for a native histogram, gives an
-// SLO slow requests it does not predict (tester.spills): such a group is
-// left out.
-func (p *pairTests) spillsOver(sc scenario) bool {
-	return p.native != nil && len(p.conflicts(sc)) > 0
 }
 
 // rates is each SLO's ratio of bad to all requests in loads.
@@ -228,13 +222,14 @@ func (p *pairTests) shortWindowOnly(i int, theta, fire float64) {
 	sc := scenario{phases: []phase{
 		{minutes(p.long), p.at(i, 0)}, {minutes(burst), p.at(i, rb)},
 	}}
-	if p.spillsOver(sc) {
+	in, ok := p.consistentInput(sc)
+	if !ok {
 		return
 	}
 	p.groups = append(p.groups, promtest.Group{
 		Name:            fmt.Sprintf("%s %s: only the short window above the threshold stays silent", p.SLOs[i].Name, p.pair),
 		Interval:        model.Duration(time.Minute),
-		InputSeries:     p.input(sc),
+		InputSeries:     in,
 		PromQLExprTests: []promtest.ExprTest{p.above(p.w.Short, i, burstEnd, true), p.above(p.w.Long, i, burstEnd, false), p.quiet(burstEnd)},
 	})
 }
@@ -274,13 +269,14 @@ func (p *pairTests) burnStops(i int, theta, fire float64) {
 	sc := scenario{phases: []phase{
 		{minutes(stop), p.at(i, fire)}, {minutes(last - stop), p.at(i, 0)},
 	}}
-	if p.spillsOver(sc) {
+	in, ok := p.consistentInput(sc)
+	if !ok {
 		return
 	}
 	p.groups = append(p.groups, promtest.Group{
 		Name:            name,
 		Interval:        model.Duration(time.Minute),
-		InputSeries:     p.input(sc),
+		InputSeries:     in,
 		AlertRuleTests:  []promtest.AlertTest{firingAtStop},
 		PromQLExprTests: checks,
 	})
@@ -308,14 +304,15 @@ func (p *pairTests) crossedWindows(fires []float64) {
 		{minutes(after - burst - stop), map[int]load{0: steadyOf(0, 0), 1: steadyOf(1, 0)}},
 		{minutes(burst), map[int]load{0: steadyOf(0, 0), 1: steadyOf(1, rb)}},
 	}}
-	if len(p.conflicts(sc)) > 0 {
+	in, ok := p.consistentInput(sc)
+	if !ok {
 		return // the two SLIs read one series: neither can burn alone
 	}
 	p.groups = append(p.groups, promtest.Group{
 		Name: fmt.Sprintf("%s %s: %s above on the long window only and %s on the short window only stay silent",
 			p.SLOs[0].Name, p.pair, p.SLOs[0].Name, p.SLOs[1].Name),
 		Interval:        model.Duration(time.Minute),
-		InputSeries:     p.input(sc),
+		InputSeries:     in,
 		PromQLExprTests: []promtest.ExprTest{p.above(p.w.Long, 0, after, true), p.above(p.w.Short, 1, after, true), p.quiet(after)},
 	})
 }
@@ -347,10 +344,9 @@ func (p *pairTests) everySLIBelow(fires []float64) {
 	for i := range p.SLOs {
 		loads[i] = p.burning(i, n, 0.6*p.ThresholdOf(p.w, i))
 	}
+	// SLIs sharing a series that cannot each burn at their own 0.6x
+	// leave the group out (steadyGroup, consistentInput).
 	sc := scenario{phases: []phase{{minutes(p.end), loads}}}
-	if len(p.conflicts(sc)) > 0 {
-		return // SLIs sharing a series cannot each burn at their own 0.6x
-	}
 	verb := "no single SLI fires"
 	if !p.perSLI() {
 		verb = "the summed burn rates fire"
