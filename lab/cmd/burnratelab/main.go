@@ -31,6 +31,7 @@ import (
 type config struct {
 	apiserver, apiserverVersion, etcd, prometheus, rules, out, work string
 	scenarios                                                       string
+	suffix, keep                                                    string
 	healthy, fault, recovery                                        time.Duration
 	rate                                                            float64
 	watches                                                         int
@@ -88,6 +89,8 @@ func main() {
 	flag.IntVar(&c.floodWorkers, "flood-workers", 60, "concurrent clients of the request flood")
 	flag.IntVar(&c.maxInflight, "max-requests-inflight", 0, "kube-apiserver --max-requests-inflight (0: its default)")
 	flag.IntVar(&c.maxMutating, "max-mutating-requests-inflight", 0, "kube-apiserver --max-mutating-requests-inflight (0: its default)")
+	flag.StringVar(&c.suffix, "suffix", "", "appended to the scenario's name for its recording, notes and cluster label (e.g. -long for a long run beside the short one)")
+	flag.StringVar(&c.keep, "keep", "all", "series the recording keeps: all (recordedNames) or slo (sloNames: only what the rules, the runbook and diagnose read, SLI buckets at the thresholds only; for long recordings)")
 	flag.Parse()
 	if err := c.complete(); err != nil {
 		fmt.Fprintln(os.Stderr, "burnratelab:", err)
@@ -103,6 +106,11 @@ func main() {
 	failed := 0
 	for _, sc := range scs {
 		start := time.Now()
+		if c.suffix != "" {
+			renamed := *sc
+			renamed.name += c.suffix
+			sc = &renamed
+		}
 		logf("=== scenario %s", sc.name)
 		if err := runScenario(ctx, &c, sc); err != nil {
 			failed++
@@ -154,6 +162,9 @@ func (c *config) complete() error {
 	}
 	if !strings.Contains(","+c.instanceNames+",", ","+c.badInstance+",") {
 		return fmt.Errorf("--bad-instance %q is not one of --instances", c.badInstance)
+	}
+	if c.keep != "all" && c.keep != "slo" {
+		return fmt.Errorf("--keep %q: want all or slo", c.keep)
 	}
 	if _, _, err := splitAPIService(c.apiService); err != nil {
 		return err

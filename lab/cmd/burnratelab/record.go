@@ -46,6 +46,47 @@ var recordedNames = []string{
 	"up", "process_start_time_seconds",
 }
 
+// sloNames are the series a long recording keeps (--keep slo): what the
+// generated rules and the mixin's read (the request counter, the SLI
+// histogram's count and its buckets at the thresholds 1 s, 5 s and 30 s
+// and +Inf), what the runbook and diagnose read next to them, and the
+// admission webhook's metrics. A long run with every recordedNames series
+// would be several times the 5 MiB a tracked file may have.
+var sloNames = []string{
+	"apiserver_request_total",
+	"apiserver_request_sli_duration_seconds_bucket", "apiserver_request_sli_duration_seconds_count", "apiserver_request_sli_duration_seconds_sum",
+	"apiserver_request_duration_seconds_count", "apiserver_request_duration_seconds_sum",
+	"apiserver_request_terminations_total", "apiserver_request_aborts_total",
+	"aggregator_unavailable_apiservice", "aggregator_unavailable_apiservice_total",
+	"apiserver_admission_webhook_.*",
+	"up", "process_start_time_seconds",
+}
+
+// sloBuckets are the le values of the buckets sloNames keeps.
+const sloBuckets = `(1|5|30)(\\.0)?|\\+Inf`
+
+// selectors returns the selectors the recording reads for keep (all or
+// slo).
+func selectors(keep string) []string {
+	if keep != "slo" {
+		out := make([]string, 0, len(recordedNames))
+		for _, n := range recordedNames {
+			out = append(out, fmt.Sprintf(`{__name__=~%q,job="kube-apiserver"}`, n))
+		}
+		return out
+	}
+	out := make([]string, 0, len(sloNames))
+	for _, n := range sloNames {
+		sel := fmt.Sprintf(`{__name__=~%q,job="kube-apiserver"`, n)
+		if strings.HasSuffix(n, "_bucket") || strings.HasSuffix(n, ".*") {
+			// Buckets at the thresholds only; series without le keep all.
+			sel += `,le=~"` + sloBuckets + `|"`
+		}
+		out = append(out, sel+"}")
+	}
+	return out
+}
+
 type sample struct {
 	t float64
 	v float64
@@ -108,8 +149,8 @@ func (l *lab) record(ctx context.Context, ph phases, clientStats map[string]stri
 	prom := v1.NewAPI(client)
 	from, to := ph.healthy.Add(-time.Second), ph.end
 	var raw []series
-	for _, n := range recordedNames {
-		s, err := queryRaw(ctx, prom, fmt.Sprintf(`{__name__=~%q,job="kube-apiserver"}`, n), from, to)
+	for _, sel := range selectors(l.cfg.keep) {
+		s, err := queryRaw(ctx, prom, sel, from, to)
 		if err != nil {
 			return err
 		}

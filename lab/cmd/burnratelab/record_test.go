@@ -42,3 +42,19 @@ func TestQueryRaw(t *testing.T) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
 }
+
+// --keep slo reads fewer names than all, and of the buckets only those at
+// the thresholds the rules read.
+func TestSelectors(t *testing.T) {
+	all, slo := selectors("all"), selectors("slo")
+	if len(all) != len(recordedNames) || len(slo) != len(sloNames) || len(slo) >= len(all) {
+		t.Fatalf("all %d selectors, slo %d; want %d and %d", len(all), len(slo), len(recordedNames), len(sloNames))
+	}
+	want := `{__name__=~"apiserver_request_sli_duration_seconds_bucket",job="kube-apiserver",le=~"(1|5|30)(\\.0)?|\\+Inf|"}`
+	if slo[1] != want {
+		t.Errorf("slo bucket selector %s, want %s", slo[1], want)
+	}
+	if slo[0] != `{__name__=~"apiserver_request_total",job="kube-apiserver"}` {
+		t.Errorf("slo counter selector %s", slo[0])
+	}
+}
