@@ -45,6 +45,15 @@ func RecordingsDir() string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "..", "lab", "recordings")
 }
 
+// LongRecordingsDir is the directory of the long recordings,
+// lab/recordings/long/<version>/: runs whose fault lasts long enough for
+// every critical alert to fire (lab/recordings/README.md). They are apart
+// from the short ones, which the diagnose and dashboard replays read, and
+// are read by the tests of firing times.
+func LongRecordingsDir() string {
+	return filepath.Join(RecordingsDir(), "long")
+}
+
 // phasesLine is the line of a recording's notes that gives its phases
 // (written by lab/cmd/burnratelab, lab.summary).
 var phasesLine = regexp.MustCompile(`(?m)^- phases \(UTC\): .*\(unix (\d+), (\d+), (\d+), (\d+)\)$`)
