@@ -18,7 +18,7 @@ func TestStitchHistory(t *testing.T) {
 	gauge := Series{"up{a=\"1\"}", []Sample{{at(0), 1}, {at(1), 0}}}
 	late := Series{"x_total{a=\"2\"}", []Sample{{at(2), 1}, {at(3), 2}}}
 	reset := Series{"y_total", []Sample{{at(0), 5}, {at(1), 1}, {at(2), 2}}}
-	big := Series{"z_total", []Sample{{at(0), 100}, {at(3), 130}}}
+	big := Series{"z_total", []Sample{{at(0), 100}, {at(1), 110}, {at(2), 120}, {at(3), 130}}}
 	got, err := StitchHistory(rec, []Series{counter, gauge, late, reset, big}, 7*time.Minute, time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +42,7 @@ func TestStitchHistory(t *testing.T) {
 		t.Errorf("a late series or one that resets got history: %v, %v", got[2].Samples, got[3].Samples)
 	}
 	// 10 a minute from 100: no need to raise the recorded samples.
-	if z := got[4].Samples; len(z) != 9 || z[0].V != 30 || z[6].V != 90 || z[7].V != 100 || z[8].V != 130 {
+	if z := got[4].Samples; len(z) != 11 || z[0].V != 30 || z[6].V != 90 || z[7].V != 100 || z[10].V != 130 {
 		t.Errorf("z_total: %v, want 30, 40, … 90, then 100 and 130 as recorded", z)
 	}
 	if _, err := StitchHistory(rec, nil, time.Minute, 0); err == nil {
