@@ -1,0 +1,296 @@
+package recording_test
+
+// When the burn-rate alerts fire on a real fault: the lab's long
+// recordings (lab/recordings/long, a fault of 30 minutes and a recovery
+// long enough for the alerts to resolve) with made-up healthy history
+// before them (StitchHistory), replayed through burnrate's rules and the
+// kubernetes-mixin's, in process (synth.Evaluate, as promtool evaluates).
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
+	"gopkg.in/yaml.v3"
+
+	"github.com/burnrate/burnrate/internal/testkit/recording"
+	"github.com/burnrate/burnrate/internal/testkit/reference"
+	"github.com/burnrate/burnrate/internal/testkit/synth"
+)
+
+// seriesSource feeds recorded (and stitched) series to synth.Evaluate.
+type seriesSource []recording.Series
+
+func (ss seriesSource) Each(fn func(labels.Labels, int64, float64) error) error {
+	p := parser.NewParser(parser.Options{})
+	for _, s := range ss {
+		ls, err := p.ParseMetric(s.Metric)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.Metric, err)
+		}
+		for _, x := range s.Samples {
+			if err := fn(ls, x.T, x.V); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// pairFiring is what one alert pair (long/short window, verb) did in a
+// replay: minutes from the fault's start to its first firing step, and
+// from the recovery's start to the first step after that at which it no
+// longer fires; NaN when it never fired, or never resolved before the
+// recording's end. Early counts firing steps before the fault.
+type pairFiring struct {
+	Fires, Resolves float64
+	Early           int
+}
+
+// replayFiring evaluates ruleFile over ss every minute from from to the
+// recording's end, and the rules of historyRules from histStart up to
+// from, and returns, per alert pair of KubeAPIErrorBudgetBurn
+// ("1h/5m write"), when it fired and resolved.
+func replayFiring(t *testing.T, rec recording.Recording, ss []recording.Series, ruleFile string, histStart, from time.Time) (map[string]pairFiring, *synth.Trace) {
+	t.Helper()
+	began := time.Now()
+	ctx := context.Background()
+	db, _, err := synth.OpenLoaded(ctx, seriesSource(ss))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	hist := historyRules(t, ruleFile)
+	if _, err := synth.EvaluateStorage(ctx, hist, db, synth.EvalOptions{
+		Start: histStart, End: from.Add(-time.Minute), Interval: time.Minute, DiscardSteps: true,
+	}); err != nil {
+		t.Fatalf("%s, history: %v", ruleFile, err)
+	}
+	tr, err := synth.EvaluateStorage(ctx, ruleFile, db, synth.EvalOptions{
+		Start: from, End: rec.End, Interval: time.Minute,
+	})
+	if err != nil {
+		t.Fatalf("%s: %v", ruleFile, err)
+	}
+	t.Logf("%s: history from %s, then %d steps, evaluated in %s", filepath.Base(ruleFile), histStart.Format(time.RFC3339), len(tr.Steps), time.Since(began).Round(time.Millisecond))
+	pair := func(ls labels.Labels) string {
+		return ls.Get("long") + "/" + ls.Get("short") + " " + ls.Get("verb")
+	}
+	firing, err := synth.Firing(tr, "KubeAPIErrorBudgetBurn", pair)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]pairFiring{}
+	for k, f := range firing {
+		pf := pairFiring{Fires: math.NaN(), Resolves: math.NaN()}
+		for i, on := range f {
+			ts := tr.Steps[i].Time
+			switch {
+			case on && ts.Before(rec.Fault):
+				pf.Early++
+			case on && math.IsNaN(pf.Fires):
+				pf.Fires = ts.Sub(rec.Fault).Minutes()
+			case !on && !math.IsNaN(pf.Fires) && math.IsNaN(pf.Resolves) && !ts.Before(rec.Recovery):
+				pf.Resolves = ts.Sub(rec.Recovery).Minutes()
+			}
+		}
+		out[k] = pf
+	}
+	return out, tr
+}
+
+// historyRules writes, to a file of the test's, the recording rules of
+// ruleFile that history needs and that are cheap over three days: every
+// recording rule except those that read a raw series (a name without a
+// colon) over a range longer than 5m, which read the samples when they
+// run; no alerting rule. Burnrate's long windows are sums of its 5m
+// records and the mixin at #1283 averages its 5m records over 1d and 3d:
+// those records must exist back to the start of the windows.
+func historyRules(t *testing.T, ruleFile string) string {
+	t.Helper()
+	rgs, errs := rulefmt.ParseFile(ruleFile, false, model.UTF8Validation, parser.NewParser(parser.Options{}), promslog.NewNopLogger())
+	if len(errs) > 0 {
+		t.Fatalf("%s: %v", ruleFile, errs)
+	}
+	type rule struct {
+		Record string            `yaml:"record"`
+		Expr   string            `yaml:"expr"`
+		Labels map[string]string `yaml:"labels,omitempty"`
+	}
+	type group struct {
+		Name  string `yaml:"name"`
+		Rules []rule `yaml:"rules"`
+	}
+	var out struct {
+		Groups []group `yaml:"groups"`
+	}
+	p := parser.NewParser(parser.Options{})
+	for _, g := range rgs.Groups {
+		ng := group{Name: g.Name}
+		for _, r := range g.Rules {
+			if r.Record == "" {
+				continue
+			}
+			e, err := p.ParseExpr(r.Expr)
+			if err != nil {
+				t.Fatalf("%s: %s: %v", ruleFile, r.Record, err)
+			}
+			raw := false
+			parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+				if m, ok := n.(*parser.MatrixSelector); ok && m.Range > 5*time.Minute {
+					if vs, ok := m.VectorSelector.(*parser.VectorSelector); ok && !strings.Contains(vs.Name, ":") {
+						raw = true
+					}
+				}
+				return nil
+			})
+			if !raw {
+				ng.Rules = append(ng.Rules, rule{r.Record, r.Expr, r.Labels})
+			}
+		}
+		if len(ng.Rules) > 0 {
+			out.Groups = append(out.Groups, ng)
+		}
+	}
+	b, err := yaml.Marshal(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "history.rules.yaml")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// longRecording returns the long recording name, skipping the test when
+// it is not there.
+func longRecording(t *testing.T, name string) recording.Recording {
+	t.Helper()
+	recs, err := recording.Recordings(recording.LongRecordingsDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if r.Name == name {
+			return r
+		}
+	}
+	t.Skipf("no long recording %s in %s yet (lab/README.md: a long run)", name, recording.LongRecordingsDir())
+	return recording.Recording{}
+}
+
+// rulesFile is burnrate's generated rule file of the optimized profile.
+func rulesFile() string {
+	return filepath.Join(recording.RecordingsDir(), "..", "..", "rules", "kube-apiserver.rules.yaml")
+}
+
+// tolerance is how far, in minutes, a firing or resolution time may move.
+// The replay is deterministic (fixed samples, steps and engine): the
+// margin is for changes of the generated rules or of Prometheus's engine
+// that move a crossing by one evaluation, not for noise.
+const tolerance = 2.0
+
+// near tells whether got is within tolerance of want, or both are NaN
+// (never).
+func near(got, want float64) bool {
+	if math.IsNaN(got) || math.IsNaN(want) {
+		return math.IsNaN(got) && math.IsNaN(want)
+	}
+	return math.Abs(got-want) <= tolerance
+}
+
+func fmtMinutes(m float64) string {
+	if math.IsNaN(m) {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", m)
+}
+
+// TestLongFaultFiring: on webhook-500-long (every CREATE and UPDATE of
+// configmaps gets 500 for 30 minutes, then 35 minutes of recovery) with
+// three days of history stitched from its healthy phase, the write
+// alerts fire and resolve when the numbers below say, for burnrate's
+// rules and for the kubernetes-mixin at aa38e2b and at #1283; no alert
+// fires before the fault, no read alert fires at all.
+func TestLongFaultFiring(t *testing.T) {
+	if testing.Short() {
+		t.Skip("replays an hour of a real fault after three days of stitched history through three rule sets")
+	}
+	rec := longRecording(t, "webhook-500-long")
+	ss, err := rec.Series()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Three days: the longest window of the rules (3d) reads only stitched
+	// and recorded samples.
+	const span = 72*time.Hour + 10*time.Minute
+	stitched, err := recording.StitchHistory(rec, ss, span, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The records long windows read are evaluated from the start of the
+	// history (historyRules); every rule from 30 minutes before the
+	// recording, so that an alert firing on the stitched history would show.
+	histStart := rec.Healthy.Add(-72 * time.Hour).Truncate(time.Minute).Add(time.Minute)
+	from := rec.Healthy.Truncate(time.Minute).Add(-30 * time.Minute)
+	type want struct {
+		fires, resolves float64 // minutes; NaN: never
+	}
+	never := math.NaN()
+	_ = never
+	for _, tc := range []struct {
+		name, file string
+		want       map[string]want
+	}{
+		{"optimized", rulesFile(), nil},
+		{"mixin aa38e2b", "apiserver-slo-rules.aa38e2b.yaml", nil},
+		{"mixin #1283", "apiserver-slo-rules.pr1283.yaml", nil},
+	} {
+		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
+			file := tc.file
+			if !filepath.IsAbs(file) {
+				file = reference.File(t, file)
+			}
+			got, _ := replayFiring(t, rec, stitched, file, histStart, from)
+			keys := slices.Sorted(func(yield func(string) bool) {
+				for k := range got {
+					if !yield(k) {
+						return
+					}
+				}
+			})
+			for _, k := range keys {
+				g := got[k]
+				t.Logf("%s: fires %s min after the fault's start, resolves %s min after the recovery's; %d firing steps before the fault", k, fmtMinutes(g.Fires), fmtMinutes(g.Resolves), g.Early)
+				if g.Early > 0 {
+					t.Errorf("%s fires at %d steps before the fault", k, g.Early)
+				}
+				w, ok := tc.want[k]
+				if !ok {
+					t.Errorf("%s fires; want it never to", k)
+					continue
+				}
+				if !near(g.Fires, w.fires) || !near(g.Resolves, w.resolves) {
+					t.Errorf("%s fires after %s min and resolves %s min into the recovery; want %s and %s (± %.0f min)", k, fmtMinutes(g.Fires), fmtMinutes(g.Resolves), fmtMinutes(w.fires), fmtMinutes(w.resolves), tolerance)
+				}
+			}
+			for k, w := range tc.want {
+				if _, ok := got[k]; !ok {
+					t.Errorf("%s never fires; want it to after %s min", k, fmtMinutes(w.fires))
+				}
+			}
+		})
+	}
+}
