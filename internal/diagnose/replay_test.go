@@ -12,7 +12,6 @@ package diagnose
 import (
 	"bytes"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -130,14 +129,14 @@ func TestReplayRecordings(t *testing.T) {
 			if !ok {
 				t.Fatalf("recording %s has no expected diagnosis in replayWants; add what the lab broke", rec.Name)
 			}
-			notes, err := os.ReadFile(strings.TrimSuffix(rec.Path(), ".om.gz") + ".md")
+			notes, err := os.ReadFile(rec.Notes())
 			if err != nil {
 				t.Fatal(err)
 			}
 			if want.mentioned != "" && !bytes.Contains(notes, []byte(want.mentioned)) {
 				t.Errorf("the recording's notes do not name %q: was it made with other lab parameters?", want.mentioned)
 			}
-			r := diagnoseScenario(t, env, rec.Name, 5*time.Minute)
+			r := diagnoseScenario(t, env, rec.Cluster, 5*time.Minute)
 			reportText(t, r) // logged when the test fails
 			if n := r.Failed(); n > 0 {
 				t.Errorf("%d steps failed", n)
