@@ -128,6 +128,12 @@ func StartRecordings(recs []recording.Recording) (*Server, error) {
 // "": a Prometheus that runs the kubernetes-mixin's rules, or whose rules
 // run elsewhere.
 func StartRecordingsWith(recs []recording.Recording, profile string) (*Server, error) {
+	return StartRecordingsSpec(recs, slo.Default(), profile)
+}
+
+// StartRecordingsSpec is StartRecordingsWith with the recording rules of
+// spec s (the kube-apiserver's, with other options: latency.form).
+func StartRecordingsSpec(recs []recording.Recording, s *slo.Spec, profile string) (*Server, error) {
 	dir, err := os.MkdirTemp("", "burnrate-e2e-")
 	if err != nil {
 		return nil, err
@@ -147,7 +153,7 @@ func StartRecordingsWith(recs []recording.Recording, profile string) (*Server, e
 		}
 		inputs = append(inputs, in)
 	}
-	if env.srv, err = serve(dir, inputs, slo.Default(), profile); err != nil {
+	if env.srv, err = serve(dir, inputs, s, profile); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}

@@ -252,7 +252,9 @@ func (l *lab) startPrometheus(ctx context.Context) error {
 	// format its first choice (config/config.go,
 	// ScrapeConfig.Validate: DefaultProtoFirstScrapeProtocols), and keeps
 	// the classic buckets of a histogram that has both only with
-	// always_scrape_classic_histograms (ScrapeConfig.AlwaysScrapeClassicHistogramsEnabled):
+	// always_scrape_classic_histograms (ScrapeConfig.AlwaysScrapeClassicHistogramsEnabled;
+	// model/textparse/protobufparse.go, ProtobufParser.Next, parses them
+	// only with parseClassicHistograms):
 	// one recording holds both forms of the same requests.
 	native := ""
 	if l.cfg.native {
