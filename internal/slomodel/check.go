@@ -268,18 +268,23 @@ func baseWindowProblems(s *slo.Spec) []slo.FieldError {
 // same selector they read one histogram at their own thresholds, which
 // the tests write as one).
 func overlapProblems(s *slo.Spec, m *Model) []slo.FieldError {
-	witness := func(i int) map[string]string {
-		ls := map[string]string{}
-		for _, sel := range []string{s.Selector, s.Latency.Selector, s.SLOs[i].Selector} {
-			part, _ := Satisfy(sel) // checked by problems
-			maps.Copy(ls, part)
-		}
-		return ls
+	// witness[i] is the labels of a request SLO i reads, found once per
+	// SLO: the pairs below are quadratic in the SLOs, parsing is not.
+	service := map[string]string{}
+	for _, sel := range []string{s.Selector, s.Latency.Selector} {
+		part, _ := Satisfy(sel) // checked by problems
+		maps.Copy(service, part)
+	}
+	witness := make([]map[string]string, len(s.SLOs))
+	for i, o := range s.SLOs {
+		witness[i] = maps.Clone(service)
+		part, _ := Satisfy(o.Selector)
+		maps.Copy(witness[i], part)
 	}
 	// overlap is the labels of a request both i and j read through
 	// selectors a and b, or nil.
 	overlap := func(i, j int, a, b pql.Sel) map[string]string {
-		switch wi, wj := witness(i), witness(j); {
+		switch wi, wj := witness[i], witness[j]; {
 		case b.Matches(wi):
 			return wi
 		case a.Matches(wj):
