@@ -85,7 +85,7 @@ func Recordings(dir string) ([]Recording, error) {
 			return nil, fmt.Errorf("%s: phases out of order: %v", md, ts)
 		}
 		om := strings.TrimSuffix(md, ".md") + ".om.gz"
-		if blk := strings.TrimSuffix(md, ".md") + BlockSuffix; exists(blk) {
+		if blk := strings.TrimSuffix(md, ".md") + BlockSuffix; exists(blk) || exists(blk+".1") {
 			om = blk
 		}
 		parts, err := partsOf(om)

@@ -1,0 +1,154 @@
+package e2eprom
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+
+	"github.com/burnrate/burnrate/internal/slomodel"
+	"github.com/burnrate/burnrate/internal/testkit/recording"
+	"github.com/burnrate/burnrate/slo"
+)
+
+// nativeRecords are the records compared: the slow-request rate (the
+// only term the form changes), the SLI's bad-event rate and the burn rate
+// of every window.
+var nativeRecords = []string{
+	"cluster_verb_scope:apiserver_request_sli_slow:rate5m",
+	"cluster_verb:apiserver_request_sli_bad_events:rate5m",
+	"apiserver_request:burnrate5m", "apiserver_request:burnrate30m", "apiserver_request:burnrate1h",
+	"apiserver_request:burnrate2h", "apiserver_request:burnrate6h", "apiserver_request:burnrate1d", "apiserver_request:burnrate3d",
+}
+
+// nativeBound is the largest difference TestNativeAgreesWithClassic
+// accepts between a burn-rate record of the native-form rules and the
+// classic-form one, in burn-rate units (a ratio of bad to all requests;
+// the budget is 0.01): the measured maximum (README, "latency.form")
+// rounded up.
+const nativeBound = 0.01
+
+// TestNativeAgreesWithClassic replays the recordings that hold native
+// histograms besides the classic ones (kube-apiserver v1.37.2 with its
+// NativeHistograms gate at its default, on) twice: once with the
+// optimized profile's rules of the kube-apiserver spec as it is
+// (latency.form classic: _bucket{le}), once with latency.form native
+// (histogram_fraction over the native series). Same requests, same rule
+// evaluation times: the records differ only by how each form counts a
+// request as slower than its threshold (native interpolates inside the
+// exponential bucket holding 5 s and 30 s; 1 s is a bound of every
+// schema). It logs, per record, the largest absolute and relative
+// difference over every recorded sample, and fails when a burn rate
+// differs by more than nativeBound.
+//
+// Run: go test -run TestNativeAgreesWithClassic -v ./internal/testkit/e2eprom
+func TestNativeAgreesWithClassic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: two real Prometheus servers replaying the recordings; make check runs it")
+	}
+	all, err := recording.Recordings(recording.RecordingsDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []recording.Recording
+	for _, r := range all {
+		if r.Native() {
+			recs = append(recs, r)
+		}
+	}
+	if len(recs) == 0 {
+		t.Fatal("no recording holds native histograms: want the v1.37.2 ones (make lab LAB_APISERVER=v1.37.2)")
+	}
+	nativeYAML := bytes.Replace(slo.DefaultYAML(), []byte("\n  partitionLabel: scope\n"), []byte("\n  partitionLabel: scope\n  form: native\n"), 1)
+	nativeSpec, err := slo.Parse(slo.DefaultName, nativeYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nativeSpec.Latency.Form != slo.FormNative {
+		t.Fatal("the default spec's latency block moved: latency.form native not set")
+	}
+	classic, err := StartRecordingsSpec(recs, slo.Default(), slomodel.ProfileOptimized)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer classic.Stop()
+	native, err := StartRecordingsSpec(recs, nativeSpec, slomodel.ProfileOptimized)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer native.Stop()
+
+	for _, r := range recs {
+		t.Run(r.Version+"/"+r.Name, func(t *testing.T) {
+			var table strings.Builder
+			fmt.Fprintf(&table, "%s: record{verb} | samples | max |native-classic| | at classic | max relative (classic > 0)\n", r.Cluster)
+			for _, rec := range nativeRecords {
+				q := fmt.Sprintf("%s{cluster=%q}[15m]", rec, r.Cluster)
+				c, n := rawSamples(t, classic.URL, q), rawSamples(t, native.URL, q)
+				if len(c) == 0 {
+					t.Errorf("%s: no samples with the classic rules", q)
+				}
+				for _, key := range slices.Sorted(maps.Keys(c)) {
+					cs, ns := c[key], n[key]
+					if len(cs) != len(ns) {
+						t.Errorf("%s %s: %d samples with the classic rules, %d with the native ones", rec, key, len(cs), len(ns))
+						continue
+					}
+					maxAbs, at, maxRel := 0.0, 0.0, 0.0
+					for i := range cs {
+						if cs[i].Timestamp != ns[i].Timestamp {
+							t.Fatalf("%s %s: sample %d at %v and %v", rec, key, i, cs[i].Timestamp, ns[i].Timestamp)
+						}
+						cv, nv := float64(cs[i].Value), float64(ns[i].Value)
+						if d := math.Abs(nv - cv); d > maxAbs || math.IsNaN(d) {
+							maxAbs, at = d, cv
+						}
+						if cv > 0 {
+							maxRel = math.Max(maxRel, math.Abs(nv-cv)/cv)
+						}
+					}
+					fmt.Fprintf(&table, "%s%s | %d | %.3g | %.3g | %.3g\n", rec, key, len(cs), maxAbs, at, maxRel)
+					if strings.HasPrefix(rec, "apiserver_request:burnrate") && !(maxAbs <= nativeBound) {
+						t.Errorf("%s%s: native and classic differ by %.3g (classic %.3g), over the bound %g", rec, key, maxAbs, at, nativeBound)
+					}
+				}
+			}
+			t.Log("\n" + table.String())
+		})
+	}
+}
+
+// rawSamples runs the range-vector query q at End and returns the samples
+// of each series by its labels but cluster and the name.
+func rawSamples(t *testing.T, url, q string) map[string][]model.SamplePair {
+	t.Helper()
+	client, err := api.NewClient(api.Config{Address: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _, _, err := v1.NewAPI(client).Query(context.Background(), q, End, v1.WithTimeout(30*time.Second))
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	m, ok := v.(model.Matrix)
+	if !ok {
+		t.Fatalf("%s: got %s, want a range vector", q, v.Type())
+	}
+	out := map[string][]model.SamplePair{}
+	for _, s := range m {
+		ls := s.Metric.Clone()
+		delete(ls, model.MetricNameLabel)
+		delete(ls, "cluster")
+		out[ls.String()] = s.Values
+	}
+	return out
+}
