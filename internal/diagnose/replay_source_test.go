@@ -85,7 +85,7 @@ func TestReplayWithoutBurnrateRules(t *testing.T) {
 					if n := r.Failed(); n > 0 {
 						t.Errorf("%d steps failed", n)
 					}
-					w := replayWants[rec.Name]
+					w, _ := wantFor(rec)
 					burns := r.SLIFactor >= burning
 					switch {
 					case w.sli == "" && burns:
