@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
 )
 
 // Config says how to reach Prometheus.
@@ -233,11 +234,21 @@ func (c *Client) Ping(ctx context.Context) error {
 
 // query runs an instant query under the client's timeout.
 func (c *Client) query(ctx context.Context, q string, ts time.Time) (v1Vector, error) {
+	v, err := c.queryValue(ctx, q, ts)
+	if err != nil {
+		return nil, err
+	}
+	return toVector(v)
+}
+
+// queryValue runs an instant query and returns its raw result, native
+// histograms included.
+func (c *Client) queryValue(ctx context.Context, q string, ts time.Time) (model.Value, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	v, _, _, err := c.api.Query(ctx, q, ts, v1.WithTimeout(c.timeout))
 	if err != nil {
 		return nil, c.wrap(err)
 	}
-	return toVector(v)
+	return v, nil
 }

@@ -158,6 +158,28 @@ func (l *linter) series(ctx context.Context) error {
 		default:
 			l.add(SeverityError, o.Name, "errors", q, "no error series (%s) for SLI %s: without fixes.absentAsZero its error and burn-rate rules come out empty and the alert never fires", s.Requests.Errors, o.Name)
 		}
+		form := s.Latency.Form
+		if form == "" {
+			form = slo.FormClassic
+		}
+		held, fq, err := l.forms(ctx, l.sel(s.Latency.Metric+"_bucket", hist), l.sel(s.Latency.Metric, hist))
+		if err != nil {
+			return err
+		}
+		switch {
+		case held.serves(form):
+			l.add(SeverityOK, o.Name, "form", fq, "Prometheus holds %s for SLI %s as %s; the spec reads latency.form: %s", s.Latency.Metric, o.Name, held, form)
+		case held.classic || held.native != "":
+			l.add(SeverityError, o.Name, "form", fq, "the spec reads %s for SLI %s as latency.form: %s, but Prometheus holds it as %s, so the latency rules read nothing and slow requests never burn the budget; %s", s.Latency.Metric, o.Name, form, held, held.advice(form))
+			continue
+		case form.IsNative():
+			l.add(SeverityError, o.Name, "histogram", fq, "no native histogram series %s for SLI %s: slow requests are never counted, so latency never burns the budget", s.Latency.Metric, o.Name)
+			continue
+		}
+		if form.IsNative() {
+			l.nativeThresholds(o, held, fq)
+			continue
+		}
 		q, rows, err = l.count(ctx, l.sel(s.Latency.Metric+"_count", hist))
 		if err != nil {
 			return err

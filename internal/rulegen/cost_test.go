@@ -83,6 +83,13 @@ func BenchmarkRuleCost(b *testing.B) {
 		for _, f := range files {
 			fc := c
 			fc.Duration = spans[f.name]
+			if *costProm {
+				// A real Prometheus evaluates at the clock's time: the
+				// data reaches promAhead past it, so that every window
+				// read in the next minutes is as full as in steady state.
+				fc.Duration += promAhead
+				fc.Start = time.Now().Add(promAhead - fc.Duration).Truncate(fc.ScrapeInterval)
+			}
 			r, err := measureCost(b, f.path, fc, history)
 			if err != nil {
 				b.Fatalf("%s: %v", f.name, err)
@@ -98,14 +105,14 @@ func BenchmarkRuleCost(b *testing.B) {
 	}
 	fmt.Fprint(&sb, ")\n\n")
 	w := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "profile\tgroup\tinterval\tsamples / evaluation\tsamples / minute\tms\t")
+	fmt.Fprintln(w, "profile\tgroup\tinterval\tsamples / evaluation\tsamples / minute\tms\tms (Prometheus)\t")
 	for _, f := range files {
 		r := results[f.name]
 		for _, g := range r.groups {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%.0f\t%.1f\t\n", f.name, g.name, model.Duration(g.interval), g.samples, g.perMinute(), ms(g.time))
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%.0f\t%.1f\t%s\t\n", f.name, g.name, model.Duration(g.interval), g.samples, g.perMinute(), ms(g.time), promMs(g.promTime))
 		}
-		fmt.Fprintf(w, "%s\tSLO rules\t\t%d\t%.0f\t%.1f\t\n", f.name, r.slo.samples, r.slo.perMin, ms(r.slo.time))
-		fmt.Fprintf(w, "%s\tall groups\t\t%d\t%.0f\t%.1f\t\n", f.name, r.total.samples, r.total.perMin, ms(r.total.time))
+		fmt.Fprintf(w, "%s\tSLO rules\t\t%d\t%.0f\t%.1f\t%s\t\n", f.name, r.slo.samples, r.slo.perMin, ms(r.slo.time), promMs(r.slo.promTime))
+		fmt.Fprintf(w, "%s\tall groups\t\t%d\t%.0f\t%.1f\t%s\t\n", f.name, r.total.samples, r.total.perMin, ms(r.total.time), promMs(r.total.promTime))
 	}
 	w.Flush()
 	peerTable(&sb, files, results)
@@ -152,7 +159,7 @@ var peerNames = map[string]string{
 // in-process evaluation time, and each figure as a multiple of burnrate's.
 func peerTable(sb *strings.Builder, files []costFile, results map[string]costResult) {
 	opt, ok := results[slomodel.ProfileOptimized]
-	fmt.Fprint(sb, "\n\n| rule set | SLIs | samples / evaluation | samples / minute | evaluation (ms, in-process) | samples / minute, × burnrate | evaluation time, × burnrate |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+	fmt.Fprint(sb, "\n\n| rule set | SLIs | samples / evaluation | samples / minute | evaluation (ms, in-process) | evaluation (ms, Prometheus) | samples / minute, × burnrate | evaluation time, × burnrate | Prometheus evaluation time, × burnrate |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, f := range files {
 		r := results[f.name]
 		both := func(all, slo string) string {
@@ -174,10 +181,15 @@ func peerTable(sb *strings.Builder, files []costFile, results map[string]costRes
 		if name == "" {
 			name = f.name
 		}
-		fmt.Fprintf(sb, "| %s | %s | %s | %s | %s | %s | %s |\n", name, peerSLIs[f.name],
+		promRatio := ""
+		if r.total.promTime > 0 && opt.total.promTime > 0 {
+			promRatio = ratio(ms(r.total.promTime), ms(opt.total.promTime))
+		}
+		fmt.Fprintf(sb, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, peerSLIs[f.name],
 			both(thousands(r.total.samples), thousands(r.slo.samples)),
 			both(thousands(int64(math.Round(r.total.perMin))), thousands(int64(math.Round(r.slo.perMin)))),
-			thousands(int64(math.Round(ms(r.total.time)))), ratio(r.total.perMin, opt.total.perMin), ratio(ms(r.total.time), ms(opt.total.time)))
+			thousands(int64(math.Round(ms(r.total.time)))), promMsRounded(r.total.promTime),
+			ratio(r.total.perMin, opt.total.perMin), ratio(ms(r.total.time), ms(opt.total.time)), promRatio)
 	}
 }
 
@@ -213,6 +225,7 @@ var (
 	costSize      = flag.String("cost.size", "small", "BenchmarkRuleCost cluster size: small (5 resources) or full (40)")
 	costResources = flag.Int("cost.resources", 0, "BenchmarkRuleCost: resources per apiserver, instead of the size's")
 	costHistory   = model.Duration(30 * 24 * time.Hour)
+	costProm      = flag.Bool("cost.prometheus", false, "BenchmarkRuleCost: also run each rule set in a real Prometheus on the same data and report prometheus_rule_group_last_duration_seconds (adds about 6 minutes per rule set)")
 	costProfiles  = flag.String("cost.profiles", slomodel.ProfileOptimized+","+slomodel.ProfileMixin, "BenchmarkRuleCost: comma-separated rule sets to measure (optimized, kubernetes-mixin, pr1283, sloth, pyrra)")
 )
 
@@ -250,6 +263,9 @@ type costLine struct {
 	samples  int64
 	perMin   float64
 	time     time.Duration
+	// promTime is the evaluation time a real Prometheus reported
+	// (-cost.prometheus), 0 when not measured.
+	promTime time.Duration
 }
 
 // perMinute is samples times evaluations per minute.
@@ -318,9 +334,15 @@ func measureCost(tb testing.TB, ruleFile string, c synth.Cluster, history time.D
 	if err != nil {
 		return costResult{}, err
 	}
+	var real map[string]time.Duration
+	if *costProm {
+		if real, err = db.PrometheusEvalTimes(ctx, ruleFile, tb.TempDir(), time.Hour, promAhead-5*time.Minute); err != nil {
+			return costResult{}, err
+		}
+	}
 	var r costResult
 	for _, g := range tr.Stats.Groups {
-		line := costLine{name: g.Name, interval: intervals[g.Name], samples: g.TotalSamples, time: g.EvalTime}
+		line := costLine{name: g.Name, interval: intervals[g.Name], samples: g.TotalSamples, time: g.EvalTime, promTime: real[g.Name]}
 		line.perMin = line.perMinute()
 		r.groups = append(r.groups, line)
 		for _, sum := range []*costLine{&r.total, &r.slo} {
@@ -330,6 +352,7 @@ func measureCost(tb testing.TB, ruleFile string, c synth.Cluster, history time.D
 			sum.samples += line.samples
 			sum.perMin += line.perMin
 			sum.time += line.time
+			sum.promTime += line.promTime
 		}
 	}
 	return r, nil
@@ -565,4 +588,27 @@ func TestThousands(t *testing.T) {
 			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
 		}
 	}
+}
+
+// promAhead is how far past the clock the data of a -cost.prometheus run
+// reaches: longer than loading it, the in-process evaluation and the real
+// Prometheus' start and first evaluation of a 5m group take together.
+const promAhead = 30 * time.Minute
+
+// promMsRounded is promMs in whole milliseconds, as the peer table prints
+// the in-process times.
+func promMsRounded(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return thousands(int64(math.Round(ms(d))))
+}
+
+// promMs prints a real Prometheus' evaluation time in milliseconds, or
+// nothing when it was not measured.
+func promMs(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.1f", ms(d))
 }
