@@ -129,8 +129,91 @@ func TestNativeAgreesWithClassic(t *testing.T) {
 				}
 			}
 			t.Log("\n" + table.String())
+			thresholdErrors(t, classic.URL, r)
 		})
 	}
+}
+
+// nativeThresholds are the thresholds (seconds) at which
+// thresholdErrors compares the two forms: classic bounds of the SLI
+// histogram, 1 a bound of every native schema as well.
+var nativeThresholds = []string{"0.4", "0.6", "0.8", "1.0", "5.0", "30.0"}
+
+// nativeThresholdBound is the largest difference thresholdErrors accepts
+// between the native and the classic fraction of requests slower than a
+// threshold that is no native bound (the measured maximum, README
+// "latency.form", rounded up); at 1 s, a bound of both, they must agree
+// exactly.
+const nativeThresholdBound = 0.05
+
+// thresholdErrors compares, every 30 s over the recording's fault phase,
+// the fraction of read and of write requests slower than each of
+// nativeThresholds over the last 5 minutes as the classic buckets count
+// it (exact: every threshold is a classic bound) and as the native
+// histogram estimates it (histogram_fraction, interpolating inside the
+// exponential bucket that holds the threshold). The SLI's own thresholds
+// (1, 5, 30 s) are among them; the others are where this lab's slow
+// requests are.
+func thresholdErrors(t *testing.T, url string, r recording.Recording) {
+	t.Helper()
+	client, err := api.NewClient(api.Config{Address: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom := v1.NewAPI(client)
+	rng := v1.Range{Start: End.Add(-r.Recovery.Sub(r.Fault)), End: End, Step: 30 * time.Second}
+	var table strings.Builder
+	fmt.Fprintf(&table, "%s: slower than | SLI | max classic | max native | max |native-classic| | max relative (where classic > 0)\n", r.Cluster)
+	for _, sli := range []struct{ name, verbs string }{{"read", "LIST|GET"}, {"write", "POST|PUT|PATCH|DELETE"}} {
+		sel := fmt.Sprintf(`cluster=%q,verb=~%q`, r.Cluster, sli.verbs)
+		for _, le := range nativeThresholds {
+			qc := fmt.Sprintf(`1 - sum(rate(apiserver_request_sli_duration_seconds_bucket{%s,le=%q}[5m])) / sum(rate(apiserver_request_sli_duration_seconds_count{%s}[5m]))`, sel, le, sel)
+			qn := fmt.Sprintf(`1 - histogram_fraction(0, %s, sum(rate(apiserver_request_sli_duration_seconds{%s}[5m])))`, le, sel)
+			c, n := rangeValues(t, prom, qc, rng), rangeValues(t, prom, qn, rng)
+			if len(c) == 0 || len(c) != len(n) {
+				t.Errorf("%s: %d steps classic, %d native", sel, len(c), len(n))
+				continue
+			}
+			maxC, maxN, maxAbs, maxRel := 0.0, 0.0, 0.0, 0.0
+			for i := range c {
+				maxC, maxN = math.Max(maxC, c[i]), math.Max(maxN, n[i])
+				d := math.Abs(n[i] - c[i])
+				maxAbs = math.Max(maxAbs, d)
+				if c[i] > 0 {
+					maxRel = math.Max(maxRel, d/c[i])
+				}
+			}
+			fmt.Fprintf(&table, "%s s | %s | %.4g | %.4g | %.3g | %.3g\n", le, sli.name, maxC, maxN, maxAbs, maxRel)
+			switch {
+			case le == "1.0" && maxAbs > 1e-9:
+				t.Errorf("%s slower than 1 s: native and classic differ by %.3g; 1 s is a bound of both", sli.name, maxAbs)
+			case !(maxAbs <= nativeThresholdBound):
+				t.Errorf("%s slower than %s s: native and classic differ by %.3g, over the bound %g", sli.name, le, maxAbs, nativeThresholdBound)
+			}
+		}
+	}
+	t.Log("\n" + table.String())
+}
+
+// rangeValues runs q over rng and returns the values of its one series
+// (none when it returns none).
+func rangeValues(t *testing.T, prom v1.API, q string, rng v1.Range) []float64 {
+	t.Helper()
+	v, _, _, err := prom.QueryRange(context.Background(), q, rng, v1.WithTimeout(30*time.Second))
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	m, ok := v.(model.Matrix)
+	if !ok || len(m) > 1 {
+		t.Fatalf("%s: got %v, want one series", q, v)
+	}
+	var out []float64
+	for _, s := range m {
+		for _, p := range s.Values {
+			out = append(out, float64(p.Value))
+		}
+	}
+	return out
 }
 
 // rawSamples runs the range-vector query q at End and returns the samples
