@@ -36,8 +36,8 @@ var nativeRecords = []string{
 // accepts between a burn-rate record of the native-form rules and the
 // classic-form one, in burn-rate units (a ratio of bad to all requests;
 // the budget is 0.01): the measured maximum (README, "latency.form")
-// rounded up.
-const nativeBound = 0.01
+// rounded up (measured 0.000201, the write SLI's 5m burn on etcd-slower).
+const nativeBound = 0.001
 
 // TestNativeAgreesWithClassic replays the recordings that hold native
 // histograms besides the classic ones (kube-apiserver v1.37.2 with its
@@ -141,10 +141,17 @@ var nativeThresholds = []string{"0.4", "0.6", "0.8", "1.0", "5.0", "30.0"}
 
 // nativeThresholdBound is the largest difference thresholdErrors accepts
 // between the native and the classic fraction of requests slower than a
-// threshold that is no native bound (the measured maximum, README
-// "latency.form", rounded up); at 1 s, a bound of both, they must agree
-// exactly.
-const nativeThresholdBound = 0.05
+// threshold that is no native bound (measured 0.0245: writes over 0.6 s
+// on etcd-slow; README "latency.form"), rounded up. At 1 s, a bound of
+// both forms, both count the same requests, and they differ only by how
+// rate() extrapolates to the window's start: each classic bucket series
+// from its own first sample, a native histogram from its count
+// (promql/functions.go, extrapolatedRate, durationToZero); measured
+// 0.0002, bound nativeOneSecondBound.
+const (
+	nativeThresholdBound = 0.05
+	nativeOneSecondBound = 0.001
+)
 
 // thresholdErrors compares, every 30 s over the recording's fault phase,
 // the fraction of read and of write requests slower than each of
@@ -185,8 +192,8 @@ func thresholdErrors(t *testing.T, url string, r recording.Recording) {
 			}
 			fmt.Fprintf(&table, "%s s | %s | %.4g | %.4g | %.3g | %.3g\n", le, sli.name, maxC, maxN, maxAbs, maxRel)
 			switch {
-			case le == "1.0" && maxAbs > 1e-9:
-				t.Errorf("%s slower than 1 s: native and classic differ by %.3g; 1 s is a bound of both", sli.name, maxAbs)
+			case le == "1.0" && !(maxAbs <= nativeOneSecondBound):
+				t.Errorf("%s slower than 1 s: native and classic differ by %.3g, over the bound %g; 1 s is a bound of both", sli.name, maxAbs, nativeOneSecondBound)
 			case !(maxAbs <= nativeThresholdBound):
 				t.Errorf("%s slower than %s s: native and classic differ by %.3g, over the bound %g", sli.name, le, maxAbs, nativeThresholdBound)
 			}
