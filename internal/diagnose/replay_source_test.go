@@ -73,8 +73,8 @@ func TestReplayWithoutBurnrateRules(t *testing.T) {
 			env := sourceServer(t, tc.profile)
 			for _, rec := range recs {
 				t.Run(rec.Version+"/"+rec.Name, func(t *testing.T) {
-					want := diagnoseScenario(t, ours, rec.Name, 5*time.Minute)
-					r := diagnoseScenario(t, env, rec.Name, 5*time.Minute)
+					want := diagnoseScenario(t, ours, rec.Cluster, 5*time.Minute)
+					r := diagnoseScenario(t, env, rec.Cluster, 5*time.Minute)
 					text := reportText(t, r)
 					if want.Source != runbook.SourceRecords.String() {
 						t.Errorf("with burnrate's rules: %q, want %q", want.Source, runbook.SourceRecords)
@@ -85,7 +85,7 @@ func TestReplayWithoutBurnrateRules(t *testing.T) {
 					if n := r.Failed(); n > 0 {
 						t.Errorf("%d steps failed", n)
 					}
-					w := replayWants[rec.Name]
+					w, _ := wantFor(rec)
 					burns := r.SLIFactor >= burning
 					switch {
 					case w.sli == "" && burns:

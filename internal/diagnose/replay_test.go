@@ -12,7 +12,6 @@ package diagnose
 import (
 	"bytes"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,6 +88,28 @@ var replayWants = map[string]replayWant{
 	"instance-slower-etcd": {sli: "write", term: "slow", first: runbook.StepInstanceLatency, labels: map[string]string{"instance": labBadInstance}, mentioned: labBadInstance},
 }
 
+// replayWantsAt overrides replayWants for one version's recording of a
+// scenario ("<version>/<scenario>"), where that apiserver, under that
+// machine's load, did not do what the others did. Each says why.
+var replayWantsAt = map[string]replayWant{
+	// 300 ms per etcd chunk took 421 of the 1,730 writes of the fault
+	// phase to 0.6 to 0.8 s and one to 0.8 to 1 s, and none over the 1 s
+	// threshold (the classic buckets in the recording: load average 5 to
+	// 7; v1.34.2's ran at 15 to 20 and had 7.6 % of its writes over 1 s).
+	// No SLI burns, so diagnose names no culprit, as on a healthy cluster;
+	// v1.37.2/etcd-slower is the etcd fault that burns on this version.
+	"v1.37.2/etcd-slow": {},
+}
+
+// wantFor is what diagnose must conclude on recording rec.
+func wantFor(rec recording.Recording) (replayWant, bool) {
+	if w, ok := replayWantsAt[rec.Version+"/"+rec.Name]; ok {
+		return w, true
+	}
+	w, ok := replayWants[rec.Name]
+	return w, ok
+}
+
 var (
 	replayOnce sync.Once
 	replayEnv  *e2eprom.Server
@@ -126,18 +147,18 @@ func TestReplayRecordings(t *testing.T) {
 	for _, rec := range recs {
 		seen[rec.Name] = true
 		t.Run(rec.Version+"/"+rec.Name, func(t *testing.T) {
-			want, ok := replayWants[rec.Name]
+			want, ok := wantFor(rec)
 			if !ok {
 				t.Fatalf("recording %s has no expected diagnosis in replayWants; add what the lab broke", rec.Name)
 			}
-			notes, err := os.ReadFile(strings.TrimSuffix(rec.Path(), ".om.gz") + ".md")
+			notes, err := os.ReadFile(rec.Notes())
 			if err != nil {
 				t.Fatal(err)
 			}
 			if want.mentioned != "" && !bytes.Contains(notes, []byte(want.mentioned)) {
 				t.Errorf("the recording's notes do not name %q: was it made with other lab parameters?", want.mentioned)
 			}
-			r := diagnoseScenario(t, env, rec.Name, 5*time.Minute)
+			r := diagnoseScenario(t, env, rec.Cluster, 5*time.Minute)
 			reportText(t, r) // logged when the test fails
 			if n := r.Failed(); n > 0 {
 				t.Errorf("%d steps failed", n)

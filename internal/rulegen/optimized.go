@@ -97,7 +97,7 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 	if fromRates {
 		o.requestRates(&l)
 	}
-	hist := histogramTerms{o.Model, o.BaseWindow}
+	hist := slomodel.LatencyTerms{Model: o.Model, Window: o.BaseWindow}
 	requests := func(i int, more ...*labels.Matcher) parser.Expr {
 		if fromRates {
 			return pql.SumBy(by, pql.Vec(o.RequestRateRecord, o.mine(i).And(more...)))
@@ -113,7 +113,7 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 		case s.Kind.HasErrors():
 			l.record(o.EventsRecord, requests(i), o.SLILabels(s.Name))
 		default:
-			l.record(o.EventsRecord, hist.requests(o.SLIs[i].Latency, by), o.SLILabels(s.Name))
+			l.record(o.EventsRecord, hist.Requests(o.SLIs[i].Latency, by), o.SLILabels(s.Name))
 		}
 	}
 	for i, s := range o.SLOs {
@@ -145,8 +145,8 @@ func (o optimized) burnrates() ([]rulefmt.Rule, error) {
 			// the terms, or 0 where there is none, is what a term of 0
 			// would give, without reading the histogram's count twice.
 			// (A native histogram has no bucket series; see
-			// histogramTerms for its slow requests.)
-			terms = append(terms, hist.slow(ms, t, tby))
+			// slomodel.LatencyTerms for its slow requests.)
+			terms = append(terms, hist.Slow(ms, t, tby))
 		}
 		union := terms[0]
 		for _, t := range terms[1:] {
@@ -328,7 +328,7 @@ func (o optimized) histograms() ([]rulefmt.Rule, error) {
 	for i, s := range o.SLOs {
 		var q parser.Expr
 		if o.Native {
-			q = histogramTerms{o.Model, quantileWindow}.quantile(mixinQuantile, o.SLIs[i].Latency, []string{o.ClusterLabel, mixinResourceLabel})
+			q = slomodel.LatencyTerms{Model: o.Model, Window: quantileWindow}.Quantile(mixinQuantile, o.SLIs[i].Latency, []string{o.ClusterLabel, mixinResourceLabel})
 		} else {
 			rate := pql.Call("rate", pql.Range(pql.Vec(o.Bucket, o.SLIs[i].Latency), quantileWindow))
 			q = pql.Call("histogram_quantile", pql.Num(mixinQuantile), pql.SumBy([]string{o.ClusterLabel, "le", mixinResourceLabel}, rate))

@@ -48,7 +48,7 @@ type HealthCheck struct {
 //     histogram counts events (bucket-missing).
 //
 // For a native histogram (latency.form native or nhcb) the histogram's
-// count and presence are read from its one series (histogramTerms).
+// count and presence are read from its one series (slomodel.LatencyTerms).
 func HealthChecks(m *slomodel.Model, i int) []HealthCheck {
 	cl := m.ClusterLabel
 	by := []string{cl}
@@ -82,11 +82,11 @@ func HealthChecks(m *slomodel.Model, i int) []HealthCheck {
 	if !s.Kind.HasLatency() {
 		return out
 	}
-	hist := histogramTerms{m, m.BaseWindow}
+	hist := slomodel.LatencyTerms{Model: m, Window: m.BaseWindow}
 	if s.Kind.HasErrors() {
 		add(slomodel.ProblemNoHistogram, none,
-			unless(flowing(rateOf(m.Counter, sli.Requests, by)), hist.present(sli.Latency, by), by))
-		diff := pql.Call("abs", pql.Bin(parser.SUB, hist.requests(sli.Latency, by), rateOf(m.Counter, sli.Requests, by)))
+			unless(flowing(rateOf(m.Counter, sli.Requests, by)), hist.Present(sli.Latency, by), by))
+		diff := pql.Call("abs", pql.Bin(parser.SUB, hist.Requests(sli.Latency, by), rateOf(m.Counter, sli.Requests, by)))
 		add(slomodel.ProblemCountDiverges, none,
 			pql.Bin(parser.GTR, diff, pql.Bin(parser.MUL, pql.Num(slomodel.HealthTolerance), rateOf(m.Counter, sli.Requests, by))))
 	} else {
@@ -95,7 +95,7 @@ func HealthChecks(m *slomodel.Model, i int) []HealthCheck {
 			flows = append(flows, flowing(rateOf(m.Counter, sli.Requests, by)))
 		}
 		if len(sli.Own) > 0 {
-			flows = append(flows, flowing(hist.requests(m.Service.And(m.NonStreaming...), by)))
+			flows = append(flows, flowing(hist.Requests(m.Service.And(m.NonStreaming...), by)))
 		}
 		if len(flows) > 0 {
 			flow := flows[0]
@@ -105,13 +105,13 @@ func HealthChecks(m *slomodel.Model, i int) []HealthCheck {
 			if len(flows) > 1 {
 				flow = pql.Paren(flow) // or binds looser than unless
 			}
-			add(slomodel.ProblemNoHistogram, none, unless(flow, hist.present(sli.Latency, by), by))
+			add(slomodel.ProblemNoHistogram, none, unless(flow, hist.Present(sli.Latency, by), by))
 		}
 	}
 	if m.Native {
 		// A native histogram has no series per bound that could go
 		// missing: histogram_fraction reads every bucket of the one
-		// series, which no-histogram watches (histogramTerms).
+		// series, which no-histogram watches (slomodel.LatencyTerms).
 		return out
 	}
 	for _, t := range s.Latency {

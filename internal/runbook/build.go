@@ -110,6 +110,61 @@ func (b *build) terms() parser.Expr {
 	return pql.Bin(parser.LOR, labelSet(errTerm, "term", "errors"), labelSet(slowTerm, "term", "slow"))
 }
 
+// lat builds the latency terms over the page's range, in the histogram's
+// form (latency.form).
+func (b *build) lat(w time.Duration) slomodel.LatencyTerms {
+	return slomodel.LatencyTerms{Model: b.Model, Window: w}
+}
+
+// histP99 is the 99th percentile of histogram metric over the page's range
+// by labels by, read from its classic buckets or, with a native form, from
+// its native series: latency.form says how Prometheus stores histograms,
+// and a scrape config that turns native histograms on does so for every
+// histogram of the apiserver (kube-apiserver 1.37 exposes each in both
+// forms), so the runbook's other histograms follow the SLI's.
+func (b *build) histP99(metric string, ms pql.Sel, by ...string) parser.Expr {
+	if b.Native {
+		return p99(pql.SumBy(b.by(by...), b.rate(metric, ms)))
+	}
+	return p99(pql.SumBy(b.by(append(by, "le")...), b.rate(metric+"_bucket", ms)))
+}
+
+// histSum is the rate of histogram metric's sum of observations (seconds
+// per second), per series.
+func (b *build) histSum(metric string, ms pql.Sel) parser.Expr {
+	if b.Native {
+		return pql.Call("histogram_sum", b.rate(metric, ms))
+	}
+	return b.rate(metric+"_sum", ms)
+}
+
+// histProbe is the series of histogram metric that Step 0 counts.
+func histProbe(metric string) func(*build) string {
+	return func(b *build) string {
+		if b.Native {
+			return metric
+		}
+		return metric + "_count"
+	}
+}
+
+// sliHistogram is the SLI histogram's series that Step 0 counts: its
+// _count, or its native series.
+func sliHistogram(b *build) string {
+	if b.Native {
+		return b.Histogram
+	}
+	return b.Count
+}
+
+// paren wraps e in parentheses unless it is wrapped already.
+func paren(e parser.Expr) parser.Expr {
+	if _, ok := e.(*parser.ParenExpr); ok {
+		return e
+	}
+	return pql.Paren(e)
+}
+
 // slow is the rate of slow requests, each at its SLI's threshold.
 func (b *build) slow() parser.Expr {
 	part := b.Latency.PartitionLabel
@@ -125,9 +180,7 @@ func (b *build) slow() parser.Expr {
 			if len(t.Partition) > 0 {
 				ms = ms.And(pql.OneOf(part, t.Partition))
 			}
-			e = or(e, pql.Paren(pql.Bin(parser.SUB,
-				pql.SumBy(by, b.rate(b.Count, ms)),
-				pql.SumBy(by, b.rate(b.Bucket, ms.And(pql.Le(t.Seconds)))))))
+			e = or(e, paren(b.lat(b.w).Slow(ms, t, by)))
 		}
 	}
 	return sortDesc(gt0(pql.Paren(e)))

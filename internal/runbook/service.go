@@ -90,7 +90,7 @@ func serviceTable(m *slomodel.Model) []section {
 			Steps: []step{{
 				ID: StepSlow, Adds: true, Culprit: CulpritRequests,
 				Query: func(b *build) parser.Expr { return b.serviceSlow(b.Spec.Drilldown...) },
-				Probe: func(b *build) string { return b.Count },
+				Probe: sliHistogram,
 				Reading: "Requests slower than their SLO's threshold, per second, " + byText + ". " +
 					"No rows: nothing is slow.",
 				Routes: firstRoute(m.Spec.Drilldown, SlowBy, "slow requests", "Then see where the slow requests concentrate: {{link \"%s\"}}."),
@@ -117,7 +117,12 @@ func serviceTable(m *slomodel.Model) []section {
 		tbl = append(tbl, drill("Where do the failures concentrate?", "failures", ErrorsBy, (*build).serviceErrors1, func(b *build) string { return b.Counter }))
 	}
 	if slow && len(m.Spec.Drilldown) > 0 {
-		tbl = append(tbl, drill("Where do the slow requests concentrate?", "slow requests", SlowBy, (*build).serviceSlow1, func(b *build) string { return b.Bucket }))
+		tbl = append(tbl, drill("Where do the slow requests concentrate?", "slow requests", SlowBy, (*build).serviceSlow1, func(b *build) string {
+			if b.Native {
+				return b.Histogram
+			}
+			return b.Bucket
+		}))
 	}
 	return tbl
 }
@@ -276,9 +281,7 @@ func (b *build) serviceSlowWhere(extra pql.Sel, ls ...string) parser.Expr {
 					by = append(by, part)
 				}
 			}
-			e = or(e, labelSet(pql.Paren(pql.Bin(parser.SUB,
-				pql.SumBy(by, b.rate(b.Count, ms)),
-				pql.SumBy(by, b.rate(b.Bucket, ms.And(pql.Le(t.Seconds)))))), b.SLILabel, s.Name))
+			e = or(e, labelSet(paren(b.lat(b.w).Slow(ms, t, by)), b.SLILabel, s.Name))
 		}
 	}
 	return sortDesc(gt0(pql.Paren(e)))
@@ -327,6 +330,9 @@ func (r *Runbook) serviceSLOs() []sloLine {
 		}
 		if s.Kind == slo.KindLatency {
 			events = "`" + r.Count + "{" + sel(s.Latency) + "}`"
+			if r.Native {
+				events = "`histogram_count(" + r.Histogram + "{" + sel(s.Latency) + "})`"
+			}
 		}
 		if s.Kind == slo.KindRaw {
 			bad = []string{"the errors query counts it: `" + s.SLO.Raw.Errors + "`"}

@@ -140,7 +140,7 @@ func (b *build) rawEvents(i int, d time.Duration) parser.Expr {
 	case s.Kind.HasErrors():
 		return b.rawRate(b.Counter, s.Requests, d)
 	}
-	return b.rawRate(b.Count, s.Latency, d)
+	return b.lat(d).Requests(s.Latency, b.by())
 }
 
 func (b *build) rawErrors(i int, d time.Duration) parser.Expr {
@@ -168,8 +168,7 @@ func (b *build) rawSlow(i int, d time.Duration) parser.Expr {
 		if len(t.Partition) > 0 {
 			ms = ms.And(pql.OneOf(b.Latency.PartitionLabel, t.Partition))
 		}
-		terms = append(terms, b.orZero(pql.Paren(pql.Bin(parser.SUB,
-			b.rawRate(b.Count, ms, d), b.rawRate(b.Bucket, ms.And(pql.Le(t.Seconds)), d))), i, d))
+		terms = append(terms, b.orZero(paren(b.lat(d).Slow(ms, t, b.by())), i, d))
 	}
 	return pql.Paren(pql.SumOf(terms...))
 }

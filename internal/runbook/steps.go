@@ -228,7 +228,7 @@ var table = []section{
 		Title: "Which requests are slow?",
 		Steps: []step{{
 			ID: StepSlow, Query: (*build).slow, Adds: true, Culprit: CulpritRequests,
-			Probe: func(b *build) string { return b.Count },
+			Probe: sliHistogram,
 			Reading: "Slow requests per second, each against its own threshold, by verb, {{.Latency.PartitionLabel}}, group and resource. Compare it with the request rate of the same rows. " +
 				"No rows: nothing is slow.",
 			Routes: []route{
@@ -287,6 +287,9 @@ var table = []section{
 			{
 				ID: StepInstanceLatency, Culprit: CulpritWhenStandsOut,
 				Query: func(b *build) parser.Expr {
+					if b.Native {
+						return sortDesc(p99(pql.SumBy(b.by("instance"), b.sliRate(b.Histogram, b.lats))))
+					}
 					return sortDesc(p99(pql.SumBy(b.by("instance", "le"), b.sliRate(b.Bucket, b.lats))))
 				},
 				Reading: "The 99th percentile latency per instance, in seconds.",
@@ -351,9 +354,9 @@ var table = []section{
 			{
 				ID: StepWebhookLatency,
 				Query: func(b *build) parser.Expr {
-					return sortDesc(p99(pql.SumBy(b.by("name", "type", "le"), b.rate("apiserver_admission_webhook_admission_duration_seconds_bucket", b.Service))))
+					return sortDesc(b.histP99("apiserver_admission_webhook_admission_duration_seconds", b.Service, "name", "type"))
 				},
-				Probe:    metric("apiserver_admission_webhook_admission_duration_seconds_count"),
+				Probe:    histProbe("apiserver_admission_webhook_admission_duration_seconds"),
 				Eventual: true,
 				Reading: "The 99th percentile time per webhook, in seconds. A value near the webhook's `timeoutSeconds` (10 by default) means it hangs. " +
 					"The histogram's buckets jump from 2.5 to 10 seconds, so any webhook slower than 2.5 s reads close to 10: a webhook hanging until a 5 s timeout reads about 9.9 (kube-apiserver v1.34.2, recordings/v1.34.2/webhook-hang).",
@@ -372,9 +375,9 @@ var table = []section{
 					// rarely called operation cannot lead (the per-operation p99
 					// named list mutatingwebhookconfigurations first on
 					// recordings/v1.34.2/etcd-slow).
-					return sortDesc(p99(pql.SumBy(b.by("le"), b.rate("etcd_request_duration_seconds_bucket", b.Service))))
+					return sortDesc(b.histP99("etcd_request_duration_seconds", b.Service))
 				},
-				Probe: metric("etcd_request_duration_seconds_count"),
+				Probe: histProbe("etcd_request_duration_seconds"),
 				Reading: "The 99th percentile time of all the apiserver's requests to etcd, in seconds: each operation weighs as often as it is called, so the lease updates and single-object reads that make most of a cluster's traffic count most. Healthy: well under 0.1s. " +
 					"`etcdctl endpoint health` can pass while etcd is slow. On the etcd side, look at `etcd_disk_wal_fsync_duration_seconds` (p99 under 10ms) and `etcd_disk_backend_commit_duration_seconds` (p99 under 25ms).",
 			},
@@ -392,9 +395,9 @@ var table = []section{
 					// listWithCount for the object counts) read many keys and take long
 					// on a healthy etcd too: Step 9 ranks them.
 					return sortDesc(pql.SumBy(b.by("operation", "type", "group", "resource"),
-						b.rate("etcd_request_duration_seconds_sum", b.Service.And(labels.MustNewMatcher(labels.MatchNotRegexp, "operation", "list.*")))))
+						b.histSum("etcd_request_duration_seconds", b.Service.And(labels.MustNewMatcher(labels.MatchNotRegexp, "operation", "list.*")))))
 				},
-				Probe: metric("etcd_request_duration_seconds_count"),
+				Probe: histProbe("etcd_request_duration_seconds"),
 				Reading: "Seconds per second the apiserver's requests wait for etcd, per operation and resource: how often each is called times how long it takes. The first rows are the operations that carry the slow writes and reads; a rarely called operation stays low however slow it is. " +
 					"LISTs are left out: they read many keys and take long on a healthy etcd too, and {{step \"list-fetched\"}} ranks them.",
 			},
@@ -478,9 +481,9 @@ var table = []section{
 			{
 				ID: StepAPFWork, Adds: true,
 				Query: func(b *build) parser.Expr {
-					return sortDesc(pql.SumBy(b.by("flow_schema", "priority_level"), b.rate("apiserver_flowcontrol_request_execution_seconds_sum", b.Service)))
+					return sortDesc(pql.SumBy(b.by("flow_schema", "priority_level"), b.histSum("apiserver_flowcontrol_request_execution_seconds", b.Service)))
 				},
-				Probe:   metric("apiserver_flowcontrol_request_execution_seconds_count"),
+				Probe:   histProbe("apiserver_flowcontrol_request_execution_seconds"),
 				Reading: "Seconds of apiserver work per second, by API Priority and Fairness flow schema. The flow schema names a class of clients: `system-nodes` (kubelets), `kube-controller-manager`, `service-accounts` (workloads), `global-default`.",
 			},
 			{

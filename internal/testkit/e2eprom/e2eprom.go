@@ -128,6 +128,12 @@ func StartRecordings(recs []recording.Recording) (*Server, error) {
 // "": a Prometheus that runs the kubernetes-mixin's rules, or whose rules
 // run elsewhere.
 func StartRecordingsWith(recs []recording.Recording, profile string) (*Server, error) {
+	return StartRecordingsSpec(recs, slo.Default(), profile)
+}
+
+// StartRecordingsSpec is StartRecordingsWith with the recording rules of
+// spec s (the kube-apiserver's, with other options: latency.form).
+func StartRecordingsSpec(recs []recording.Recording, s *slo.Spec, profile string) (*Server, error) {
 	dir, err := os.MkdirTemp("", "burnrate-e2e-")
 	if err != nil {
 		return nil, err
@@ -136,9 +142,18 @@ func StartRecordingsWith(recs []recording.Recording, profile string) (*Server, e
 	var inputs []input
 	for _, r := range recs {
 		shift := End.Sub(r.Recovery)
-		inputs = append(inputs, input{name: r.Version + "/" + r.Name, start: r.Healthy.Add(shift), write: func(w io.Writer) error { return r.WriteOpenMetrics(w, r.Recovery, shift) }})
+		in := input{name: r.Version + "/" + r.Name, start: r.Healthy.Add(shift), write: func(w io.Writer) error { return r.WriteOpenMetrics(w, r.Recovery, shift) }}
+		if r.Native() {
+			// A TSDB block (native histograms): written straight into the
+			// data directory, moved and cut as the OpenMetrics ones.
+			in.write, in.block = nil, func(data string) error {
+				_, err := r.WriteBlock(data, r.Recovery, shift)
+				return err
+			}
+		}
+		inputs = append(inputs, in)
 	}
-	if env.srv, err = serve(dir, inputs, slo.Default(), profile); err != nil {
+	if env.srv, err = serve(dir, inputs, s, profile); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -146,11 +161,13 @@ func StartRecordingsWith(recs []recording.Recording, profile string) (*Server, e
 	return env, nil
 }
 
-// input is one OpenMetrics file to backfill: its first sample is at start.
+// input is one OpenMetrics file to backfill (write), or one block to
+// write into the data directory (block): its first sample is at start.
 type input struct {
 	name  string
 	start time.Time
 	write func(io.Writer) error
+	block func(data string) error
 }
 
 // serve backfills inputs into a TSDB under dir (in parallel, one
@@ -180,6 +197,12 @@ func serve(dir string, inputs []input, s *slo.Spec, profile string) (*promServer
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			if in.block != nil {
+				if errs[i] = os.MkdirAll(data, 0o755); errs[i] == nil {
+					errs[i] = in.block(data)
+				}
+				return
+			}
 			f := filepath.Join(dir, fmt.Sprintf("input-%d.om", i))
 			out, err := os.Create(f)
 			if err != nil {

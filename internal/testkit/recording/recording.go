@@ -21,7 +21,9 @@ import (
 // Recording is one scenario the lab (lab/, make lab) recorded on a real
 // kube-apiserver: recordings/<version>/<name>.om.gz holds the apiserver's
 // series as OpenMetrics text with the scrape's timestamp on every sample,
-// <name>.md how it was made (see recordings/README.md).
+// or, for an apiserver that exposes native histograms,
+// <name>.tsdb.tar.gz holds them as a TSDB block (block.go); <name>.md
+// tells how it was made (see recordings/README.md).
 type Recording struct {
 	// Version is the kube-apiserver version, the recording's directory.
 	Version string
@@ -31,6 +33,12 @@ type Recording struct {
 	// Healthy, the fault at Fault, the recovery at Recovery; the last
 	// sample is at or before End.
 	Healthy, Fault, Recovery, End time.Time
+	// Cluster is the cluster label value of the recording's series in a
+	// replay: Name for OpenMetrics recordings (the lab labelled them so),
+	// Name@Version for a TSDB block, relabelled as it is written
+	// (WriteBlock), so that a scenario recorded on two versions is two
+	// clusters in one Prometheus.
+	Cluster string
 	// path is the .om.gz name, parts the files that hold it (partsOf).
 	path  string
 	parts []string
@@ -86,19 +94,36 @@ func Recordings(dir string) ([]Recording, error) {
 			return nil, fmt.Errorf("%s: phases out of order: %v", md, ts)
 		}
 		om := strings.TrimSuffix(md, ".md") + ".om.gz"
+		if blk := strings.TrimSuffix(md, ".md") + BlockSuffix; exists(blk) || exists(blk+".1") {
+			om = blk
+		}
 		parts, err := partsOf(om)
 		if err != nil {
 			return nil, fmt.Errorf("recording %s: %w", name, err)
 		}
-		out = append(out, Recording{
-			Version: filepath.Base(filepath.Dir(md)), Name: name,
+		r := Recording{
+			Version: filepath.Base(filepath.Dir(md)), Name: name, Cluster: name,
 			Healthy: ts[0], Fault: ts[1], Recovery: ts[2], End: ts[3], path: om, parts: parts,
-		})
+		}
+		if r.Native() {
+			r.Cluster = name + "@" + r.Version
+		}
+		out = append(out, r)
 	}
 	return out, nil
 }
 
-// Path is the recording's .om.gz name; its notes are beside it (.md).
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// Notes is the name of the recording's notes (.md).
+func (r Recording) Notes() string {
+	return strings.TrimSuffix(strings.TrimSuffix(r.path, BlockSuffix), ".om.gz") + ".md"
+}
+
+// Path is the recording's .om.gz (or, Native, .tsdb.tar.gz) name; its notes are beside it (.md).
 func (r Recording) Path() string { return r.path }
 
 // partsOf lists the files that hold recording om: om itself, or, for a
@@ -149,6 +174,9 @@ func (r Recording) open() (io.Reader, func(), error) {
 // text for `promtool tsdb create-blocks-from openmetrics`. Series and
 // labels are unchanged.
 func (r Recording) WriteOpenMetrics(w io.Writer, until time.Time, shift time.Duration) error {
+	if r.Native() {
+		return fmt.Errorf("%s: a TSDB block, not OpenMetrics: use WriteBlock", r.path)
+	}
 	f, done, err := r.open()
 	if err != nil {
 		return err

@@ -28,6 +28,17 @@ func TestRecordingsRead(t *testing.T) {
 				t.Errorf("%s without its last part read without error", r.Name)
 			}
 		}
+		if r.Native() {
+			// A block: it reads, and holds native histograms besides the
+			// classic ones (the reason it is not OpenMetrics).
+			st, err := r.WriteBlock(t.TempDir(), r.End.Add(time.Hour), 0)
+			if err != nil {
+				t.Errorf("%s: %v", r.Path(), err)
+			} else if st.HistogramSamples == 0 || st.FloatSamples == 0 {
+				t.Errorf("%s: %d float and %d native histogram samples, want both", r.Path(), st.FloatSamples, st.HistogramSamples)
+			}
+			continue
+		}
 		if err := r.WriteOpenMetrics(io.Discard, r.End.Add(time.Hour), 0); err != nil {
 			t.Errorf("%s (%s): %v", r.Name, strings.Join(r.parts, ", "), err)
 		}

@@ -247,6 +247,19 @@ func (l *lab) startPrometheus(ctx context.Context) error {
 	for i, port := range l.ports {
 		fmt.Fprintf(&targets, "      - targets: ['127.0.0.1:%d']\n        labels: {instance: %s, cluster: %s}\n", port, l.names[i], l.sc.name)
 	}
+	// With native histograms, Prometheus v0.316.0 scrapes them when
+	// scrape_native_histograms is true, which also makes the protobuf
+	// format its first choice (config/config.go,
+	// ScrapeConfig.Validate: DefaultProtoFirstScrapeProtocols), and keeps
+	// the classic buckets of a histogram that has both only with
+	// always_scrape_classic_histograms (ScrapeConfig.AlwaysScrapeClassicHistogramsEnabled;
+	// model/textparse/protobufparse.go, ProtobufParser.Next, parses them
+	// only with parseClassicHistograms):
+	// one recording holds both forms of the same requests.
+	native := ""
+	if l.cfg.native {
+		native = "    scrape_native_histograms: true\n    always_scrape_classic_histograms: true\n"
+	}
 	conf := fmt.Sprintf(`global:
   scrape_interval: 5s
   scrape_timeout: 5s
@@ -257,8 +270,8 @@ scrape_configs:
     scheme: https
     tls_config: {ca_file: %q}
     authorization: {credentials: %q}
-    static_configs:
-%s`, rf, filepath.Join(l.dir, "ca.crt"), l.pki.adminToken, targets.String())
+%s    static_configs:
+%s`, rf, filepath.Join(l.dir, "ca.crt"), l.pki.adminToken, native, targets.String())
 	cf := filepath.Join(l.dir, "prometheus.yml")
 	if err := os.WriteFile(cf, []byte(conf), 0o600); err != nil {
 		return err
@@ -270,7 +283,9 @@ scrape_configs:
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	p, err := l.ps.Start("prometheus", filepath.Join(l.dir, "prometheus.log"), l.cfg.prometheus,
 		"--config.file="+cf, "--storage.tsdb.path="+filepath.Join(l.dir, "prometheus-data"),
-		"--web.listen-address="+addr, "--log.level=warn", "--storage.tsdb.retention.time=1d")
+		"--web.listen-address="+addr, "--log.level=warn", "--storage.tsdb.retention.time=1d",
+		// The snapshot API, for the recording's block (record.go).
+		"--web.enable-admin-api")
 	if err != nil {
 		return err
 	}

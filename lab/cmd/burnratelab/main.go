@@ -32,9 +32,13 @@ type config struct {
 	apiserver, apiserverVersion, etcd, prometheus, rules, out, work string
 	scenarios                                                       string
 	suffix, keep                                                    string
-	healthy, fault, recovery                                        time.Duration
-	rate                                                            float64
-	watches                                                         int
+	// native: Prometheus scrapes native histograms too, and the recording
+	// is a TSDB block (nativeHistograms).
+	nativeFlag               string
+	native                   bool
+	healthy, fault, recovery time.Duration
+	rate                     float64
+	watches                  int
 
 	apiService, apiServiceResource, apiServiceKind string
 
@@ -63,6 +67,7 @@ func main() {
 	flag.StringVar(&c.rules, "rules", "rules/kube-apiserver.rules.yaml", "rule file Prometheus loads")
 	flag.StringVar(&c.out, "out", "", "recordings directory (default lab/recordings/<apiserver-version>)")
 	flag.StringVar(&c.work, "work", "", "working directory for certificates, data and logs (default ~/.cache/burnrate-lab/run)")
+	flag.StringVar(&c.nativeFlag, "native-histograms", "auto", "scrape native histograms as well as the classic ones and record a TSDB block (<scenario>.tsdb.tar.gz) instead of OpenMetrics: on, off, or auto (on from kube-apiserver v1.37, whose NativeHistograms feature gate is on by default)")
 	flag.StringVar(&c.scenarios, "scenarios", "all", "comma-separated scenarios, or all: "+strings.Join(scenarioNames(), ","))
 	flag.DurationVar(&c.healthy, "healthy", 3*time.Minute, "healthy phase")
 	flag.DurationVar(&c.fault, "fault", 5*time.Minute, "fault phase")
@@ -138,6 +143,11 @@ func (c *config) complete() error {
 	if c.out == "" {
 		c.out = filepath.Join("lab", "recordings", c.apiserverVersion)
 	}
+	native, err := nativeHistograms(c.nativeFlag, c.apiserverVersion)
+	if err != nil {
+		return err
+	}
+	c.native = native
 	if c.work == "" {
 		cache, err := os.UserCacheDir()
 		if err != nil {
@@ -179,4 +189,26 @@ func splitAPIService(name string) (version, group string, err error) {
 		return "", "", fmt.Errorf("APIService name %q is not <version>.<group>", name)
 	}
 	return version, group, nil
+}
+
+// nativeHistograms resolves --native-histograms. The NativeHistograms
+// feature gate (k8s.io/component-base/metrics/features/kube_features.go,
+// featureGates) is alpha and off in 1.36 and beta and on from 1.37; with
+// it on, every histogram of kube-apiserver gets native buckets besides
+// its classic ones (k8s.io/component-base/metrics/opts.go,
+// HistogramOpts.toPromHistogramOpts).
+func nativeHistograms(flag, version string) (bool, error) {
+	switch flag {
+	case "on":
+		return true, nil
+	case "off":
+		return false, nil
+	case "auto":
+		var major, minor int
+		if _, err := fmt.Sscanf(version, "v%d.%d", &major, &minor); err != nil {
+			return false, fmt.Errorf("--native-histograms=auto: cannot read the minor version of --apiserver-version %q; set on or off", version)
+		}
+		return major > 1 || (major == 1 && minor >= 37), nil
+	}
+	return false, fmt.Errorf("--native-histograms=%q: want on, off or auto", flag)
 }

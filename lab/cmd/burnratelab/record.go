@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -18,6 +19,9 @@ import (
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/burnrate/burnrate/internal/testkit/recording"
 )
 
 // recordedNames are the metric names the recordings keep (all labels
@@ -162,20 +166,77 @@ func (l *lab) record(ctx context.Context, ph phases, clientStats map[string]stri
 		return err
 	}
 	base := filepath.Join(l.cfg.out, l.sc.name)
-	size, err := writeOM(base+".om.gz", raw)
-	if err != nil {
-		return err
+	var size int64
+	var what string
+	if l.cfg.native {
+		st, err := l.writeBlock(ctx, prom, base+recording.BlockSuffix, from, to)
+		if err != nil {
+			return err
+		}
+		fi, err := os.Stat(base + recording.BlockSuffix)
+		if err != nil {
+			return err
+		}
+		size = fi.Size()
+		what = fmt.Sprintf("%d series, %d float samples and %d native histogram samples, %s%s %d bytes (a TSDB block)",
+			st.Series, st.FloatSamples, st.HistogramSamples, l.sc.name, recording.BlockSuffix, size)
+	} else {
+		if size, err = writeOM(base+".om.gz", raw); err != nil {
+			return err
+		}
+		var nsamples int
+		for _, s := range raw {
+			nsamples += len(s.samples)
+		}
+		what = fmt.Sprintf("%d series, %d samples, %s.om.gz %d bytes", len(raw), nsamples, l.sc.name, size)
 	}
 	rsize, err := writeOM(base+".rules.om.gz", recorded)
 	if err != nil {
 		return err
 	}
-	var nsamples int
-	for _, s := range raw {
-		nsamples += len(s.samples)
-	}
-	notes := l.summary(ph, raw, recorded, clientStats, size, rsize, nsamples)
+	notes := l.summary(ph, raw, recorded, clientStats, what, rsize)
 	return os.WriteFile(base+".md", []byte(notes), 0o644)
+}
+
+// writeBlock writes the recorded series in (from, to] as one TSDB block,
+// packed as a tar.gz file at path: Prometheus snapshots its TSDB (head
+// included, through the admin API), the lab opens the snapshot read-only
+// with Prometheus's tsdb package and copies the recorded metric names of
+// job kube-apiserver into a new block with tsdb.BlockWriter. A native
+// histogram series is kept when its classic buckets (<name>_bucket) are.
+func (l *lab) writeBlock(ctx context.Context, prom v1.API, path string, from, to time.Time) (recording.BlockStats, error) {
+	var st recording.BlockStats
+	snap, err := prom.Snapshot(ctx, false)
+	if err != nil {
+		return st, fmt.Errorf("snapshot: %w", err)
+	}
+	dir := filepath.Join(l.dir, "prometheus-data", "snapshots", snap.Name)
+	defer os.RemoveAll(dir)
+	q, done, err := recording.QueryBlocks(dir, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		return st, err
+	}
+	defer done()
+	names := regexp.MustCompile("^(?:" + strings.Join(recordedNames, "|") + ")$")
+	keep := func(ls labels.Labels, native bool) bool {
+		if ls.Get("job") != "kube-apiserver" {
+			return false
+		}
+		n := ls.Get(labels.MetricName)
+		if native {
+			n += "_bucket"
+		}
+		return names.MatchString(n)
+	}
+	out := filepath.Join(l.dir, "block")
+	os.RemoveAll(out)
+	defer os.RemoveAll(out)
+	// (from, to]: the samples queryRaw reads.
+	block, st, err := recording.CopyBlock(ctx, q, from.UnixMilli()+1, to.UnixMilli(), 0, keep, nil, out)
+	if err != nil {
+		return st, err
+	}
+	return st, recording.PackBlock(block, path)
 }
 
 // writeOM writes the series as OpenMetrics text, gzip-compressed. Every
@@ -305,7 +366,7 @@ func isCounterName(n string) bool {
 // the burn rates of the loaded rules, and every non-bucket series that
 // moved in the fault phase (a counter increasing at least twice as fast
 // as in the healthy phase and by at least 3, or a gauge that changed).
-func (l *lab) summary(ph phases, raw, recorded []series, clientStats map[string]string, size, rsize int64, nsamples int) string {
+func (l *lab) summary(ph phases, raw, recorded []series, clientStats map[string]string, what string, rsize int64) string {
 	var b strings.Builder
 	c := l.cfg
 	fmt.Fprintf(&b, "# %s\n\n", l.sc.name)
@@ -317,7 +378,10 @@ func (l *lab) summary(ph phases, raw, recorded []series, clientStats map[string]
 		ph.healthy.UTC().Format("15:04:05"), ph.fault.UTC().Format("15:04:05"), ph.recovery.UTC().Format("15:04:05"), ph.end.UTC().Format("15:04:05"),
 		ph.healthy.Unix(), ph.fault.Unix(), ph.recovery.Unix(), ph.end.Unix())
 	fmt.Fprintf(&b, "- workload: %.0f requests/s, %d watches, readyz probe every 5 s and livez every 10 s per instance\n", c.rate, c.watches)
-	fmt.Fprintf(&b, "- recording: %d series, %d samples, %s.om.gz %d bytes; recorded rules' series %s.rules.om.gz %d bytes\n\n", len(raw), nsamples, l.sc.name, size, l.sc.name, rsize)
+	if c.native {
+		b.WriteString("- Prometheus scraped native histograms and kept the classic ones (scrape_native_histograms and always_scrape_classic_histograms)\n")
+	}
+	fmt.Fprintf(&b, "- recording: %s; recorded rules' series %s.rules.om.gz %d bytes\n\n", what, l.sc.name, rsize)
 	b.WriteString("## Lab events\n\n")
 	l.notesMu.Lock()
 	notes := slices.Clone(l.notes)

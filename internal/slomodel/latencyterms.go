@@ -1,4 +1,4 @@
-package rulegen
+package slomodel
 
 import (
 	"math"
@@ -7,12 +7,12 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/burnrate/burnrate/internal/pql"
-	"github.com/burnrate/burnrate/internal/slomodel"
 	"github.com/burnrate/burnrate/slo"
 )
 
-// histogramTerms builds the latency terms of the optimized profile's rules
-// and SLI-health checks from the histogram in its form (latency.form):
+// LatencyTerms builds the latency terms of the optimized profile's rules,
+// the SLI-health checks and the runbook's queries from the histogram in its
+// form (latency.form):
 // classic, from the _count and _bucket{le} series; native and nhcb, from
 // the one native-histogram series per label set.
 //
@@ -47,50 +47,51 @@ import (
 //     make every sum over a window holding it NaN, for up to the SLO
 //     period; the slow term therefore keeps only values >= 0 (NaN compares
 //     false) and falls back to histogram_count(h), which is 0 there.
-type histogramTerms struct {
-	*slomodel.Model
-	window time.Duration
+type LatencyTerms struct {
+	*Model
+	// Window is the range of every rate.
+	Window time.Duration
 }
 
 // rate is `rate(metric{ms}[window])`.
-func (h histogramTerms) rate(metric string, ms pql.Sel) parser.Expr {
-	return pql.Call("rate", pql.Range(pql.Vec(metric, ms), h.window))
+func (h LatencyTerms) rate(metric string, ms pql.Sel) parser.Expr {
+	return pql.Call("rate", pql.Range(pql.Vec(metric, ms), h.Window))
 }
 
 // summed is the native histogram's rate summed by labels by.
-func (h histogramTerms) summed(ms pql.Sel, by []string) parser.Expr {
+func (h LatencyTerms) summed(ms pql.Sel, by []string) parser.Expr {
 	return pql.SumBy(by, h.rate(h.Histogram, ms))
 }
 
-// requests is the rate of the histogram's observations of ms, by labels by.
-func (h histogramTerms) requests(ms pql.Sel, by []string) parser.Expr {
+// Requests is the rate of the histogram's observations of ms, by labels by.
+func (h LatencyTerms) Requests(ms pql.Sel, by []string) parser.Expr {
 	if h.Native {
 		return pql.Call("histogram_count", h.summed(ms, by))
 	}
 	return pql.SumBy(by, h.rate(h.Count, ms))
 }
 
-// slow is the rate of observations of ms above threshold t, by labels by.
-func (h histogramTerms) slow(ms pql.Sel, t slo.Threshold, by []string) parser.Expr {
+// Slow is the rate of observations of ms above threshold t, by labels by.
+func (h LatencyTerms) Slow(ms pql.Sel, t slo.Threshold, by []string) parser.Expr {
 	if !h.Native {
-		return pql.Bin(parser.SUB, h.requests(ms, by), pql.SumBy(by, h.rate(h.Bucket, ms.And(pql.Le(t.Seconds)))))
+		return pql.Bin(parser.SUB, h.Requests(ms, by), pql.SumBy(by, h.rate(h.Bucket, ms.And(pql.Le(t.Seconds)))))
 	}
 	frac := pql.Call("histogram_fraction", pql.Num(t.Seconds), pql.Num(math.Inf(1)), h.summed(ms, by))
-	slow := pql.Bin(parser.MUL, h.requests(ms, by), frac)
+	slow := pql.Bin(parser.MUL, h.Requests(ms, by), frac)
 	nonNaN := pql.Bin(parser.GTE, slow, pql.Num(0))
-	return pql.Paren(pql.Bin(parser.LOR, nonNaN, h.requests(ms, by)))
+	return pql.Paren(pql.Bin(parser.LOR, nonNaN, h.Requests(ms, by)))
 }
 
-// present has a series per labels by where the histogram has series of ms.
-func (h histogramTerms) present(ms pql.Sel, by []string) parser.Expr {
+// Present has a series per labels by where the histogram has series of ms.
+func (h LatencyTerms) Present(ms pql.Sel, by []string) parser.Expr {
 	if h.Native {
 		return pql.SumBy(by, pql.Vec(h.Histogram, ms))
 	}
 	return pql.SumBy(by, pql.Vec(h.Count, ms))
 }
 
-// quantile is the q-quantile of the native histogram's observations of
+// Quantile is the q-quantile of the native histogram's observations of
 // ms over window, by labels by.
-func (h histogramTerms) quantile(q float64, ms pql.Sel, by []string) parser.Expr {
+func (h LatencyTerms) Quantile(q float64, ms pql.Sel, by []string) parser.Expr {
 	return pql.Call("histogram_quantile", pql.Num(q), h.summed(ms, by))
 }

@@ -1,0 +1,99 @@
+package runbook
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/burnrate/burnrate/slo"
+)
+
+// TestHistogramForms: with latency.form native or nhcb, no drill-down query,
+// raw-source burn query or Step 0 probe reads a histogram's classic series
+// (_bucket, _count, _sum), which a Prometheus keeping only the native form
+// does not have, and the latency steps read the native series instead; with
+// classic, they read the classic series as before. For the kube-apiserver
+// and for a service.
+func TestHistogramForms(t *testing.T) {
+	histograms := []string{"apiserver_request_sli_duration_seconds", "apiserver_admission_webhook_admission_duration_seconds",
+		"etcd_request_duration_seconds", "apiserver_flowcontrol_request_execution_seconds", "http_request_duration_seconds"}
+	classic := func(name string) bool {
+		for _, h := range histograms {
+			if name == h+"_bucket" || name == h+"_count" || name == h+"_sum" {
+				return true
+			}
+		}
+		return false
+	}
+	service := func() *slo.Spec {
+		s, err := slo.Load("../../examples/checkout.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		name string
+		spec func() *slo.Spec
+		// native are native series the latency steps must read.
+		native []string
+	}{
+		{"kube-apiserver", slo.Default, []string{"apiserver_request_sli_duration_seconds", "apiserver_admission_webhook_admission_duration_seconds", "etcd_request_duration_seconds", "apiserver_flowcontrol_request_execution_seconds"}},
+		{"checkout", service, []string{"http_request_duration_seconds"}},
+	} {
+		for _, form := range slo.HistogramForms {
+			t.Run(tc.name+"/"+string(form), func(t *testing.T) {
+				s := tc.spec()
+				s.Latency.Form = form
+				rb, err := newSpec(s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				qs, err := rb.Queries(time.Hour)
+				if err != nil {
+					t.Fatal(err)
+				}
+				read := map[string]bool{}
+				texts := []string{}
+				for _, q := range qs {
+					texts = append(texts, q.PromQL)
+				}
+				_, terms, err := rb.BurnQueries(SourceRaw, 5*time.Minute, []slo.Duration{slo.Duration(time.Hour)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				texts = append(texts, terms)
+				for _, q := range texts {
+					for _, n := range metricNames(t, q) {
+						read[n] = true
+					}
+				}
+				for _, n := range rb.ProbeMetrics() {
+					read[n] = true
+				}
+				var classics []string
+				for n := range read {
+					if classic(n) {
+						classics = append(classics, n)
+					}
+				}
+				slices.Sort(classics)
+				if form.IsNative() {
+					if len(classics) > 0 {
+						t.Errorf("latency.form %s: the runbook reads classic series %s", form, strings.Join(classics, ", "))
+					}
+					for _, n := range tc.native {
+						if !read[n] {
+							t.Errorf("latency.form %s: no query reads the native series %s", form, n)
+						}
+					}
+					return
+				}
+				if !read[s.Latency.Metric+"_bucket"] {
+					t.Errorf("latency.form classic: no query reads %s_bucket; it reads %v", s.Latency.Metric, read)
+				}
+			})
+		}
+	}
+}
