@@ -279,7 +279,7 @@ func TestLongFaultFiring(t *testing.T) {
 			// The write burn (factor of the 1 % budget) per window at some
 			// minutes after the fault's start, for the README's table.
 			for _, st := range tr.Steps {
-				m := st.Time.Sub(rec.Fault).Minutes()
+				m := math.Round(st.Time.Sub(rec.Fault).Minutes())
 				if !slices.Contains([]float64{0, 10, 12, 14, 16, 20, 25, 29, 30, 31, 35, 40, 44, 46, 55, 58, 60, 65}, m) {
 					continue
 				}
