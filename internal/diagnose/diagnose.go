@@ -194,9 +194,15 @@ func Diagnose(ctx context.Context, c *Client, p *Plan, o Options) (*Report, erro
 		*res = StepResult{Step: st.Step, Section: st.Section, Query: st.Query}
 		if probeErr == nil {
 			var missing []string
-			for _, m := range st.Metrics {
-				if !present[m] {
-					missing = append(missing, m)
+			if st.expr != nil {
+				missing = missingMetrics(st.expr, present)
+				slices.Sort(missing)
+				missing = slices.Compact(missing)
+			} else {
+				for _, m := range st.Metrics {
+					if !present[m] {
+						missing = append(missing, m)
+					}
 				}
 			}
 			if len(missing) > 0 {

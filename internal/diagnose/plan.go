@@ -39,6 +39,8 @@ type PlannedStep struct {
 	Entry runbook.Entry
 	// Metrics lists the metric names the query reads.
 	Metrics []string
+	// expr is the query, parsed (nil: every metric of Metrics is needed).
+	expr parser.Expr
 }
 
 // Plan is the runbook's drill-down queries for one window and cluster.
@@ -103,7 +105,7 @@ func NewPlan(s *slo.Spec, window time.Duration, cluster string) (*Plan, error) {
 		}
 		metrics := rewrite(expr, rb.Window, window, cm)
 		p.Steps = append(p.Steps, PlannedStep{
-			Step: q.Step, Query: expr.String(), Finder: q.Finder, Section: p.section(q.Step), Entry: rb.Entry(q.Step), Metrics: metrics,
+			Step: q.Step, Query: expr.String(), Finder: q.Finder, Section: p.section(q.Step), Entry: rb.Entry(q.Step), Metrics: metrics, expr: expr,
 		})
 	}
 	return p, nil
@@ -136,6 +138,44 @@ func rewrite(expr parser.Expr, from, to time.Duration, cm *labels.Matcher) []str
 	})
 	slices.Sort(names)
 	return slices.Compact(names)
+}
+
+// missingMetrics lists the metrics of expr that have no series (present)
+// as far as they keep expr from returning anything: an `or` misses only
+// when both its sides do, and the right side of `unless` never keeps the
+// left from returning. So a query that reads another version's or
+// source's metric as an alternative (Step 9's watch-cache series, which
+// kube-apiserver 1.37 hides: lab/recordings/v1.37.2) still runs on the
+// one there is.
+func missingMetrics(expr parser.Expr, present map[string]bool) []string {
+	switch n := expr.(type) {
+	case *parser.BinaryExpr:
+		l, r := missingMetrics(n.LHS, present), missingMetrics(n.RHS, present)
+		switch n.Op {
+		case parser.LOR:
+			if len(l) == 0 || len(r) == 0 {
+				return nil
+			}
+		case parser.LUNLESS:
+			return l
+		}
+		return append(l, r...)
+	case *parser.VectorSelector:
+		var out []string
+		for _, m := range n.LabelMatchers {
+			if m.Name == labels.MetricName && m.Type == labels.MatchEqual && !present[m.Value] {
+				out = append(out, m.Value)
+			}
+		}
+		return out
+	}
+	var out []string
+	for _, c := range parser.Children(expr) {
+		if e, ok := c.(parser.Expr); ok {
+			out = append(out, missingMetrics(e, present)...)
+		}
+	}
+	return out
 }
 
 // entry is what the plan's runbook says of step st.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/burnrate/burnrate/internal/runbook"
 	"github.com/burnrate/burnrate/slo"
@@ -229,5 +230,37 @@ func TestNewServicePlan(t *testing.T) {
 	}
 	if _, err := NewPlan(s, 24*time.Hour, ""); err == nil || !strings.Contains(err.Error(), "window 1d is not one of the alert's windows (1h, 5m, 6h, 30m, 3d)") {
 		t.Errorf("1d: %v, want refused (payments has no 1d/2h pair)", err)
+	}
+}
+
+// TestMissingMetrics: a step is held back only by the metrics it cannot
+// do without: both sides of an `or` must miss, the right of `unless`
+// never holds it back, every other operand does.
+func TestMissingMetrics(t *testing.T) {
+	present := map[string]bool{"a": true, "b": true}
+	for _, tc := range []struct {
+		query string
+		want  []string
+	}{
+		{`rate(a[5m])`, nil},
+		{`rate(x[5m])`, []string{"x"}},
+		{`sum(rate(a[5m]) or rate(x[5m]))`, nil},
+		{`sum(rate(x[5m]) or label_replace(rate(a[5m]), "s", "c", "", ""))`, nil},
+		{`rate(x[5m]) or rate(y[5m])`, []string{"x", "y"}},
+		{`a / x`, []string{"x"}},
+		{`(a or x) > 10`, nil},
+		{`(x or y) + b`, []string{"x", "y"}},
+		{`a unless x`, nil},
+		{`x unless a`, []string{"x"}},
+		{`{__name__=~"x|y"}`, nil},
+		{`vector(1)`, nil},
+	} {
+		expr, err := parser.NewParser(parser.Options{}).ParseExpr(tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := missingMetrics(expr, present); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: missing %v, want %v", tc.query, got, tc.want)
+		}
 	}
 }

@@ -102,6 +102,7 @@ func (p *Plan) withSource(src runbook.Source) (*Plan, error) {
 		// cluster matcher is added.
 		out.Steps[i].Metrics = rewrite(expr, 0, 0, cm)
 		out.Steps[i].Query = expr.String()
+		out.Steps[i].expr = expr
 	}
 	return &out, nil
 }

@@ -118,24 +118,28 @@ func (b *build) lat(w time.Duration) slomodel.LatencyTerms {
 
 // histP99 is the 99th percentile of histogram metric over the page's range
 // by labels by, read from its classic buckets or, with a native form, from
-// its native series: latency.form says how Prometheus stores histograms,
-// and a scrape config that turns native histograms on does so for every
-// histogram of the apiserver (kube-apiserver 1.37 exposes each in both
-// forms), so the runbook's other histograms follow the SLI's.
+// its native series where it has one and from its classic buckets where it
+// has none: a scrape config that turns native histograms on does so for
+// every histogram of a target, but kube-apiserver 1.37 exposes a native
+// form of some histograms only (the SLI's and etcd's, not the webhooks' or
+// API Priority and Fairness': lab/recordings/v1.37.2), and Prometheus
+// keeps the classic buckets of a histogram without one.
 func (b *build) histP99(metric string, ms pql.Sel, by ...string) parser.Expr {
+	classic := p99(pql.SumBy(b.by(append(by, "le")...), b.rate(metric+"_bucket", ms)))
 	if b.Native {
-		return p99(pql.SumBy(b.by(by...), b.rate(metric, ms)))
+		return pql.Bin(parser.LOR, p99(pql.SumBy(b.by(by...), b.rate(metric, ms))), classic)
 	}
-	return p99(pql.SumBy(b.by(append(by, "le")...), b.rate(metric+"_bucket", ms)))
+	return classic
 }
 
 // histSum is the rate of histogram metric's sum of observations (seconds
-// per second), per series.
+// per second), per series, in the form histP99 reads.
 func (b *build) histSum(metric string, ms pql.Sel) parser.Expr {
+	classic := b.rate(metric+"_sum", ms)
 	if b.Native {
-		return pql.Call("histogram_sum", b.rate(metric, ms))
+		return pql.Bin(parser.LOR, pql.Call("histogram_sum", b.rate(metric, ms)), classic)
 	}
-	return b.rate(metric+"_sum", ms)
+	return classic
 }
 
 // histProbe is the series of histogram metric that Step 0 counts.

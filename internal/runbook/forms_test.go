@@ -6,15 +6,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/promql/parser"
+
 	"github.com/burnrate/burnrate/slo"
 )
 
 // TestHistogramForms: with latency.form native or nhcb, no drill-down query,
 // raw-source burn query or Step 0 probe reads a histogram's classic series
 // (_bucket, _count, _sum), which a Prometheus keeping only the native form
-// does not have, and the latency steps read the native series instead; with
-// classic, they read the classic series as before. For the kube-apiserver
-// and for a service.
+// does not have, but as the fallback of a read of the same histogram's native
+// series (a histogram the apiserver exposes without a native form keeps its
+// classic buckets), and never the SLI histogram's; the latency steps read the
+// native series; with classic, they read the classic series as before. For
+// the kube-apiserver and for a service.
 func TestHistogramForms(t *testing.T) {
 	histograms := []string{"apiserver_request_sli_duration_seconds", "apiserver_admission_webhook_admission_duration_seconds",
 		"etcd_request_duration_seconds", "apiserver_flowcontrol_request_execution_seconds", "http_request_duration_seconds"}
@@ -64,17 +68,34 @@ func TestHistogramForms(t *testing.T) {
 					t.Fatal(err)
 				}
 				texts = append(texts, terms)
+				// Classic series read as the fallback of a native read
+				// (`native or classic`: a histogram without a native
+				// form keeps its classic buckets) are allowed.
+				fallback := map[string]bool{}
 				for _, q := range texts {
 					for _, n := range metricNames(t, q) {
 						read[n] = true
 					}
+					e, _ := parser.NewParser(parser.Options{}).ParseExpr(q)
+					parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+						if be, ok := n.(*parser.BinaryExpr); ok && be.Op == parser.LOR {
+							lhs := metricNames(t, be.LHS.String())
+							for _, r := range metricNames(t, be.RHS.String()) {
+								base := strings.TrimSuffix(strings.TrimSuffix(r, "_bucket"), "_sum")
+								if base != r && slices.Contains(lhs, base) {
+									fallback[r] = true
+								}
+							}
+						}
+						return nil
+					})
 				}
 				for _, n := range rb.ProbeMetrics() {
 					read[n] = true
 				}
 				var classics []string
 				for n := range read {
-					if classic(n) {
+					if classic(n) && !(form.IsNative() && fallback[n] && !strings.HasPrefix(n, s.Latency.Metric)) {
 						classics = append(classics, n)
 					}
 				}

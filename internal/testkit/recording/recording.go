@@ -34,10 +34,12 @@ type Recording struct {
 	// sample is at or before End.
 	Healthy, Fault, Recovery, End time.Time
 	// Cluster is the cluster label value of the recording's series in a
-	// replay: Name for OpenMetrics recordings (the lab labelled them so),
-	// Name@Version for a TSDB block, relabelled as it is written
-	// (WriteBlock), so that a scenario recorded on two versions is two
-	// clusters in one Prometheus.
+	// replay: Name for the OpenMetrics recordings of the oldest version
+	// (the lab labelled them so, and the replays' expectations were written
+	// for them), Name@Version for every other recording, relabelled as it
+	// is written (WriteBlock, WriteOpenMetrics), so that a scenario
+	// recorded on several versions is one cluster per version in one
+	// Prometheus.
 	Cluster string
 	// path is the .om.gz name, parts the files that hold it (partsOf).
 	path  string
@@ -105,7 +107,7 @@ func Recordings(dir string) ([]Recording, error) {
 			Version: filepath.Base(filepath.Dir(md)), Name: name, Cluster: name,
 			Healthy: ts[0], Fault: ts[1], Recovery: ts[2], End: ts[3], path: om, parts: parts,
 		}
-		if r.Native() {
+		if r.Native() || (len(out) > 0 && r.Version != out[0].Version) {
 			r.Cluster = name + "@" + r.Version
 		}
 		out = append(out, r)
@@ -209,6 +211,10 @@ func (r Recording) WriteOpenMetrics(w io.Writer, until time.Time, shift time.Dur
 		if ms > limit {
 			continue
 		}
+		if r.Cluster != r.Name {
+			line = relabelCluster(line, r.Name, r.Cluster)
+			i = bytes.LastIndexByte(line, ' ')
+		}
 		ms += shift.Milliseconds()
 		bw.Write(line[:i+1])
 		bw.WriteString(strconv.FormatInt(ms/1000, 10))
@@ -239,4 +245,14 @@ func millis(b []byte) (int64, error) {
 		}
 	}
 	return sec*1000 + ms, nil
+}
+
+// relabelCluster sets the cluster label of an OpenMetrics sample line from
+// name to cluster (the lab labels every series cluster=<scenario>).
+func relabelCluster(line []byte, name, cluster string) []byte {
+	from, to := []byte(`cluster="`+name+`"`), []byte(`cluster="`+cluster+`"`)
+	for _, prefix := range []string{"{", ","} {
+		line = bytes.Replace(line, append([]byte(prefix), from...), append([]byte(prefix), to...), 1)
+	}
+	return line
 }

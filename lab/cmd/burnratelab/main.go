@@ -32,13 +32,9 @@ type config struct {
 	apiserver, apiserverVersion, etcd, prometheus, rules, out, work string
 	scenarios                                                       string
 	suffix, keep                                                    string
-	// native: Prometheus scrapes native histograms too, and the recording
-	// is a TSDB block (nativeHistograms).
-	nativeFlag               string
-	native                   bool
-	healthy, fault, recovery time.Duration
-	rate                     float64
-	watches                  int
+	healthy, fault, recovery                                        time.Duration
+	rate                                                            float64
+	watches                                                         int
 
 	apiService, apiServiceResource, apiServiceKind string
 
@@ -56,6 +52,11 @@ type config struct {
 	proxyService, floodFlowSchema string
 	floodWorkers                  int
 	maxInflight, maxMutating      int
+
+	// native: Prometheus scrapes native histograms too, and the recording
+	// is a TSDB block (nativeHistograms).
+	nativeFlag string
+	native     bool
 }
 
 func main() {

@@ -58,3 +58,29 @@ func TestSelectors(t *testing.T) {
 		t.Errorf("slo counter selector %s", slo[0])
 	}
 }
+
+// nativeHistograms: auto turns native histograms on from kube-apiserver
+// 1.37, whose NativeHistograms gate is on by default; on and off force
+// it; anything else is an error.
+func TestNativeHistograms(t *testing.T) {
+	for _, tc := range []struct {
+		flag, version string
+		want, err     bool
+	}{
+		{"auto", "v1.34.2", false, false},
+		{"auto", "v1.36.3", false, false},
+		{"auto", "v1.37.0", true, false},
+		{"auto", "v1.37.2", true, false},
+		{"auto", "v1.40.0-alpha.1", true, false},
+		{"auto", "v2.0.0", true, false},
+		{"auto", "latest", false, true},
+		{"on", "v1.34.2", true, false},
+		{"off", "v1.37.2", false, false},
+		{"yes", "v1.37.2", false, true},
+	} {
+		got, err := nativeHistograms(tc.flag, tc.version)
+		if got != tc.want || (err != nil) != tc.err {
+			t.Errorf("nativeHistograms(%q, %q) = %v, %v; want %v, error %v", tc.flag, tc.version, got, err, tc.want, tc.err)
+		}
+	}
+}
