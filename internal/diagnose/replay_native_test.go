@@ -1,7 +1,6 @@
 package diagnose
 
 import (
-	"bytes"
 	"testing"
 
 	"github.com/burnrate/burnrate/internal/slomodel"
@@ -23,20 +22,12 @@ func TestReplayNativeForm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var recs []recording.Recording
-	for _, r := range all {
-		if r.Native() {
-			recs = append(recs, r)
-		}
-	}
+	recs := recording.NativeOnly(all)
 	if len(recs) == 0 {
 		t.Fatal("no recording holds native histograms")
 	}
-	y := bytes.Replace(slo.DefaultYAML(), []byte("\n  partitionLabel: scope\n"), []byte("\n  partitionLabel: scope\n  form: native\n"), 1)
-	s, err := slo.Parse(slo.DefaultName, y)
-	if err != nil || s.Latency.Form != slo.FormNative {
-		t.Fatalf("native spec: %v (form %q)", err, s.Latency.Form)
-	}
+	s := slo.Default()
+	s.Latency.Form = slo.FormNative
 	env, err := e2eprom.StartRecordingsSpec(recs, s, slomodel.ProfileOptimized)
 	if err != nil {
 		t.Fatal(err)
@@ -53,22 +44,7 @@ func TestReplayNativeForm(t *testing.T) {
 			if n := r.Failed(); n > 0 {
 				t.Errorf("%d steps failed", n)
 			}
-			burns := r.SLIFactor >= burning
-			switch {
-			case want.sli == "" && burns:
-				t.Errorf("SLI %s burns %.3gx over 5m, want no SLI burning", r.SLI, r.SLIFactor)
-			case want.sli != "" && (!burns || r.SLI != want.sli || r.Term != want.term):
-				t.Errorf("SLI %q burns %.3gx, term %q; want SLI %q burning, term %q", r.SLI, r.SLIFactor, r.Term, want.sli, want.term)
-			}
-			if want.first == "" {
-				if len(r.Culprits) > 0 {
-					t.Errorf("culprits %v, want none", r.Culprits)
-				}
-			} else if len(r.Culprits) == 0 {
-				t.Errorf("no culprit, want %s %v first", want.first, want.labels)
-			} else if c := r.Culprits[0]; c.Step != want.first || !hasLabels(c.Labels, want.labels) {
-				t.Errorf("first culprit %s %v, want %s with %v", c.Step, c.Labels, want.first, want.labels)
-			}
+			checkConclusion(t, r, want)
 		})
 	}
 }

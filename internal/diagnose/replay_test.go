@@ -163,22 +163,7 @@ func TestReplayRecordings(t *testing.T) {
 			if n := r.Failed(); n > 0 {
 				t.Errorf("%d steps failed", n)
 			}
-			burns := r.SLIFactor >= burning
-			switch {
-			case want.sli == "" && burns:
-				t.Errorf("SLI %s burns %.3gx over 5m, want no SLI burning", r.SLI, r.SLIFactor)
-			case want.sli != "" && (!burns || r.SLI != want.sli || r.Term != want.term):
-				t.Errorf("SLI %q burns %.3gx, term %q; want SLI %q burning, term %q", r.SLI, r.SLIFactor, r.Term, want.sli, want.term)
-			}
-			if want.first == "" {
-				if len(r.Culprits) > 0 {
-					t.Errorf("culprits %v, want none", r.Culprits)
-				}
-			} else if len(r.Culprits) == 0 {
-				t.Errorf("no culprit, want %s %v first", want.first, want.labels)
-			} else if c := r.Culprits[0]; c.Step != want.first || !hasLabels(c.Labels, want.labels) {
-				t.Errorf("first culprit %s %v, want %s with %v", c.Step, c.Labels, want.first, want.labels)
-			}
+			checkConclusion(t, r, want)
 			for _, c := range r.Culprits {
 				if !(c.Value > 0) {
 					t.Errorf("culprit %s %v has value %g: a zero row is never a culprit", c.Step, c.Labels, c.Value)
@@ -217,4 +202,27 @@ func hasLabels(got, want map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// checkConclusion checks what diagnose concluded in report r against want:
+// the SLI and term burning over 5m (or none), and the first culprit with
+// its labels (or none).
+func checkConclusion(t *testing.T, r *Report, want replayWant) {
+	t.Helper()
+	burns := r.SLIFactor >= burning
+	switch {
+	case want.sli == "" && burns:
+		t.Errorf("SLI %s burns %.3gx over 5m, want no SLI burning", r.SLI, r.SLIFactor)
+	case want.sli != "" && (!burns || r.SLI != want.sli || r.Term != want.term):
+		t.Errorf("SLI %q burns %.3gx, term %q; want SLI %q burning, term %q", r.SLI, r.SLIFactor, r.Term, want.sli, want.term)
+	}
+	switch {
+	case want.first == "" && len(r.Culprits) > 0:
+		t.Errorf("culprits %v, want none", r.Culprits)
+	case want.first == "":
+	case len(r.Culprits) == 0:
+		t.Errorf("no culprit, want %s %v first", want.first, want.labels)
+	case r.Culprits[0].Step != want.first || !hasLabels(r.Culprits[0].Labels, want.labels):
+		t.Errorf("first culprit %s %v, want %s with %v", r.Culprits[0].Step, r.Culprits[0].Labels, want.first, want.labels)
+	}
 }

@@ -1,7 +1,6 @@
 package e2eprom
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -61,23 +60,12 @@ func TestNativeAgreesWithClassic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var recs []recording.Recording
-	for _, r := range all {
-		if r.Native() {
-			recs = append(recs, r)
-		}
-	}
+	recs := recording.NativeOnly(all)
 	if len(recs) == 0 {
 		t.Fatal("no recording holds native histograms: want the v1.37.2 ones (make lab LAB_APISERVER=v1.37.2)")
 	}
-	nativeYAML := bytes.Replace(slo.DefaultYAML(), []byte("\n  partitionLabel: scope\n"), []byte("\n  partitionLabel: scope\n  form: native\n"), 1)
-	nativeSpec, err := slo.Parse(slo.DefaultName, nativeYAML)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if nativeSpec.Latency.Form != slo.FormNative {
-		t.Fatal("the default spec's latency block moved: latency.form native not set")
-	}
+	nativeSpec := slo.Default()
+	nativeSpec.Latency.Form = slo.FormNative
 	classic, err := StartRecordingsSpec(recs, slo.Default(), slomodel.ProfileOptimized)
 	if err != nil {
 		t.Fatal(err)

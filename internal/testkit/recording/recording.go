@@ -125,6 +125,18 @@ func (r Recording) Notes() string {
 	return strings.TrimSuffix(strings.TrimSuffix(r.path, BlockSuffix), ".om.gz") + ".md"
 }
 
+// NativeOnly keeps the recordings that hold native histograms (TSDB
+// blocks: kube-apiserver 1.37 and later, recorded with both forms).
+func NativeOnly(recs []Recording) []Recording {
+	var out []Recording
+	for _, r := range recs {
+		if r.Native() {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // Path is the recording's .om.gz (or, Native, .tsdb.tar.gz) name; its notes are beside it (.md).
 func (r Recording) Path() string { return r.path }
 
