@@ -86,13 +86,7 @@ func TestReplayWithoutBurnrateRules(t *testing.T) {
 						t.Errorf("%d steps failed", n)
 					}
 					w, _ := wantFor(rec)
-					burns := r.SLIFactor >= burning
-					switch {
-					case w.sli == "" && burns:
-						t.Errorf("SLI %s burns %.3gx over 5m, want no SLI burning", r.SLI, r.SLIFactor)
-					case w.sli != "" && (!burns || r.SLI != w.sli || r.Term != w.term):
-						t.Errorf("SLI %q burns %.3gx, term %q; want SLI %q burning, term %q", r.SLI, r.SLIFactor, r.Term, w.sli, w.term)
-					}
+					checkBurn(t, r, w)
 					switch {
 					case len(want.Culprits) == 0:
 						if len(r.Culprits) > 0 {

@@ -209,13 +209,7 @@ func hasLabels(got, want map[string]string) bool {
 // its labels (or none).
 func checkConclusion(t *testing.T, r *Report, want replayWant) {
 	t.Helper()
-	burns := r.SLIFactor >= burning
-	switch {
-	case want.sli == "" && burns:
-		t.Errorf("SLI %s burns %.3gx over 5m, want no SLI burning", r.SLI, r.SLIFactor)
-	case want.sli != "" && (!burns || r.SLI != want.sli || r.Term != want.term):
-		t.Errorf("SLI %q burns %.3gx, term %q; want SLI %q burning, term %q", r.SLI, r.SLIFactor, r.Term, want.sli, want.term)
-	}
+	checkBurn(t, r, want)
 	switch {
 	case want.first == "" && len(r.Culprits) > 0:
 		t.Errorf("culprits %v, want none", r.Culprits)
@@ -224,5 +218,18 @@ func checkConclusion(t *testing.T, r *Report, want replayWant) {
 		t.Errorf("no culprit, want %s %v first", want.first, want.labels)
 	case r.Culprits[0].Step != want.first || !hasLabels(r.Culprits[0].Labels, want.labels):
 		t.Errorf("first culprit %s %v, want %s with %v", r.Culprits[0].Step, r.Culprits[0].Labels, want.first, want.labels)
+	}
+}
+
+// checkBurn checks that the SLI and term want names burn over 5m in report
+// r, or that none does.
+func checkBurn(t *testing.T, r *Report, want replayWant) {
+	t.Helper()
+	burns := r.SLIFactor >= burning
+	switch {
+	case want.sli == "" && burns:
+		t.Errorf("SLI %s burns %.3gx over 5m, want no SLI burning", r.SLI, r.SLIFactor)
+	case want.sli != "" && (!burns || r.SLI != want.sli || r.Term != want.term):
+		t.Errorf("SLI %q burns %.3gx, term %q; want SLI %q burning, term %q", r.SLI, r.SLIFactor, r.Term, want.sli, want.term)
 	}
 }
