@@ -245,6 +245,14 @@ var HistogramForms = []HistogramForm{FormClassic, FormNative, FormNHCB}
 // custom buckets): one series per label set, no _bucket or _count.
 func (f HistogramForm) IsNative() bool { return f == FormNative || f == FormNHCB }
 
+// OrDefault is the form, or FormClassic where the spec sets none.
+func (f HistogramForm) OrDefault() HistogramForm {
+	if f == "" {
+		return FormClassic
+	}
+	return f
+}
+
 // SLO is one SLI with its kind, request selector, latency thresholds and
 // objective.
 type SLO struct {

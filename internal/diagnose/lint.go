@@ -158,10 +158,7 @@ func (l *linter) series(ctx context.Context) error {
 		default:
 			l.add(SeverityError, o.Name, "errors", q, "no error series (%s) for SLI %s: without fixes.absentAsZero its error and burn-rate rules come out empty and the alert never fires", s.Requests.Errors, o.Name)
 		}
-		form := s.Latency.Form
-		if form == "" {
-			form = slo.FormClassic
-		}
+		form := s.Latency.Form.OrDefault()
 		held, fq, err := l.forms(ctx, l.sel(s.Latency.Metric+"_bucket", hist), l.sel(s.Latency.Metric, hist))
 		if err != nil {
 			return err

@@ -573,14 +573,6 @@ func (m *Model) histogramName() string {
 	return m.Count
 }
 
-// form is the spec's latency.form, classic where it sets none.
-func (m *Model) form() slo.HistogramForm {
-	if m.Spec.Latency.Form == "" {
-		return slo.FormClassic
-	}
-	return m.Spec.Latency.Form
-}
-
 // HealthAlertName is the SLI-health alert's name: the burn-rate alert's
 // name with SLIBroken appended.
 func (m *Model) HealthAlertName() string { return m.Alert.Name + "SLIBroken" }
@@ -603,7 +595,7 @@ func (m *Model) HealthAlert(i int, problem string, th slo.Threshold) (labels, an
 		description = fmt.Sprintf("%s{%s} has traffic, but no series matches the SLO's selector {%s}; a label was renamed or dropped, or the selector is wrong.", m.Counter, m.Spec.Selector, o.Selector)
 	case ProblemNoHistogram:
 		summary = id + ": the latency histogram has no series for it."
-		description = fmt.Sprintf("Requests flow, but %s has no series for the SLO's selector {%s}; slow requests cannot be counted. If Prometheus now stores the histogram in another form than latency.form %s (scrape_native_histograms, always_scrape_classic_histograms and convert_classic_histograms_to_nhcb choose between classic buckets, native and NHCB), set latency.form to match; burnrate lint tells which form it holds.", m.histogramName(), o.Selector, m.form())
+		description = fmt.Sprintf("Requests flow, but %s has no series for the SLO's selector {%s}; slow requests cannot be counted. If Prometheus now stores the histogram in another form than latency.form %s (scrape_native_histograms, always_scrape_classic_histograms and convert_classic_histograms_to_nhcb choose between classic buckets, native and NHCB), set latency.form to match; burnrate lint tells which form it holds.", m.histogramName(), o.Selector, m.Spec.Latency.Form.OrDefault())
 	case ProblemCountDiverges:
 		summary = id + ": the histogram and the request counter count different requests."
 		description = fmt.Sprintf("The rate of %s differs from the rate of %s by more than %s%% of it; the burn rate divides one population by another (kubernetes-mixin#1000).", m.CountName(), m.Counter, strconv.FormatFloat(HealthTolerance*100, 'g', -1, 64))
