@@ -31,11 +31,13 @@ func (s Series) Name() string {
 	return name
 }
 
-// Counter tells whether the series is a counter by its name, as the lab
-// does (lab/cmd/burnratelab, isCounterName): _total, _count, _sum and
-// _bucket series only go up, unless the process restarts.
-func (s Series) Counter() bool {
-	n := s.Name()
+// Counter tells whether the series is a counter by its name (CounterName).
+func (s Series) Counter() bool { return CounterName(s.Name()) }
+
+// CounterName tells a counter by its metric name, as the lab's notes and
+// the stitched history both need: _total, _count, _sum and _bucket series
+// only go up, unless the process restarts.
+func CounterName(n string) bool {
 	for _, suf := range []string{"_total", "_count", "_sum", "_bucket"} {
 		if strings.HasSuffix(n, suf) {
 			return true

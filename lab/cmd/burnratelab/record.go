@@ -358,10 +358,6 @@ func (s series) maxIn(a, b time.Time) (float64, float64) {
 	return m, at
 }
 
-func isCounterName(n string) bool {
-	return strings.HasSuffix(n, "_total") || strings.HasSuffix(n, "_count") || strings.HasSuffix(n, "_sum") || strings.HasSuffix(n, "_bucket")
-}
-
 // summary is the scenario's notes: how it was made, what the clients saw,
 // the burn rates of the loaded rules, and every non-bucket series that
 // moved in the fault phase (a counter increasing at least twice as fast
@@ -430,7 +426,7 @@ func (l *lab) summary(ph phases, raw, recorded []series, clientStats map[string]
 			continue
 		}
 		key := s.name + labelString(without(s.labels, "job", "cluster"))
-		if isCounterName(s.name) {
+		if recording.CounterName(s.name) {
 			h, fl, r := s.increase(ph.healthy, ph.healthy, ph.fault)/hm, s.increase(ph.healthy, ph.fault, ph.recovery)/fm, s.increase(ph.healthy, ph.recovery, ph.end)/rm
 			if (fl >= 2*h && fl*fm >= 3) || (r >= 2*h && r*rm >= 3 && r >= 2*fl) {
 				rows = append(rows, row{key, h, fl, r, false})
