@@ -53,6 +53,11 @@ func TestMixinEvaluatesLikeReference(t *testing.T) {
 	reference := reference.File(t, "apiserver-slo-rules.aa38e2b.yaml")
 	c := equivalenceCluster()
 	opts := synth.EvalOptions{Interval: time.Minute}
+	if testing.Short() {
+		// make test's budget: the same series and faults, evaluated every
+		// 5 minutes (a fifth of the steps); without -short, every minute.
+		opts.Interval = 5 * time.Minute
+	}
 	ctx := context.Background()
 	// The two evaluations are independent: run them side by side.
 	var want, got *synth.Trace
