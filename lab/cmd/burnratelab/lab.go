@@ -82,15 +82,32 @@ func runScenario(ctx context.Context, c *config, sc *scenario) (err error) {
 	if l.pki, err = newPKI(l.dir, []string{svcName + "." + labNamespace + ".svc"}); err != nil {
 		return err
 	}
-	t0 := time.Now()
-	if l.etcd, err = startEtcd(ctx, l.ps, l.dir, c.etcd); err != nil {
-		return err
-	}
 	n := 1
 	l.names = []string{"apiserver-0"}
 	if sc.instances == 3 {
 		n = 3
 		l.names = strings.Split(c.instanceNames, ",")
+	}
+	for range n {
+		port, err := process.FreePort()
+		if err != nil {
+			return err
+		}
+		l.ports = append(l.ports, port)
+	}
+	// With --from-start Prometheus scrapes the instances' ports before
+	// they listen, and the healthy phase, the recording's start, is the
+	// apiservers' start: the recording holds their start-up.
+	ph := phases{}
+	if c.fromStart {
+		if err := l.startPrometheus(ctx); err != nil {
+			return err
+		}
+		ph.healthy = time.Now()
+	}
+	t0 := time.Now()
+	if l.etcd, err = startEtcd(ctx, l.ps, l.dir, c.etcd); err != nil {
+		return err
 	}
 	var extra []string
 	if c.maxInflight > 0 || sc.maxInflight > 0 {
@@ -109,11 +126,7 @@ func runScenario(ctx context.Context, c *config, sc *scenario) (err error) {
 			return err
 		}
 		l.proxies = append(l.proxies, px)
-		port, err := process.FreePort()
-		if err != nil {
-			return err
-		}
-		l.ports = append(l.ports, port)
+		port := l.ports[i]
 		p, err := l.ps.Start(l.names[i], filepath.Join(l.dir, l.names[i]+".log"), c.apiserver, apiserverArgs(l.pki, l.dir, port, px.addr(), extra)...)
 		if err != nil {
 			return err
@@ -134,8 +147,10 @@ func runScenario(ctx context.Context, c *config, sc *scenario) (err error) {
 	l.flood.BearerToken = l.pki.floodToken
 	l.flood.UserAgent = "burnratelab-flood"
 	l.note("etcd and %d kube-apiserver(s) ready in %s", n, time.Since(t0).Round(time.Second))
-	if err := l.startPrometheus(ctx); err != nil {
-		return err
+	if !c.fromStart {
+		if err := l.startPrometheus(ctx); err != nil {
+			return err
+		}
 	}
 	if l.drv, err = newDriver(l.admin, labNamespace); err != nil {
 		return err
@@ -173,10 +188,11 @@ func runScenario(ctx context.Context, c *config, sc *scenario) (err error) {
 	}
 	l.drv.stats.take()
 
-	ph := phases{}
-	ph.healthy = time.Now()
-	l.note("healthy phase (%s); load average %s", c.healthy, loadavg())
-	if err := sleep(ctx, c.healthy); err != nil {
+	if !c.fromStart {
+		ph.healthy = time.Now()
+	}
+	l.note("healthy phase (%s from %s); load average %s", c.healthy, ph.healthy.UTC().Format("15:04:05"), loadavg())
+	if err := sleep(ctx, c.healthy-time.Since(ph.healthy)); err != nil {
 		return err
 	}
 	st := map[string]string{"healthy": formatStats(l.drv.stats.take())}

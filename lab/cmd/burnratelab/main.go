@@ -32,6 +32,7 @@ type config struct {
 	apiserver, apiserverVersion, etcd, prometheus, rules, out, work string
 	scenarios                                                       string
 	suffix, keep                                                    string
+	fromStart                                                       bool
 	healthy, fault, recovery                                        time.Duration
 	rate                                                            float64
 	watches                                                         int
@@ -97,6 +98,7 @@ func main() {
 	flag.IntVar(&c.maxMutating, "max-mutating-requests-inflight", 0, "kube-apiserver --max-mutating-requests-inflight (0: its default)")
 	flag.StringVar(&c.suffix, "suffix", "", "appended to the scenario's name for its recording, notes and cluster label (e.g. -long for a long run beside the short one)")
 	flag.StringVar(&c.keep, "keep", "all", "series the recording keeps: all (recordedNames) or slo (sloNames: only what the rules, the runbook and diagnose read, SLI buckets at the thresholds only; for long recordings)")
+	flag.BoolVar(&c.fromStart, "from-start", false, "start Prometheus before the apiservers and begin the healthy phase, and the recording, at their start, so that the recording holds their start-up (for the long healthy recording)")
 	flag.Parse()
 	if err := c.complete(); err != nil {
 		fmt.Fprintln(os.Stderr, "burnratelab:", err)
