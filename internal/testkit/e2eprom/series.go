@@ -20,6 +20,12 @@ import (
 // rules backfilled over them from their first sample: what a Prometheus
 // that had run the rules all along would hold at that moment.
 func StartSeries(name string, ss []recording.Series, at time.Time) (*Server, error) {
+	return StartSeriesWith(name, ss, at, slomodel.ProfileOptimized)
+}
+
+// StartSeriesWith is StartSeries with the recording rules of the named
+// profile (slomodel.Profiles) backfilled, or none when profile is "".
+func StartSeriesWith(name string, ss []recording.Series, at time.Time, profile string) (*Server, error) {
 	dir, err := os.MkdirTemp("", "burnrate-e2e-")
 	if err != nil {
 		return nil, err
@@ -36,7 +42,7 @@ func StartSeries(name string, ss []recording.Series, at time.Time) (*Server, err
 	in := input{name: name, start: time.UnixMilli(first + shift), write: func(w io.Writer) error {
 		return writeSeries(w, ss, limit, shift)
 	}}
-	if env.srv, err = serve(dir, []input{in}, slo.Default(), slomodel.ProfileOptimized); err != nil {
+	if env.srv, err = serve(dir, []input{in}, slo.Default(), profile); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
