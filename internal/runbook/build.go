@@ -70,8 +70,10 @@ func (b *build) probeMetrics() []string {
 			if st.Probe == nil {
 				continue
 			}
-			if n := st.Probe(b); !slices.Contains(names, n) {
-				names = append(names, n)
+			for _, n := range st.Probe(b) {
+				if !slices.Contains(names, n) {
+					names = append(names, n)
+				}
 			}
 		}
 	}
@@ -142,23 +144,26 @@ func (b *build) histSum(metric string, ms pql.Sel) parser.Expr {
 	return classic
 }
 
-// histProbe is the series of histogram metric that Step 0 counts.
-func histProbe(metric string) func(*build) string {
-	return func(b *build) string {
+// histProbe is the series of histogram metric that Step 0 counts: its
+// _count; in a native form its native series, or its _count, which the
+// step reads instead where the apiserver exposes no native form (histP99,
+// histSum).
+func histProbe(metric string) func(*build) []string {
+	return func(b *build) []string {
 		if b.Native {
-			return metric
+			return []string{metric, metric + "_count"}
 		}
-		return metric + "_count"
+		return []string{metric + "_count"}
 	}
 }
 
 // sliHistogram is the SLI histogram's series that Step 0 counts: its
-// _count, or its native series.
-func sliHistogram(b *build) string {
+// _count, or its native series (the SLI has no classic fallback).
+func sliHistogram(b *build) []string {
 	if b.Native {
-		return b.Histogram
+		return []string{b.Histogram}
 	}
-	return b.Count
+	return []string{b.Count}
 }
 
 // paren wraps e in parentheses unless it is wrapped already.

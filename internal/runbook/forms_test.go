@@ -18,7 +18,8 @@ import (
 // series (a histogram the apiserver exposes without a native form keeps its
 // classic buckets), and never the SLI histogram's; the latency steps read the
 // native series; with classic, they read the classic series as before. For
-// the kube-apiserver and for a service.
+// the kube-apiserver and for a service. Step 0 counts the native series
+// and the _count of each histogram the steps read in either form.
 func TestHistogramForms(t *testing.T) {
 	histograms := []string{"apiserver_request_sli_duration_seconds", "apiserver_admission_webhook_admission_duration_seconds",
 		"etcd_request_duration_seconds", "apiserver_flowcontrol_request_execution_seconds", "http_request_duration_seconds"}
@@ -90,8 +91,21 @@ func TestHistogramForms(t *testing.T) {
 						return nil
 					})
 				}
-				for _, n := range rb.ProbeMetrics() {
+				// Step 0 counts a histogram's native series and, as the
+				// fallback its step reads, its _count.
+				probed := rb.ProbeMetrics()
+				for _, n := range probed {
 					read[n] = true
+					if base, ok := strings.CutSuffix(n, "_count"); ok && slices.Contains(probed, base) {
+						fallback[n] = true
+					}
+				}
+				if form.IsNative() {
+					for _, n := range tc.native {
+						if n != s.Latency.Metric && (!slices.Contains(probed, n) || !slices.Contains(probed, n+"_count")) {
+							t.Errorf("latency.form %s: Step 0 counts %v; want %s and its fallback %s_count", form, probed, n, n)
+						}
+					}
 				}
 				var classics []string
 				for n := range read {

@@ -77,7 +77,7 @@ func serviceTable(m *slomodel.Model) []section {
 			Steps: []step{{
 				ID: StepErrors, Adds: true, Culprit: CulpritRequests,
 				Query: func(b *build) parser.Expr { return b.serviceErrors(b.Spec.Drilldown...) },
-				Probe: func(b *build) string { return b.Counter },
+				Probe: func(b *build) []string { return []string{b.Counter} },
 				Reading: "Failed requests (`{{.Requests.Errors}}`) per second, " + byText + ". " +
 					"No rows: nothing fails.",
 				Routes: firstRoute(m.Spec.Drilldown, ErrorsBy, "failing requests", "Then see where the failures concentrate: {{link \"%s\"}}."),
@@ -97,7 +97,7 @@ func serviceTable(m *slomodel.Model) []section {
 			}},
 		})
 	}
-	drill := func(title, what string, id func(string) Step, q func(*build, string) parser.Expr, probe func(*build) string) section {
+	drill := func(title, what string, id func(string) Step, q func(*build, string) parser.Expr, probe func(*build) []string) section {
 		sec := section{
 			Title: title,
 			After: "One value far above the others (twice the next, or alone): the " + what + " concentrate there. Values alike: the cause is shared; go on to the next label.",
@@ -114,14 +114,14 @@ func serviceTable(m *slomodel.Model) []section {
 		return sec
 	}
 	if errs && len(m.Spec.Drilldown) > 0 {
-		tbl = append(tbl, drill("Where do the failures concentrate?", "failures", ErrorsBy, (*build).serviceErrors1, func(b *build) string { return b.Counter }))
+		tbl = append(tbl, drill("Where do the failures concentrate?", "failures", ErrorsBy, (*build).serviceErrors1, func(b *build) []string { return []string{b.Counter} }))
 	}
 	if slow && len(m.Spec.Drilldown) > 0 {
-		tbl = append(tbl, drill("Where do the slow requests concentrate?", "slow requests", SlowBy, (*build).serviceSlow1, func(b *build) string {
+		tbl = append(tbl, drill("Where do the slow requests concentrate?", "slow requests", SlowBy, (*build).serviceSlow1, func(b *build) []string {
 			if b.Native {
-				return b.Histogram
+				return []string{b.Histogram}
 			}
-			return b.Bucket
+			return []string{b.Bucket}
 		}))
 	}
 	return tbl

@@ -102,9 +102,10 @@ type step struct {
 	// Eventual: the metric the query reads may have no series until the
 	// event it counts first happens.
 	Eventual bool
-	// Probe names the metric whose series say that the step can show
-	// anything; Step 0 counts them.
-	Probe func(*build) string
+	// Probe names the metrics whose series say that the step can show
+	// anything (either of them, when the step reads one or the other);
+	// Step 0 counts them.
+	Probe func(*build) []string
 	// Culprit says when diagnose names the first row.
 	Culprit Culprit
 	// Outside: the step finds requests that failed for their clients
@@ -146,7 +147,9 @@ const heavyListObjects = 1000
 var fromEtcd = labels.MustNewMatcher(labels.MatchNotEqual, "storage", "watchcache")
 
 // metric is a Probe of a fixed metric name.
-func metric(name string) func(*build) string { return func(*build) string { return name } }
+func metric(name string) func(*build) []string {
+	return func(*build) []string { return []string{name} }
+}
 
 // table is the runbook's Diagnosis: every section and step, in page order.
 // Adding a step is adding an entry here (and a Step constant above).
@@ -185,7 +188,7 @@ var table = []section{
 			Query: func(b *build) parser.Expr {
 				return sortDesc(pql.SumBy(b.by("code", "verb", "group", "resource", "subresource"), b.sliRate(b.Counter, b.reqs, b.Errors...)))
 			},
-			Probe:   func(b *build) string { return b.Counter },
+			Probe:   func(b *build) []string { return []string{b.Counter} },
 			Reading: "Failed requests per second, by code, verb, group, resource and subresource. No rows: there is no failure at all.",
 			Routes: []route{
 				{
