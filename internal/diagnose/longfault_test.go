@@ -39,10 +39,13 @@ func TestLongFaultDiagnoseAtFiring(t *testing.T) {
 		// firesAfter when it fires after the fault's start
 		// (TestLongFaultFiring in internal/testkit/recording).
 		window, firesAfter time.Duration
+		// factor is the pair's burn-rate threshold, as a factor of the
+		// budget: diagnose must read at least that burn when it fires.
+		factor float64
 	}{
-		{"webhook-500-long", "webhook-500", time.Hour, 16 * time.Minute},
+		{"webhook-500-long", "webhook-500", time.Hour, 16 * time.Minute, 14.4},
 		// 16 minutes into the recovery.
-		{"webhook-500-long", "webhook-500", 6 * time.Hour, 46 * time.Minute},
+		{"webhook-500-long", "webhook-500", 6 * time.Hour, 46 * time.Minute, 6},
 	} {
 		t.Run(tc.name+"/"+model.Duration(tc.window).String(), func(t *testing.T) {
 			var rec *recording.Recording
@@ -87,13 +90,11 @@ func TestLongFaultDiagnoseAtFiring(t *testing.T) {
 					if n := r.Failed(); n > 0 {
 						t.Errorf("%d steps failed", n)
 					}
-					// Not 14.4x: e2eprom backfills the records one dependency
-					// level at a time, each level in a file of its own whose
-					// evaluation times fall at another offset in the minute, so
-					// the burn records there lag the raw series by up to a
-					// minute a level.
 					t.Logf("SLI %q burns %.3gx over %s, term %q", r.SLI, r.SLIFactor, model.Duration(tc.window), r.Term)
 					checkConclusion(t, r, replayWants[tc.like])
+					if r.SLIFactor < tc.factor {
+						t.Errorf("SLI %q burns %.3gx over %s when the alert fires; want at least its threshold, %gx", r.SLI, r.SLIFactor, model.Duration(tc.window), tc.factor)
+					}
 				})
 			}
 		})

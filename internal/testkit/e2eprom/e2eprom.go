@@ -29,6 +29,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
@@ -244,7 +245,7 @@ func serve(dir string, inputs []input, s *slo.Spec, profile string) (*promServer
 	}
 	for i, lv := range levels {
 		rf := filepath.Join(dir, fmt.Sprintf("rules-%d.yaml", i))
-		b, err := encode.RuleFile(lv, "")
+		b, err := encode.RuleFile(inSlot(lv, filepath.Base(rf), i, len(levels)), "")
 		if err == nil {
 			err = os.WriteFile(rf, b, 0o644)
 		}
@@ -277,6 +278,38 @@ func serve(dir string, inputs []input, s *slo.Spec, profile string) (*promServer
 		}
 	}
 	return srv, nil
+}
+
+// inSlot renames the groups of dependency level i of n, in rule file
+// file, so that their evaluations fall in the i-th of n slots of the
+// minute. A group is evaluated at an offset in its interval set by a hash
+// of its name and file (rules.Group.EvalTimestamp, rules.Group.hash, which
+// promtool tsdb create-blocks-from rules aligns its steps to): with every
+// level after the one it reads within the same minute, a record reads its
+// inputs' samples of that minute, not of the minute before, and the
+// records do not trail the raw series by a minute a level.
+func inSlot(gs []rulefmt.RuleGroup, file string, i, n int) []rulefmt.RuleGroup {
+	out := make([]rulefmt.RuleGroup, len(gs))
+	for k, g := range gs {
+		interval := time.Duration(g.Interval)
+		if interval == 0 {
+			interval = time.Minute // create-blocks-from rules' --eval-interval
+		}
+		slot := interval / time.Duration(n)
+		for j := 0; ; j++ {
+			name := g.Name
+			if j > 0 {
+				name = fmt.Sprintf("%s-%d", g.Name, j)
+			}
+			h := labels.New(labels.Label{Name: "name", Value: name}, labels.Label{Name: "file", Value: file}).Hash()
+			if off := time.Duration(h % uint64(interval)); off >= time.Duration(i)*slot && off < time.Duration(i+1)*slot {
+				g.Name = name
+				break
+			}
+		}
+		out[k] = g
+	}
+	return out
 }
 
 func run(name string, args ...string) error {
