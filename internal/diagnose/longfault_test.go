@@ -47,6 +47,10 @@ func TestLongFaultDiagnoseAtFiring(t *testing.T) {
 		// included, as recorded (no stitched history), names nothing.
 		{"healthy-long", "healthy", time.Hour, 0, 0},
 		{"webhook-500-long", "webhook-500", time.Hour, 16 * time.Minute, 14.4},
+		// No alert fires on aggregated-hang-long (5x): diagnose over 1h at
+		// the end of its 30 minutes of fault, as a user who sees the burn
+		// on a dashboard would run it.
+		{"aggregated-hang-long", "aggregated-hang", time.Hour, 30 * time.Minute, 0},
 		// 16 minutes into the recovery.
 		{"webhook-500-long", "webhook-500", 6 * time.Hour, 46 * time.Minute, 6},
 	} {
