@@ -51,6 +51,8 @@ func TestLongFaultDiagnoseAtFiring(t *testing.T) {
 		// the end of its 30 minutes of fault, as a user who sees the burn
 		// on a dashboard would run it.
 		{"aggregated-hang-long", "aggregated-hang", time.Hour, 30 * time.Minute, 0},
+		// A minute into the recovery.
+		{"aggregated-hang-quiet-long", "aggregated-hang", time.Hour, 41 * time.Minute, 14.4},
 		// 16 minutes into the recovery.
 		{"webhook-500-long", "webhook-500", 6 * time.Hour, 46 * time.Minute, 6},
 	} {

@@ -279,6 +279,15 @@ func TestLongFaultFiring(t *testing.T) {
 		// The aggregated API's backend hangs for 30 minutes: its OpenAPI
 		// and discovery requests fail, about 5 % of reads; nothing fires.
 		{"aggregated-hang-long", true, nil},
+		// The same hang for 40 minutes on a quiet cluster (2 requests a
+		// second besides the aggregated API's clients): the read SLI burns
+		// 23.7x, and 1h/5m fires a minute into the recovery, its 5m window
+		// still over 14.4x.
+		{"aggregated-hang-quiet-long", true, map[string]map[string]want{
+			"optimized":     {"1h/5m read": {41, 3}},
+			"mixin aa38e2b": {"1h/5m ": {39, 3}},
+			"mixin #1283":   {"1h/5m ": {39, 3}},
+		}},
 		// An hour of healthy traffic from the apiserver's start, in a
 		// Prometheus that starts with it: nothing fires.
 		{"healthy-long", false, nil},
