@@ -5,11 +5,19 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/burnrate/burnrate/internal/runbook"
+	"github.com/burnrate/burnrate/internal/slomodel"
+	"github.com/burnrate/burnrate/slo"
 )
 
 // queryRaw asks for the range selector at the end of the range, to the
@@ -81,6 +89,57 @@ func TestNativeHistograms(t *testing.T) {
 		got, err := nativeHistograms(tc.flag, tc.version)
 		if got != tc.want || (err != nil) != tc.err {
 			t.Errorf("nativeHistograms(%q, %q) = %v, %v; want %v, error %v", tc.flag, tc.version, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+// TestKeepsWhatTheRunbookReads: both selections (--keep all and slo) keep
+// every raw metric the runbook's drill-down queries read, so that diagnose
+// can run each step on a recording, but those sloLeftOut names.
+// (etcd-slower-long was recorded before this test, with an slo selection
+// that left out all of etcd's histogram and the LIST, APF and client
+// counters.)
+func TestKeepsWhatTheRunbookReads(t *testing.T) {
+	m, err := slomodel.New(slo.Default(), slomodel.ProfileOptimized)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := runbook.New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs, err := rb.Queries(5 * time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := map[string]bool{}
+	p := parser.NewParser(parser.Options{})
+	for _, q := range qs {
+		e, err := p.ParseExpr(q.PromQL)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, q.PromQL)
+		}
+		parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+			if vs, ok := n.(*parser.VectorSelector); ok && vs.Name != "" && !strings.Contains(vs.Name, ":") {
+				read[vs.Name] = true
+			}
+			return nil
+		})
+	}
+	if len(read) < 10 {
+		t.Fatalf("the runbook reads %d raw metrics: %v", len(read), read)
+	}
+	for _, tc := range []struct {
+		keep  string
+		names []string
+	}{{"all", recordedNames}, {"slo", sloNames}} {
+		for name := range read {
+			if _, ok := sloLeftOut[name]; ok && tc.keep == "slo" {
+				continue
+			}
+			if !slices.ContainsFunc(tc.names, func(re string) bool { return regexp.MustCompile("^(?:" + re + ")$").MatchString(name) }) {
+				t.Errorf("--keep %s leaves out %s, which the runbook reads", tc.keep, name)
+			}
 		}
 	}
 }
