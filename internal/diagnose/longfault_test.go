@@ -42,19 +42,29 @@ func TestLongFaultDiagnoseAtFiring(t *testing.T) {
 		// factor is the pair's burn-rate threshold, as a factor of the
 		// budget: diagnose must read at least that burn when it fires.
 		factor float64
+		// first, when set, is the first culprit's step instead of the short
+		// recording's, and section the runbook section it must lead to.
+		first   runbook.Step
+		section string
 	}{
 		// No alert fires on healthy-long: diagnose over its last hour, start-up
 		// included, as recorded (no stitched history), names nothing.
-		{"healthy-long", "healthy", time.Hour, 0, 0},
-		{"webhook-500-long", "webhook-500", time.Hour, 16 * time.Minute, 14.4},
+		{"healthy-long", "healthy", time.Hour, 0, 0, "", ""},
+		{"webhook-500-long", "webhook-500", time.Hour, 16 * time.Minute, 14.4, "", ""},
 		// No alert fires on aggregated-hang-long (5x): diagnose over 1h at
 		// the end of its 30 minutes of fault, as a user who sees the burn
 		// on a dashboard would run it.
-		{"aggregated-hang-long", "aggregated-hang", time.Hour, 30 * time.Minute, 0},
+		{"aggregated-hang-long", "aggregated-hang", time.Hour, 30 * time.Minute, 0, "", ""},
 		// A minute into the recovery.
-		{"aggregated-hang-quiet-long", "aggregated-hang", time.Hour, 41 * time.Minute, 14.4},
+		{"aggregated-hang-quiet-long", "aggregated-hang", time.Hour, 41 * time.Minute, 14.4, "", ""},
+		// etcd-slower-long holds none of etcd's histogram (its --keep slo
+		// left it out; lab TestKeepsWhatTheRunbookReads): Step 8 is skipped,
+		// and the first culprit is the slow requests, which lead to Step 8.
+		{"etcd-slower-long", "etcd-slower", time.Hour, 13 * time.Minute, 14.4, runbook.StepSlow, "Step 8: Is etcd slow?"},
+		// 8 minutes into the recovery.
+		{"etcd-slower-long", "etcd-slower", 6 * time.Hour, 38 * time.Minute, 6, runbook.StepSlow, "Step 8: Is etcd slow?"},
 		// 16 minutes into the recovery.
-		{"webhook-500-long", "webhook-500", 6 * time.Hour, 46 * time.Minute, 6},
+		{"webhook-500-long", "webhook-500", 6 * time.Hour, 46 * time.Minute, 6, "", ""},
 	} {
 		t.Run(tc.name+"/"+model.Duration(tc.window).String(), func(t *testing.T) {
 			var rec *recording.Recording
@@ -103,7 +113,14 @@ func TestLongFaultDiagnoseAtFiring(t *testing.T) {
 						t.Errorf("%d steps failed", n)
 					}
 					t.Logf("SLI %q burns %.3gx over %s, term %q", r.SLI, r.SLIFactor, model.Duration(tc.window), r.Term)
-					checkConclusion(t, r, replayWants[tc.like])
+					want := replayWants[tc.like]
+					if tc.first != "" {
+						want.first, want.labels = tc.first, nil
+						if len(r.Culprits) > 0 && r.Culprits[0].Section.Title != tc.section {
+							t.Errorf("first culprit leads to %q, want %q", r.Culprits[0].Section.Title, tc.section)
+						}
+					}
+					checkConclusion(t, r, want)
 					if r.SLIFactor < tc.factor {
 						t.Errorf("SLI %q burns %.3gx over %s when the alert fires; want at least its threshold, %gx", r.SLI, r.SLIFactor, model.Duration(tc.window), tc.factor)
 					}

@@ -288,6 +288,16 @@ func TestLongFaultFiring(t *testing.T) {
 			"mixin aa38e2b": {"1h/5m ": {39, 3}},
 			"mixin #1283":   {"1h/5m ": {39, 3}},
 		}},
+		// etcd answers 1 s late for 30 minutes: every write is slow (100x)
+		// and a third of reads (34x). The mixin records no write burn (no
+		// write 5xx series exists), so its alert fires on the read burn
+		// alone, 14 minutes after burnrate's write pair, and its 6h/30m
+		// never.
+		{"etcd-slower-long", true, map[string]map[string]want{
+			"optimized":     {"1h/5m write": {13, 4}, "6h/30m write": {38, 30}, "1h/5m read": {29, 3}},
+			"mixin aa38e2b": {"1h/5m ": {27, 3}},
+			"mixin #1283":   {"1h/5m ": {27, 3}},
+		}},
 		// An hour of healthy traffic from the apiserver's start, in a
 		// Prometheus that starts with it: nothing fires.
 		{"healthy-long", false, nil},
