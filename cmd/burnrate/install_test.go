@@ -91,9 +91,21 @@ func TestGoInstall(t *testing.T) {
 		t.Fatal(err)
 	}
 	downloads := filepath.Join(strings.TrimSpace(string(cache)), "cache", "download")
+	// The module cache holds what this module's builds read; go get also
+	// reads the go.mod of modules the build graph prunes (on a machine
+	// whose cache started empty, testify v1.9.0's, required by a
+	// dependency): those come from the configured proxy.
+	upstream, err := exec.Command("go", "env", "GOPROXY").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxies := "file://" + filepath.ToSlash(proxy) + ",file://" + filepath.ToSlash(downloads)
+	if u := strings.TrimSpace(string(upstream)); u != "" && u != "off" {
+		proxies += "," + u
+	}
 	bin := filepath.Join(tmp, "bin")
 	env := append(os.Environ(),
-		"GOPROXY=file://"+filepath.ToSlash(proxy)+",file://"+filepath.ToSlash(downloads),
+		"GOPROXY="+proxies,
 		"GOMODCACHE="+filepath.Join(tmp, "modcache"),
 		"GOFLAGS=-modcacherw",
 		"GOSUMDB=off", // the checksum database cannot know this version
