@@ -53,8 +53,8 @@ var recordedNames = []string{
 // sloNames are the series a long recording keeps (--keep slo): what the
 // generated rules and the mixin's read (the request counter, the SLI
 // histogram's count and its buckets at the thresholds 1 s, 5 s and 30 s
-// and +Inf), what the runbook and diagnose read next to them, and the
-// admission webhook's metrics. A long run with every recordedNames series
+// and +Inf), what the runbook and diagnose read next to them but
+// sloLeftOut, and the admission webhook's metrics. A long run with every recordedNames series
 // would be several times the 5 MiB a tracked file may have.
 var sloNames = []string{
 	"apiserver_request_total",
